@@ -1,0 +1,1 @@
+"""Standard calibration steps: WCS fit against a reference catalogue, photometric calibration."""

@@ -1,0 +1,52 @@
+"""Exception types that users see.
+
+Every error caused by the user's input (a missing column, a malformed region file, DS9 not
+running, ...) is an :class:`XrbidError` subclass whose message says what is wrong *and* what to
+do about it, in one line. The command line turns these into a one-line message and a non-zero
+exit code, without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiveError",
+    "CalibrationError",
+    "ColumnError",
+    "DS9Error",
+    "InputError",
+    "OutputExistsError",
+    "RegionSyntaxError",
+    "XrbidError",
+]
+
+
+class XrbidError(Exception):
+    """Base class of all errors caused by user input or the user's environment."""
+
+
+class InputError(XrbidError):
+    """An input file or value cannot be used (unreadable, empty, wrong format, bad value)."""
+
+
+class ColumnError(InputError):
+    """A required table column is missing or ambiguous."""
+
+
+class OutputExistsError(XrbidError):
+    """An output file exists and ``overwrite`` was not given."""
+
+
+class RegionSyntaxError(InputError):
+    """A DS9 region file cannot be parsed; the message names the file and line."""
+
+
+class DS9Error(XrbidError):
+    """DS9 cannot be reached, or it rejected a command."""
+
+
+class ArchiveError(XrbidError):
+    """A remote archive (CSC TAP, Gaia) failed or returned something unusable."""
+
+
+class CalibrationError(XrbidError):
+    """A calibration fit cannot be done with the data given."""
