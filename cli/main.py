@@ -23,7 +23,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "counterparts": ("xrbid.cli.counterparts", "counterparts"),
     "phot": ("xrbid.cli.phot", "phot"),
     "calib": ("xrbid.cli.calib", "calib"),
-    "demo": ("xrbid.cli.demo", "demo"),
 }
 
 
