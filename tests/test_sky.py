@@ -1,0 +1,213 @@
+"""Tests of xrbid.sky against astropy (TAN WCS, SkyCoord, SkyOffsetFrame) and hand values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord, SkyOffsetFrame
+from astropy.wcs import WCS
+
+from xrbid.errors import InputError
+from xrbid.sky import (
+    from_tangent_plane,
+    match_nearest,
+    match_within,
+    separation_arcsec,
+    tangent_plane,
+    to_arcsec,
+)
+
+# Reference points: ordinary, across the RA 0/360 wrap, near the north and south poles.
+CENTRES = [(210.80, 54.35), (359.9995, 0.3), (0.0002, -12.0), (123.4, 89.995), (45.0, -89.99)]
+
+
+def _field(ra0: float, dec0: float, n: int, radius_arcsec: float, seed: int):
+    """Random positions within ``radius_arcsec`` of (ra0, dec0), via astropy offsets."""
+    rng = np.random.default_rng(seed)
+    r = radius_arcsec * np.sqrt(rng.uniform(0, 1, n))
+    pa = rng.uniform(0, 360, n)
+    c = SkyCoord(ra0 * u.deg, dec0 * u.deg).directional_offset_by(pa * u.deg, r * u.arcsec)
+    return c.ra.deg, c.dec.deg
+
+
+def _tan_wcs(ra0: float, dec0: float) -> WCS:
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = [ra0, dec0]
+    w.wcs.crpix = [0.0, 0.0]
+    w.wcs.cdelt = [1 / 3600.0, 1 / 3600.0]  # one "pixel" = 1 arcsec of standard coordinate
+    return w
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+def test_tangent_plane_matches_astropy_tan_wcs(ra0, dec0):
+    ra, dec = _field(ra0, dec0, 200, 600.0, seed=1)
+    xi, eta = tangent_plane(ra, dec, ra0, dec0)
+    px, py = _tan_wcs(ra0, dec0).all_world2pix(ra, dec, 1)
+    np.testing.assert_allclose(xi, px, atol=1e-7)
+    np.testing.assert_allclose(eta, py, atol=1e-7)
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+def test_tangent_plane_matches_offset_frame(ra0, dec0):
+    # In the frame centred on the tangent point a position has offsets (lon, lat); its gnomonic
+    # coordinates are xi = tan(lon), eta = tan(lat) / cos(lon).
+    ra, dec = _field(ra0, dec0, 100, 900.0, seed=2)
+    centre = SkyCoord(ra0 * u.deg, dec0 * u.deg)
+    off = SkyCoord(ra * u.deg, dec * u.deg).transform_to(SkyOffsetFrame(origin=centre))
+    lon, lat = off.lon.rad, off.lat.rad
+    xi, eta = tangent_plane(ra, dec, ra0, dec0)
+    arcsec = np.degrees(1.0) * 3600
+    np.testing.assert_allclose(xi, np.tan(lon) * arcsec, atol=1e-7)
+    np.testing.assert_allclose(eta, np.tan(lat) / np.cos(lon) * arcsec, atol=1e-7)
+
+
+def test_tangent_plane_hand_values_across_wrap():
+    # 0.0002 deg of RA on the equator either side of RA=0: xi = tan(0.72") in arcsec.
+    xi, eta = tangent_plane([359.9999, 0.0001], [0.0, 0.0], 0.0, 0.0)
+    expected = np.tan(np.radians(0.0001)) * 206264.80624709636
+    # RA near 360 carries ~1e-13 deg of float64 rounding: 1e-9 arcsec is the honest tolerance.
+    np.testing.assert_allclose(xi, [-expected, expected], atol=1e-9)
+    np.testing.assert_allclose(eta, [0.0, 0.0], atol=1e-12)
+    # 1" north of the tangent point at Dec 60: eta = tan(1") in arcsec, xi = 0.
+    xi, eta = tangent_plane(10.0, 60.0 + 1 / 3600, 10.0, 60.0)
+    assert abs(xi) < 1e-12
+    assert eta == pytest.approx(np.tan(np.radians(1 / 3600)) * 206264.80624709636, abs=1e-9)
+    # RA offsets shrink with cos(dec): 1 s of time at Dec 60 is about 7.5" of xi.
+    xi, _ = tangent_plane(10.0 + 15 / 3600, 60.0, 10.0, 60.0)
+    assert xi == pytest.approx(15 * np.cos(np.radians(60.0)), rel=1e-6)
+
+
+def test_tangent_plane_far_side_is_nan():
+    xi, eta = tangent_plane([10.0, 190.0], [0.0, 0.0], 10.0, 0.0)
+    assert np.isfinite(xi[0]) and np.isnan(xi[1]) and np.isnan(eta[1])
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+def test_from_tangent_plane_roundtrip_and_wcs(ra0, dec0):
+    rng = np.random.default_rng(3)
+    xi, eta = rng.uniform(-700, 700, (2, 300))
+    ra, dec = from_tangent_plane(xi, eta, ra0, dec0)
+    assert np.all((ra >= 0) & (ra < 360))
+    wra, wdec = _tan_wcs(ra0, dec0).all_pix2world(xi, eta, 1)
+    # Compare as true separations (RA is meaningless at the pole and wraps at 0/360).
+    assert np.max(separation_arcsec(ra, dec, wra, wdec)) < 1e-6
+    xi2, eta2 = tangent_plane(ra, dec, ra0, dec0)
+    np.testing.assert_allclose(xi2, xi, atol=1e-8)
+    np.testing.assert_allclose(eta2, eta, atol=1e-8)
+
+
+def test_from_tangent_plane_wraps_ra_into_range():
+    ra, dec = from_tangent_plane([-0.72, 0.72], [0.0, 0.0], 0.0001, 0.0)
+    np.testing.assert_allclose(ra, [359.9999, 0.0003], atol=1e-10)
+    np.testing.assert_allclose(dec, [0.0, 0.0], atol=1e-12)
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+def test_separation_matches_skycoord(ra0, dec0):
+    ra1, dec1 = _field(ra0, dec0, 100, 30.0, seed=4)
+    ra2, dec2 = _field(ra0, dec0, 100, 30.0, seed=5)
+    expected = SkyCoord(ra1, dec1, unit="deg").separation(SkyCoord(ra2, dec2, unit="deg"))
+    np.testing.assert_allclose(
+        separation_arcsec(ra1, dec1, ra2, dec2), expected.arcsec, rtol=1e-10, atol=1e-9
+    )
+
+
+def test_separation_hand_values():
+    # Across the wrap on the equator and along a meridian through the pole.
+    assert separation_arcsec(359.9999, 0.0, 0.0001, 0.0) == pytest.approx(0.72, rel=1e-9)
+    assert separation_arcsec(0.0, 89.9999, 180.0, 89.9999) == pytest.approx(0.72, rel=1e-9)
+    # Same dec, 1 deg of RA apart at dec 60 is not 3600" (raw difference) but ~1800".
+    s = separation_arcsec(10.0, 60.0, 11.0, 60.0)
+    assert s == pytest.approx(
+        np.degrees(2 * np.arcsin(np.cos(np.radians(60)) * np.sin(np.radians(0.5)))) * 3600
+    )
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+def test_match_nearest_matches_astropy(ra0, dec0):
+    ra1, dec1 = _field(ra0, dec0, 150, 60.0, seed=6)
+    ra2, dec2 = _field(ra0, dec0, 400, 60.0, seed=7)
+    idx, sep = match_nearest(ra1, dec1, ra2, dec2, max_sep=2.0)
+    c1, c2 = SkyCoord(ra1, dec1, unit="deg"), SkyCoord(ra2, dec2, unit="deg")
+    aidx, asep, _ = c1.match_to_catalog_sky(c2)
+    within = asep.arcsec <= 2.0
+    assert 0 < within.sum() < len(ra1)  # the test exercises both outcomes
+    np.testing.assert_array_equal(idx, np.where(within, aidx, -1))
+    np.testing.assert_allclose(sep[within], asep.arcsec[within], rtol=1e-9)
+    assert np.all(np.isnan(sep[~within]))
+
+
+def test_match_nearest_units_and_edge_cases():
+    ra2, dec2 = [0.0, 359.9997], [0.0, 0.0]  # the second is 1.08" away across the wrap
+    idx, sep = match_nearest([0.00005, 359.9998], [0.0, 0.0], ra2, dec2, max_sep="0.5arcsec")
+    assert idx.tolist() == [0, 1]
+    np.testing.assert_allclose(sep, [0.18, 0.36], rtol=1e-9)
+    idx, _ = match_nearest([359.9998], [0.0], ra2, dec2, max_sep=0.3 * u.arcsec)
+    assert idx.tolist() == [-1]
+    idx, sep = match_nearest([1.0], [1.0], [], [], max_sep=1)
+    assert idx.tolist() == [-1] and np.isnan(sep[0])
+    idx, sep = match_nearest([], [], ra2, dec2, max_sep=1)
+    assert idx.size == 0 and sep.size == 0
+
+
+def test_match_nearest_bad_input():
+    with pytest.raises(InputError, match="NaN"):
+        match_nearest([np.nan], [0.0], [0.0], [0.0], max_sep=1)
+    with pytest.raises(InputError, match="Dec outside"):
+        match_nearest([0.0], [0.0], [0.0], [95.0], max_sep=1)
+    with pytest.raises(InputError, match="not an angle"):
+        match_nearest([0.0], [0.0], [0.0], [0.0], max_sep="2kg")
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+def test_match_within_scalar_radius_matches_search_around_sky(ra0, dec0):
+    ra1, dec1 = _field(ra0, dec0, 100, 40.0, seed=8)
+    ra2, dec2 = _field(ra0, dec0, 300, 40.0, seed=9)
+    i1, i2, sep = match_within(ra1, dec1, ra2, dec2, radius=3.0)
+    c1, c2 = SkyCoord(ra1, dec1, unit="deg"), SkyCoord(ra2, dec2, unit="deg")
+    # search_around_sky returns (index into its argument, index into self, ...)
+    a2, a1, _, _ = c1.search_around_sky(c2, 3.0 * u.arcsec)
+    got = set(zip(i1.tolist(), i2.tolist()))
+    assert got == set(zip(a1.tolist(), a2.tolist()))
+    assert len(got) > 20
+    # Sorted by centre, then by separation.
+    assert np.all(np.diff(i1) >= 0)
+    same = np.diff(i1) == 0
+    assert np.all(np.diff(sep)[same] >= 0)
+    np.testing.assert_allclose(sep, c1[i1].separation(c2[i2]).arcsec, rtol=1e-9)
+
+
+def test_match_within_per_row_radius_brute_force():
+    ra1, dec1 = _field(359.9999, 45.0, 60, 30.0, seed=10)
+    ra2, dec2 = _field(359.9999, 45.0, 200, 30.0, seed=11)
+    radius = np.random.default_rng(12).uniform(0.5, 5.0, 60)
+    radius[3] = np.nan  # finds nothing
+    i1, i2, _ = match_within(ra1, dec1, ra2, dec2, radius=radius)
+    full = SkyCoord(ra1[:, None], dec1[:, None], unit="deg").separation(
+        SkyCoord(ra2[None, :], dec2[None, :], unit="deg")
+    )
+    e1, e2 = np.nonzero(full.arcsec <= radius[:, None])
+    assert set(zip(i1.tolist(), i2.tolist())) == set(zip(e1.tolist(), e2.tolist()))
+    assert 3 not in i1.tolist()
+    assert len(e1) > 10
+
+
+def test_match_within_edges_and_bad_input():
+    i1, i2, sep = match_within([0.0], [0.0], [], [], radius=1)
+    assert i1.size == i2.size == sep.size == 0
+    i1, i2, sep = match_within([0.0, 0.0], [0.0, 0.0], [0.0], [0.0], radius=[1.0, 1.0])
+    assert i1.tolist() == [0, 1] and i2.tolist() == [0, 0]
+    with pytest.raises(InputError, match="one per row"):
+        match_within([0.0, 1.0], [0.0, 0.0], [0.0], [0.0], radius=[1.0, 2.0, 3.0])
+
+
+def test_to_arcsec():
+    assert to_arcsec(2) == 2.0
+    assert to_arcsec("0.5arcmin") == pytest.approx(30.0)
+    assert to_arcsec('1.2"') == pytest.approx(1.2)
+    assert to_arcsec(1 * u.mas) == pytest.approx(0.001)
+    assert to_arcsec("3") == 3.0
+    with pytest.raises(InputError, match="not an angle"):
+        to_arcsec("2 m")

@@ -1,0 +1,320 @@
+"""Sky geometry: tangent-plane (standard) coordinates, separations and positional matching.
+
+Every function is vectorised over numpy arrays (or pandas Series) and works across the RA
+0/360 wrap and near the celestial poles: positions are handled as unit vectors or through
+trigonometric functions of RA differences, never as raw differences of RA values.
+
+Units: RA/Dec in degrees, tangent-plane coordinates, separations and radii in arcsec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import angular_separation
+from scipy.spatial import cKDTree
+
+from .errors import InputError
+
+__all__ = [
+    "from_tangent_plane",
+    "match_nearest",
+    "match_within",
+    "separation_arcsec",
+    "tangent_plane",
+    "to_arcsec",
+    "unit_vectors",
+]
+
+ARCSEC_PER_RAD = 180.0 / np.pi * 3600.0
+
+
+def to_arcsec(value: Any, *, what: str = "angle") -> float:
+    """Return an angle as a float in arcsec.
+
+    Parameters
+    ----------
+    value : float, str or `~astropy.units.Quantity`
+        A bare number is taken to be in arcsec; a string is parsed by astropy
+        (``"2arcsec"``, ``"0.5arcmin"``, ``'1.2"'``); a Quantity is converted.
+    what : str
+        What the angle is, for the error message.
+
+    Returns
+    -------
+    float
+        The angle in arcsec.
+
+    Raises
+    ------
+    InputError
+        If ``value`` is not an angle.
+
+    Examples
+    --------
+    >>> to_arcsec("0.5arcmin")
+    30.0
+    >>> to_arcsec(2)
+    2.0
+    """
+    if isinstance(value, u.Quantity):
+        q = value
+    elif isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    else:
+        text = str(value).strip().replace('"', "arcsec").replace("'", "arcmin")
+        try:
+            q = u.Quantity(text)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"{what} {value!r} is not an angle; write it like 2arcsec or 0.5arcmin"
+            ) from exc
+    if q.unit == u.dimensionless_unscaled:
+        return float(q.value)
+    try:
+        return float(q.to_value(u.arcsec))
+    except u.UnitConversionError as exc:
+        raise InputError(
+            f"{what} {value!r} is not an angle; write it like 2arcsec or 0.5arcmin"
+        ) from exc
+
+
+def _deg_arrays(*values: Any) -> list[np.ndarray]:
+    return [np.asarray(v, dtype=float) for v in values]
+
+
+def tangent_plane(ra: Any, dec: Any, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gnomonic (TAN) standard coordinates (ξ, η) of positions about a reference point.
+
+    ξ points east (increasing RA) and η north, both in arcsec. Positions more than 90° from
+    the reference point have no gnomonic projection and get NaN.
+
+    Parameters
+    ----------
+    ra, dec : array_like
+        Positions in degrees.
+    ra0, dec0 : float
+        The tangent point in degrees.
+
+    Returns
+    -------
+    xi, eta : numpy.ndarray
+        Standard coordinates in arcsec.
+
+    Examples
+    --------
+    >>> xi, eta = tangent_plane(359.9999, 0.0, 0.0001, 0.0)
+    >>> round(float(xi), 6), round(float(eta), 6)
+    (-0.72, 0.0)
+    """
+    ra, dec = _deg_arrays(ra, dec)
+    a = np.radians(ra)
+    d = np.radians(dec)
+    a0 = np.radians(float(ra0))
+    d0 = np.radians(float(dec0))
+    # sin/cos of the RA difference are periodic, so the 0/360 wrap needs no special case.
+    da = a - a0
+    cos_d, sin_d = np.cos(d), np.sin(d)
+    cos_da = np.cos(da)
+    denom = sin_d * np.sin(d0) + cos_d * np.cos(d0) * cos_da
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xi = cos_d * np.sin(da) / denom
+        eta = (sin_d * np.cos(d0) - cos_d * np.sin(d0) * cos_da) / denom
+    behind = ~(denom > 0)
+    xi = np.where(behind, np.nan, xi) * ARCSEC_PER_RAD
+    eta = np.where(behind, np.nan, eta) * ARCSEC_PER_RAD
+    return xi, eta
+
+
+def from_tangent_plane(xi: Any, eta: Any, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (RA, Dec) in degrees from gnomonic standard coordinates (inverse of tangent_plane).
+
+    Parameters
+    ----------
+    xi, eta : array_like
+        Standard coordinates in arcsec.
+    ra0, dec0 : float
+        The tangent point in degrees.
+
+    Returns
+    -------
+    ra, dec : numpy.ndarray
+        Positions in degrees, RA in [0, 360).
+
+    Examples
+    --------
+    >>> ra, dec = from_tangent_plane(-0.72, 0.0, 0.0001, 0.0)
+    >>> round(float(ra), 7), round(float(dec), 7)
+    (359.9999, 0.0)
+    """
+    xi, eta = _deg_arrays(xi, eta)
+    x = xi / ARCSEC_PER_RAD
+    y = eta / ARCSEC_PER_RAD
+    d0 = np.radians(float(dec0))
+    # (x, y, 1) scaled onto the sphere, expressed in the equatorial frame.
+    den = np.cos(d0) - y * np.sin(d0)
+    ra = np.degrees(np.arctan2(x, den)) + float(ra0)
+    dec = np.degrees(np.arctan2(np.sin(d0) + y * np.cos(d0), np.hypot(x, den)))
+    ra = np.mod(ra, 360.0)
+    ra = np.where(ra >= 360.0, 0.0, ra)  # mod of a tiny negative number can round to 360
+    return ra, dec
+
+
+def separation_arcsec(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
+    """True angular distance between positions, in arcsec (Vincenty formula, broadcast).
+
+    Parameters
+    ----------
+    ra1, dec1, ra2, dec2 : array_like
+        Positions in degrees; the two sets broadcast against each other.
+
+    Returns
+    -------
+    numpy.ndarray
+        Separations in arcsec.
+
+    Examples
+    --------
+    >>> round(float(separation_arcsec(359.9999, 0.0, 0.0001, 0.0)), 6)
+    0.72
+    """
+    ra1, dec1, ra2, dec2 = (np.radians(v) for v in _deg_arrays(ra1, dec1, ra2, dec2))
+    return np.asarray(angular_separation(ra1, dec1, ra2, dec2)) * ARCSEC_PER_RAD
+
+
+def unit_vectors(ra: Any, dec: Any) -> np.ndarray:
+    """Cartesian unit vectors, shape (n, 3), of positions given in degrees."""
+    ra, dec = (np.radians(v) for v in _deg_arrays(ra, dec))
+    cos_d = np.cos(dec)
+    return np.column_stack([cos_d * np.cos(ra), cos_d * np.sin(ra), np.sin(dec)])
+
+
+def _chord(arcsec: Any) -> np.ndarray:
+    """Chord length on the unit sphere of an angle in arcsec (monotonic up to 180°)."""
+    theta = np.minimum(np.asarray(arcsec, dtype=float) / ARCSEC_PER_RAD, np.pi)
+    return 2.0 * np.sin(theta / 2.0)
+
+
+def _check_positions(ra: np.ndarray, dec: np.ndarray, what: str) -> None:
+    if ra.shape != dec.shape:
+        raise InputError(f"{what}: RA and Dec have different lengths ({ra.size} and {dec.size})")
+    if not (np.all(np.isfinite(ra)) and np.all(np.isfinite(dec))):
+        raise InputError(f"{what}: RA/Dec contain NaN or infinite values; drop those rows first")
+    if np.any(np.abs(dec) > 90.0):
+        raise InputError(f"{what}: Dec outside [-90, 90] degrees; check the columns are degrees")
+
+
+def match_nearest(
+    ra1: Any, dec1: Any, ra2: Any, dec2: Any, max_sep: Any = np.inf
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each position of set 1, the nearest position of set 2 within ``max_sep``.
+
+    Parameters
+    ----------
+    ra1, dec1 : array_like
+        Positions to match, in degrees.
+    ra2, dec2 : array_like
+        Positions to search, in degrees.
+    max_sep : float, str, Quantity or None
+        Largest separation accepted (float = arcsec). Default (inf or None): no limit.
+
+    Returns
+    -------
+    index : numpy.ndarray of int
+        Index into set 2 of the nearest position, or -1 where none lies within ``max_sep``.
+    sep : numpy.ndarray of float
+        Its separation in arcsec (NaN where ``index`` is -1).
+
+    Examples
+    --------
+    >>> idx, sep = match_nearest([10.0], [20.0], [10.0, 10.001], [20.0002, 20.0], max_sep=2)
+    >>> int(idx[0]), round(float(sep[0]), 3)
+    (0, 0.72)
+    """
+    ra1, dec1, ra2, dec2 = _deg_arrays(ra1, dec1, ra2, dec2)
+    ra1, dec1, ra2, dec2 = (np.atleast_1d(v) for v in (ra1, dec1, ra2, dec2))
+    _check_positions(ra1, dec1, "positions to match")
+    _check_positions(ra2, dec2, "positions to search")
+    max_sep = np.inf if max_sep is None else to_arcsec(max_sep, what="max_sep")
+    n1 = ra1.size
+    index = np.full(n1, -1, dtype=np.intp)
+    sep = np.full(n1, np.nan)
+    if n1 == 0 or ra2.size == 0:
+        return index, sep
+    tree = cKDTree(unit_vectors(ra2, dec2))
+    bound = _chord(max_sep) * (1 + 1e-9) + 1e-15 if np.isfinite(max_sep) else np.inf
+    dist, idx = tree.query(unit_vectors(ra1, dec1), k=1, distance_upper_bound=bound)
+    found = np.isfinite(dist)
+    exact = separation_arcsec(ra1[found], dec1[found], ra2[idx[found]], dec2[idx[found]])
+    keep = exact <= max_sep
+    rows = np.flatnonzero(found)[keep]
+    index[rows] = idx[found][keep]
+    sep[rows] = exact[keep]
+    return index, sep
+
+
+def match_within(
+    ra1: Any, dec1: Any, ra2: Any, dec2: Any, radius: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All pairs (i, j) with position j of set 2 within ``radius`` of position i of set 1.
+
+    Parameters
+    ----------
+    ra1, dec1 : array_like
+        Centre positions, in degrees.
+    ra2, dec2 : array_like
+        Positions to search, in degrees.
+    radius : float, str, Quantity or array_like
+        Search radius in arcsec: one value for all centres, or one per centre (NaN or
+        negative radii find nothing).
+
+    Returns
+    -------
+    i1, i2 : numpy.ndarray of int
+        Indices into sets 1 and 2 of each pair, sorted by ``i1`` then by separation.
+    sep : numpy.ndarray of float
+        Separation of each pair in arcsec.
+
+    Examples
+    --------
+    >>> i1, i2, sep = match_within([10.0], [20.0], [10.0, 10.0], [20.0002, 20.001], radius=1)
+    >>> i1.tolist(), i2.tolist(), sep.round(3).tolist()
+    ([0], [0], [0.72])
+    """
+    ra1, dec1, ra2, dec2 = _deg_arrays(ra1, dec1, ra2, dec2)
+    ra1, dec1, ra2, dec2 = (np.atleast_1d(v) for v in (ra1, dec1, ra2, dec2))
+    _check_positions(ra1, dec1, "centre positions")
+    _check_positions(ra2, dec2, "positions to search")
+    if np.ndim(radius) == 0 and not isinstance(radius, np.ndarray):
+        radius = np.full(ra1.size, to_arcsec(radius, what="radius"))
+    else:
+        if isinstance(radius, u.Quantity):
+            radius = radius.to_value(u.arcsec)
+        radius = np.asarray(radius, dtype=float)
+        if radius.ndim == 0:
+            radius = np.full(ra1.size, float(radius))
+        if radius.shape != ra1.shape:
+            raise InputError(
+                f"radius has {radius.size} values for {ra1.size} positions; give one per row"
+            )
+    empty = np.array([], dtype=np.intp)
+    if ra1.size == 0 or ra2.size == 0:
+        return empty, empty.copy(), np.array([], dtype=float)
+    usable = np.isfinite(radius) & (radius >= 0)
+    if not usable.any():
+        return empty, empty.copy(), np.array([], dtype=float)
+    rows = np.flatnonzero(usable)
+    bound = _chord(radius[rows].max()) * (1 + 1e-9) + 1e-15
+    # All pairs within the largest radius, in C; the per-row radii are applied afterwards.
+    pairs = cKDTree(unit_vectors(ra1[rows], dec1[rows])).sparse_distance_matrix(
+        cKDTree(unit_vectors(ra2, dec2)), bound, output_type="ndarray"
+    )
+    i1 = rows[pairs["i"].astype(np.intp)]
+    i2 = pairs["j"].astype(np.intp)
+    sep = separation_arcsec(ra1[i1], dec1[i1], ra2[i2], dec2[i2])
+    keep = sep <= radius[i1]
+    i1, i2, sep = i1[keep], i2[keep], sep[keep]
+    order = np.lexsort((i2, sep, i1))
+    return i1[order], i2[order], sep[order]
