@@ -1,0 +1,598 @@
+"""DS9 region files: write a table as circles or points, read any DS9 file back into a table.
+
+Writing (:func:`format_regions`, :func:`write_regions`) produces DS9 version 4.1 files with an
+explicit coordinate system line, full-precision coordinates, radii in the unit asked for, and
+labels that can never break the file or smuggle a second command into DS9. The whole table is
+formatted at once (one C-level ``%`` over a repeated line template), so a million regions take
+well under a second.
+
+Reading (:func:`read_regions`, :func:`parse_regions`) accepts what DS9 writes (every shape,
+sky and image systems, sexagesimal or degrees, comments, properties, exclusions, several regions
+per line) and returns one table row per region. The grammar lives in
+:mod:`xrbid.region_parser`.
+
+Conventions
+-----------
+* Sky positions are degrees; sky sizes (radii, box sides, ...) are arcsec in tables, whatever
+  unit the file uses.
+* Image positions: ``x``, ``y`` columns are 0-based pixel coordinates, as used by numpy and
+  photutils (the centre of the first pixel is 0). DS9 counts from 1, so 1 is added on writing
+  and subtracted on reading. Pass ``pixel_origin=1`` when a table already holds DS9/FITS
+  1-based values. Image sizes are pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._io import check_output, write_text_atomic
+from ._version import __version__
+from .errors import ColumnError, InputError
+
+__all__ = [
+    "BAD_LABEL_CHARACTERS",
+    "DS9_HEADER",
+    "MARKERS",
+    "escape_label",
+    "format_regions",
+    "parse_regions",
+    "read_regions",
+    "write_regions",
+]
+
+DS9_HEADER = "# Region file format: DS9 version 4.1"
+
+MARKERS = ("circle", "box", "diamond", "cross", "x", "arrow", "boxcircle")
+"""Point symbols DS9 draws (``point=<marker>``)."""
+
+BAD_LABEL_CHARACTERS = "{}[]#;\"'\\$"
+"""Characters a label may not contain, besides control characters (newline, tab, ...).
+
+``{`` and ``}`` delimit DS9 text; ``#`` starts a comment; ``;`` and newlines start a new
+region (in a file, and in a command sent over XPA or SAMP); quotes, backslash, ``$`` and
+square brackets are quoting or substitution characters on the Tcl/XPA path into DS9.
+"""
+
+_BAD_LABEL_RE = r"[{}\[\]#;\"'\\$\x00-\x1f\x7f]"
+_LABEL_REPLACEMENTS = str.maketrans(
+    {
+        "{": "(",
+        "}": ")",
+        "[": "(",
+        "]": ")",
+        **{c: "_" for c in "#;\"'\\$"},
+        **{chr(i): " " for i in (*range(0x20), 0x7F)},
+    }
+)
+_COLOR_RE = re.compile(r"^(?:[A-Za-z]+|#(?:[0-9A-Fa-f]{3}){1,4})$")
+
+_SKY_SYSTEMS = ("fk5", "icrs")
+_SYSTEMS = (*_SKY_SYSTEMS, "image")
+# unit name -> (factor from arcsec, suffix DS9 reads)
+_SKY_UNITS = {"arcsec": (1.0, '"'), "arcmin": (1 / 60, "'"), "deg": (1 / 3600, "d")}
+_UNIT_ALIASES = {
+    "arcsec": "arcsec",
+    '"': "arcsec",
+    "arcmin": "arcmin",
+    "'": "arcmin",
+    "deg": "deg",
+    "degree": "deg",
+    "degrees": "deg",
+    "d": "deg",
+    "pixel": "pixel",
+    "pix": "pixel",
+    "pixels": "pixel",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------------
+
+
+def escape_label(label: str) -> str:
+    """Return ``label`` with every character that could break a DS9 region line replaced.
+
+    ``{`` and ``[`` become ``(``, ``}`` and ``]`` become ``)``; ``#``, ``;``, quotes,
+    backslash and ``$`` become ``_``; control characters (newline, tab, ...) become a space.
+    Anything else (letters, digits, ``+``, ``-``, ``.``, spaces, non-ASCII letters) is kept.
+
+    Examples
+    --------
+    >>> escape_label("X-1 {ULX}; #2")
+    'X-1 (ULX)_ _2'
+    """
+    return str(label).translate(_LABEL_REPLACEMENTS)
+
+
+def format_regions(
+    df: pd.DataFrame,
+    *,
+    radius: Any = None,
+    radius_column: str | None = None,
+    unit: str | None = None,
+    system: Literal["fk5", "icrs", "image"] = "fk5",
+    color: str | None = None,
+    color_column: str | None = None,
+    width: int | None = None,
+    dash: bool = False,
+    font_size: int | None = None,
+    label_column: str | None = None,
+    marker: str | None = None,
+    marker_size: int | None = None,
+    tag: str | None = None,
+    on_bad_label: Literal["error", "replace"] = "error",
+    pixel_origin: int = 0,
+) -> str:
+    """Format a table as the text of a DS9 version 4.1 region file.
+
+    Each row becomes one ``circle(...)`` (or, with ``marker``, one ``point(...)``). The file
+    starts with the DS9 header, a ``global`` line carrying the common properties (colour,
+    width, font, dash) and the coordinate-system line; the system is the one asked for, never
+    guessed from the columns.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (an `astropy.table.Table` is converted). Sky systems need ``ra`` and
+        ``dec`` in degrees; ``system="image"`` needs ``x`` and ``y`` in pixels.
+    radius : float or astropy.units.Quantity, optional
+        One radius for every circle: arcsec for sky systems (or any angle Quantity), pixels
+        for ``system="image"``.
+    radius_column : str, optional
+        Column holding a radius per row (arcsec for sky systems, e.g. ``pu_2sigma``; pixels
+        for image). Give exactly one of ``radius``/``radius_column`` unless ``marker`` is set.
+    unit : {"arcsec", "arcmin", "deg"}, optional
+        Unit the radii are *written* in (``1.2"``, ``0.02'``, ``0.0003d``); default arcsec.
+        Image regions are always written in pixels.
+    system : {"fk5", "icrs", "image"}
+        Coordinate system line of the file. ``fk5``/``icrs`` write ``ra``/``dec`` unchanged
+        (degrees, 10 decimals = 3.6e-7 arcsec); ``image`` writes DS9 1-based pixels.
+    color : str, optional
+        DS9 colour name (``hotpink``) or ``#rgb``/``#rrggbb`` for every region (global line).
+    color_column : str, optional
+        Column with a colour per row (overrides ``color`` for that row).
+    width : int, optional
+        Line width in screen pixels (>= 1).
+    dash : bool
+        Draw dashed outlines.
+    font_size : int, optional
+        Label font size in points.
+    label_column : str, optional
+        Column whose value is written as ``text={...}`` (e.g. ``source_id``). Missing values
+        get no label.
+    marker : {"circle", "box", "diamond", "cross", "x", "arrow", "boxcircle"}, optional
+        Write ``point`` regions with this symbol instead of circles (no radius).
+    marker_size : int, optional
+        Point symbol size in screen pixels.
+    tag : str, optional
+        ``tag={...}`` added to every region (DS9 groups regions by tag).
+    on_bad_label : {"error", "replace"}
+        What to do with labels containing characters that could break the line (see
+        :data:`BAD_LABEL_CHARACTERS`): raise `InputError` naming the rows, or replace the
+        characters as :func:`escape_label` does.
+    pixel_origin : {0, 1}
+        Whether ``x``/``y`` are 0-based (numpy, photutils; default) or already DS9 1-based.
+
+    Returns
+    -------
+    str
+        The region file text, ending with a newline.
+
+    Raises
+    ------
+    ColumnError
+        A needed column is missing.
+    InputError
+        Empty table, NaN or infinite coordinates or radii (the rows are named), non-positive
+        radii, bad colours, bad labels with ``on_bad_label="error"``, contradictory options.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"source_id": ["2CXO J140251.0+542420"], "ra": [210.71271],
+    ...                    "dec": [54.40558], "pu_2sigma": [1.31]})
+    >>> print(format_regions(df, radius_column="pu_2sigma", label_column="source_id",
+    ...                      color="hotpink", width=2))  # doctest: +ELLIPSIS
+    # Region file format: DS9 version 4.1
+    # ...
+    global color=hotpink dashlist=8 3 width=2 font="helvetica 10 normal roman" ...
+    fk5
+    circle(210.7127100000,54.4055800000,1.31") # text={2CXO J140251.0+542420}
+    <BLANKLINE>
+    """
+    df = _as_dataframe(df)
+    if len(df) == 0:
+        raise InputError("the table has no rows; there are no regions to write")
+    if system not in _SYSTEMS:
+        raise InputError(f"unknown region system {system!r}; use one of {', '.join(_SYSTEMS)}")
+    is_image = system == "image"
+    unit_name = _resolve_unit(unit, is_image)
+    if pixel_origin not in (0, 1):
+        raise InputError(f"pixel_origin must be 0 or 1, not {pixel_origin!r}")
+    if on_bad_label not in ("error", "replace"):
+        raise InputError(f"on_bad_label must be 'error' or 'replace', not {on_bad_label!r}")
+
+    lon_name, lat_name = ("x", "y") if is_image else ("ra", "dec")
+    _require(df, [lon_name, lat_name], f"{system} regions")
+    lon = _numeric_column(df, lon_name)
+    lat = _numeric_column(df, lat_name)
+    _check_finite(df, lon, lon_name)
+    _check_finite(df, lat, lat_name)
+    if is_image:
+        if pixel_origin == 0:
+            lon = lon + 1.0
+            lat = lat + 1.0
+    else:
+        outside = np.abs(lat) > 90
+        if outside.any():
+            raise InputError(
+                f"dec outside -90..+90 deg in {_rows(df, outside)}; is the column in degrees?"
+            )
+
+    sizes = _radii(df, radius, radius_column, marker, is_image)
+
+    # per-row property text (after " # "), built with vectorised string operations
+    props: list[np.ndarray] = []
+    if marker is not None:
+        if marker not in MARKERS:
+            raise InputError(f"unknown marker {marker!r}; use one of {', '.join(MARKERS)}")
+        point = f"point={marker}" if marker_size is None else f"point={marker} {int(marker_size)}"
+        props.append(np.full(len(df), point, dtype=object))
+    if color_column is not None:
+        props.append(_color_column(df, color_column))
+    if tag is not None:
+        _check_label_text(str(tag), "tag")
+        props.append(np.full(len(df), f"tag={{{tag}}}", dtype=object))
+    if label_column is not None:
+        props.append(_label_property(df, label_column, on_bad_label))
+    suffix = _join_properties(props, len(df))
+
+    coord_fmt = _number_format(np.concatenate([lon, lat]), 10) if is_image else "%.10f"
+    if marker is None:
+        factor, mark = (1.0, "") if is_image else _SKY_UNITS[unit_name]
+        sizes = sizes * factor
+        line = f"circle({coord_fmt},{coord_fmt},{_number_format(sizes, 10)}{_percent(mark)})"
+        columns: list[Any] = [lon, lat, sizes]
+    else:
+        line = f"point({coord_fmt},{coord_fmt})"
+        columns = [lon, lat]
+    if suffix is not None:
+        line += "%s"
+        columns.append(suffix)
+    body = _format_rows(line + "\n", columns)
+
+    header = [
+        DS9_HEADER,
+        f"# Written by xrbid {__version__}: {len(df)} {'points' if marker else 'circles'}",
+        _global_line(color, width, dash, font_size),
+        system,
+    ]
+    return "\n".join(header) + "\n" + body
+
+
+def write_regions(
+    df: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False, **options: Any
+) -> Path:
+    """Write a table as a DS9 version 4.1 region file (atomically).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; see :func:`format_regions`.
+    path : str or os.PathLike
+        Output file (``.reg``).
+    overwrite : bool
+        Replace ``path`` if it exists; otherwise an existing file raises `OutputExistsError`.
+    **options
+        Any keyword of :func:`format_regions` (``radius``, ``radius_column``, ``unit``,
+        ``system``, ``color``, ``width``, ``dash``, ``font_size``, ``label_column``,
+        ``marker``, ``tag``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> write_regions(m101_unique, "m101.reg", radius=10, color="hotpink", width=2,
+    ...               label_column="source_id")  # doctest: +SKIP
+    PosixPath('m101.reg')
+    """
+    check_output(path, overwrite)  # fail before formatting a large table
+    text = format_regions(df, **options)
+    return write_text_atomic(path, text, overwrite=overwrite)
+
+
+def _as_dataframe(df: Any) -> pd.DataFrame:
+    if isinstance(df, pd.DataFrame):
+        return df
+    if hasattr(df, "to_pandas"):  # astropy Table
+        return df.to_pandas()
+    raise InputError(f"expected a table (pandas DataFrame), got {type(df).__name__}")
+
+
+def _resolve_unit(unit: str | None, is_image: bool) -> str:
+    if unit is None:
+        return "pixel" if is_image else "arcsec"
+    name = _UNIT_ALIASES.get(str(unit).strip().lower())
+    if is_image:
+        if name != "pixel":
+            raise InputError(
+                f"image regions have radii in pixels, not {unit!r}; drop the unit or use "
+                "system='fk5' for sky radii"
+            )
+        return name
+    if name not in _SKY_UNITS:
+        raise InputError(f"unknown radius unit {unit!r}; use arcsec, arcmin or deg")
+    return name
+
+
+def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ColumnError(
+            f"{what} need column(s) {', '.join(missing)}; the table has "
+            f"{', '.join(map(str, df.columns[:12]))}{' ...' if df.shape[1] > 12 else ''}"
+        )
+
+
+def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
+    try:
+        return pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"column {name!r} is not numeric: {exc}") from None
+
+
+def _rows(df: pd.DataFrame, mask: np.ndarray, limit: int = 8) -> str:
+    """Name the rows selected by ``mask``: 0-based positions, and source IDs when known."""
+    pos = np.flatnonzero(mask)
+    shown = ", ".join(str(p) for p in pos[:limit])
+    more = f" and {len(pos) - limit} more" if len(pos) > limit else ""
+    text = f"row{'s' if len(pos) > 1 else ''} {shown}{more} (0-based)"
+    if "source_id" in df.columns:
+        ids = ", ".join(str(v) for v in df["source_id"].to_numpy()[pos[:3]])
+        text += f" [source_id {ids}{', ...' if len(pos) > 3 else ''}]"
+    return text
+
+
+def _check_finite(df: pd.DataFrame, values: np.ndarray, name: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InputError(
+            f"{name} is NaN or infinite in {_rows(df, bad)}; drop or fix those rows first"
+        )
+
+
+def _radii(
+    df: pd.DataFrame, radius: Any, radius_column: str | None, marker: str | None, is_image: bool
+) -> np.ndarray:
+    if marker is not None:
+        if radius is not None or radius_column is not None:
+            raise InputError("point markers have no radius; drop --radius/--radius-column")
+        return np.empty(0)
+    if (radius is None) == (radius_column is None):
+        raise InputError("give either a radius (e.g. 2arcsec) or a radius column, not both/none")
+    if radius_column is not None:
+        _require(df, [radius_column], "per-row radii")
+        sizes = _numeric_column(df, radius_column)
+        what = f"radius column {radius_column!r}"
+    else:
+        sizes = np.full(len(df), _scalar_radius(radius, is_image))
+        what = "radius"
+    _check_finite(df, sizes, what)
+    bad = sizes <= 0
+    if bad.any():
+        raise InputError(f"{what} is zero or negative in {_rows(df, bad)}; radii must be > 0")
+    return sizes
+
+
+def _scalar_radius(radius: Any, is_image: bool) -> float:
+    if hasattr(radius, "unit"):  # astropy Quantity
+        from astropy import units as u
+
+        if is_image:
+            if radius.unit not in (u.pix, u.dimensionless_unscaled):
+                raise InputError("image regions need a radius in pixels")
+            return float(radius.value)
+        try:
+            return float(radius.to_value(u.arcsec))
+        except u.UnitConversionError:
+            raise InputError(f"radius {radius} is not an angle") from None
+    try:
+        return float(radius)
+    except (TypeError, ValueError):
+        raise InputError(f"radius {radius!r} is not a number") from None
+
+
+def _number_format(values: np.ndarray, digits: int) -> str:
+    """``%.{digits}g`` when no value would be written in exponent form, else ``%.{digits}f``."""
+    finite = values[values != 0]
+    if finite.size == 0:
+        return f"%.{digits}g"
+    mag = np.abs(finite)
+    if mag.min() >= 1e-4 and mag.max() < 10.0**digits:
+        return f"%.{digits}g"
+    return f"%.{digits}f"
+
+
+def _percent(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+def _check_label_text(text: str, what: str) -> None:
+    if re.search(_BAD_LABEL_RE, text):
+        raise InputError(
+            f"{what} {text!r} contains characters DS9 cannot take ({BAD_LABEL_CHARACTERS} or "
+            "control characters); choose another"
+        )
+
+
+def _label_property(df: pd.DataFrame, column: str, on_bad_label: str) -> np.ndarray:
+    _require(df, [column], "labels")
+    raw = df[column]
+    missing = raw.isna().to_numpy()
+    labels = raw.astype(str).astype(object)
+    labels[missing] = ""
+    bad = labels.str.contains(_BAD_LABEL_RE, regex=True).to_numpy(dtype=bool)
+    if bad.any():
+        if on_bad_label == "error":
+            examples = ", ".join(repr(v) for v in labels.to_numpy()[bad][:3])
+            raise InputError(
+                f"labels in column {column!r} contain characters that would break the region "
+                f"file ({BAD_LABEL_CHARACTERS} or control characters) in {_rows(df, bad)}: "
+                f"{examples}; clean them or use on_bad_label='replace' (--on-bad-label replace)"
+            )
+        labels[bad] = labels[bad].map(escape_label)
+    text = ("text={" + labels + "}").to_numpy(dtype=object, copy=True)
+    text[missing] = ""
+    return text
+
+
+def _color_column(df: pd.DataFrame, column: str) -> np.ndarray:
+    _require(df, [column], "per-row colours")
+    values = df[column].astype(str)
+    bad = ~values.str.fullmatch(_COLOR_RE.pattern).to_numpy(dtype=bool)
+    if bad.any():
+        raise InputError(
+            f"colour column {column!r} has values DS9 does not know in {_rows(df, bad)}: "
+            f"{values[bad].iloc[0]!r}; use colour names (red, hotpink) or #rrggbb"
+        )
+    return ("color=" + values).to_numpy(dtype=object)
+
+
+def _join_properties(props: list[np.ndarray], n: int) -> np.ndarray | None:
+    if not props:
+        return None
+    joined = pd.Series(props[0], dtype=object)
+    for more in props[1:]:
+        more = pd.Series(more, dtype=object)
+        both = (joined != "") & (more != "")
+        joined = joined + np.where(both, " ", "") + more
+    joined = joined.to_numpy(dtype=object)
+    return np.where(joined == "", "", " # " + joined.astype(str)).astype(object)
+
+
+def _global_line(color: str | None, width: int | None, dash: bool, font_size: int | None) -> str:
+    if color is None:
+        color = "green"
+    if not _COLOR_RE.match(str(color)):
+        raise InputError(
+            f"colour {color!r} is not a DS9 colour; use a name (red, hotpink) or #rrggbb"
+        )
+    width = 1 if width is None else width
+    if int(width) != width or width < 1:
+        raise InputError(f"width must be a whole number of screen pixels >= 1, not {width!r}")
+    size = 10 if font_size is None else font_size
+    if int(size) != size or size < 1:
+        raise InputError(f"font size must be a whole number of points >= 1, not {font_size!r}")
+    return (
+        f"global color={color} dashlist=8 3 width={int(width)} "
+        f'font="helvetica {int(size)} normal roman" select=1 highlite=1 dash={int(bool(dash))} '
+        "fixed=0 edit=1 move=1 delete=1 include=1 source=1"
+    )
+
+
+_CHUNK = 20_000
+
+
+def _format_rows(line: str, columns: list[Any]) -> str:
+    """Apply the ``%`` template ``line`` to every row of ``columns`` in one C-level call per
+    chunk (formatting a repeated template is several times faster than a loop over rows)."""
+    n = len(columns[0])
+    if all(isinstance(c, np.ndarray) and c.dtype.kind == "f" for c in columns):
+        values = np.column_stack(columns).ravel().tolist()
+    else:
+        flat = np.empty((n, len(columns)), dtype=object)
+        for j, col in enumerate(columns):
+            flat[:, j] = col
+        values = flat.ravel().tolist()
+    k = len(columns)
+    parts = []
+    for start in range(0, n, _CHUNK):
+        m = min(_CHUNK, n - start)
+        parts.append((line * m) % tuple(values[start * k : (start + m) * k]))
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------------
+
+
+def parse_regions(text: str, *, pixel_origin: int = 0, source: str = "<string>") -> pd.DataFrame:
+    """Parse the text of a DS9 region file into a table, one row per region.
+
+    Parameters
+    ----------
+    text : str
+        Region file text (any DS9 version 4.x file, or the one-line form DS9 prints over XPA).
+    pixel_origin : {0, 1}
+        Origin of the returned ``x``/``y`` columns: 0 (numpy/photutils; default) or 1 (DS9).
+    source : str
+        Name used in error messages (the file name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns (see ``docs/regions.md``): ``shape``, ``frame``, ``ra``, ``dec`` (ICRS
+        degrees; fk5 taken as ICRS), ``x``, ``y`` (pixels), ``radius`` (arcsec for sky,
+        pixels for image), ``radius_outer``, ``semi_major``, ``semi_minor``, ``width``,
+        ``height``, ``angle`` (deg), ``vertices``, ``params``, ``marker``, ``label``,
+        ``color``, ``tag``, ``exclude``, ``line``.
+
+    Raises
+    ------
+    RegionSyntaxError
+        A line cannot be parsed (the message names the source and line number), or the file
+        uses a system that cannot be placed on the sky or the image (physical, CIAO, ...).
+
+    Examples
+    --------
+    >>> t = parse_regions('fk5\\ncircle(210.8023,54.3487,10") # text={M101 X-1}')
+    >>> t.loc[0, ["shape", "ra", "dec", "radius", "label"]].tolist()
+    ['circle', 210.8023, 54.3487, 10.0, 'M101 X-1']
+    """
+    if pixel_origin not in (0, 1):
+        raise InputError(f"pixel_origin must be 0 or 1, not {pixel_origin!r}")
+    from .region_parser import parse_region_text
+
+    return parse_region_text(text, pixel_origin=pixel_origin, source=source)
+
+
+def read_regions(path: str | os.PathLike, *, pixel_origin: int = 0) -> pd.DataFrame:
+    """Read a DS9 region file into a table, one row per region.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The region file.
+    pixel_origin : {0, 1}
+        Origin of the returned ``x``/``y`` columns: 0 (numpy/photutils; default) or 1 (DS9).
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`parse_regions`.
+
+    Examples
+    --------
+    >>> regions = read_regions("m101.reg")  # doctest: +SKIP
+    >>> regions[["ra", "dec", "radius", "label"]].head()  # doctest: +SKIP
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such region file; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a region file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; check the file's permissions") from None
+    return parse_regions(text, pixel_origin=pixel_origin, source=str(path))
