@@ -34,13 +34,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_output
+from ._io import atomic_output, check_output
 from .errors import ColumnError, InputError
 
 __all__ = [
     "FORMATS",
     "SCHEMA",
     "ColumnSpec",
+    "check_table_output",
     "normalize_columns",
     "read_ids",
     "read_table",
@@ -575,6 +576,39 @@ def _table_to_frame(tab) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # writing
 
+
+def check_table_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Check, before any work is done, that a table may be written to ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file.
+    overwrite : bool
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        Unknown extension, or a folder that does not exist.
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> check_table_output("m101.ecsv", overwrite=True)  # doctest: +SKIP
+    PosixPath('m101.ecsv')
+    """
+    path = Path(path)
+    _format_of(path)
+    return check_output(path, overwrite)
+
+
 Headers = Literal["canonical", "xrbid"]
 
 
@@ -767,7 +801,7 @@ def select_sources(
         more = f" and {len(absent) - 10} more" if len(absent) > 10 else ""
         message = f"{len(absent)} of {len(wanted)} IDs not in the table: {shown}{more}"
         if missing == "error":
-            raise InputError(f"{message}; check the IDs (or allow missing IDs with warn)")
+            raise InputError(f"{message}; check the IDs (or accept them with --missing warn)")
         warnings.warn(message, UserWarning, stacklevel=2)
     out = df.loc[hit].reset_index(drop=True)
     out.attrs = dict(df.attrs)

@@ -1,0 +1,189 @@
+"""``xrbid csc``: load Chandra Source Catalog tables, keep one row per source, select sources."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from ._common import XrbidGroup, emit, json_option, overwrite_option
+
+HEADERS = click.Choice(["canonical", "xrbid"])
+
+
+def _output_option(f):
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Output table; the format follows the extension "
+        "(.csv .frame .ecsv .fits .vot .xml .parquet).",
+    )(f)
+
+
+def _headers_option(f):
+    return click.option(
+        "--headers",
+        type=HEADERS,
+        default="canonical",
+        show_default=True,
+        help="Column names to write: canonical (source_id, ra, ...) or XRBID-style "
+        "(CSC ID, RA, ...).",
+    )(f)
+
+
+def _table_argument(name: str):
+    return click.argument(name, type=click.Path(dir_okay=False, path_type=Path))
+
+
+def _summary_data(df, output: Path, **extra) -> dict:
+    n_sources = int(df["source_id"].nunique()) if "source_id" in df.columns else None
+    return {"rows": len(df), "sources": n_sources, "output": str(output), **extra}
+
+
+@click.group(cls=XrbidGroup)
+def csc() -> None:
+    """Chandra Source Catalog tables: load, unique sources, select sources.
+
+    \b
+    On the M101 example:
+      xrbid csc load cscresults_M101.vot -o m101.ecsv
+      xrbid csc unique m101.ecsv -o m101_unique.ecsv
+      xrbid csc select m101_unique.ecsv --ids-file calibrators.txt -o calibrators.ecsv
+    """
+
+
+@csc.command("load")
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@_output_option
+@_headers_option
+@click.option(
+    "--table",
+    "table",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Which table of a VOTable or FITS file holding several (counting from 0).",
+)
+@overwrite_option
+@json_option
+def load(
+    input_path: Path, output: Path, headers: str, table: int | None, overwrite: bool, as_json: bool
+) -> None:
+    """Read a CSC table (CSCview/TAP export or XRBID frame) and write it in the canonical schema.
+
+    Column names are mapped onto the canonical schema (source_id, ra, dec, theta, counts,
+    err_r0, ...); see docs/schema.md.
+
+    \b
+    Example (M101, CSCview VOTable -> ECSV with units):
+      xrbid csc load cscresults_M101.vot -o m101.ecsv
+      xrbid csc load cscresults_M101.vot -o m101_renamed.frame --headers xrbid
+    """
+    from xrbid.tables import read_table, write_table
+
+    df = read_table(
+        input_path, table=table, required=["source_id", "ra", "dec"], what="a CSC table"
+    )
+    write_table(df, output, overwrite=overwrite, headers=headers)
+    data = _summary_data(df, output, input=str(input_path), columns=list(df.columns))
+    emit(
+        f"{input_path}: {data['rows']} rows, {data['sources']} sources, "
+        f"{len(df.columns)} columns -> {output}",
+        data,
+        as_json,
+    )
+
+
+@csc.command("unique")
+@_table_argument("table_path")
+@_output_option
+@_headers_option
+@overwrite_option
+@json_option
+def unique(table_path: Path, output: Path, headers: str, overwrite: bool, as_json: bool) -> None:
+    """Keep the first row (observation) of every source, in table order.
+
+    \b
+    Example (M101: 3492 rows -> 555 sources):
+      xrbid csc unique m101.ecsv -o m101_unique.ecsv
+    """
+    from xrbid.tables import check_table_output, read_table, unique_sources, write_table
+
+    check_table_output(output, overwrite)
+    df = read_table(table_path, required=["source_id"], what="unique sources")
+    out = unique_sources(df)
+    write_table(out, output, overwrite=overwrite, headers=headers)
+    data = _summary_data(out, output, input=str(table_path), input_rows=len(df))
+    emit(f"{table_path}: {len(df)} rows -> {len(out)} unique sources -> {output}", data, as_json)
+
+
+@csc.command("select")
+@_table_argument("table_path")
+@click.option("--id", "ids", multiple=True, help="A source ID to keep (repeat for several).")
+@click.option(
+    "--ids-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Text file of source IDs, one per line (# starts a comment).",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["error", "warn"]),
+    default="error",
+    show_default=True,
+    help="IDs not in the table: stop with an error, or warn and write the rest.",
+)
+@_output_option
+@_headers_option
+@overwrite_option
+@json_option
+def select(
+    table_path: Path,
+    ids: tuple[str, ...],
+    ids_file: Path | None,
+    missing: str,
+    output: Path,
+    headers: str,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Keep the rows of the given sources (table order), e.g. astrometric calibrators.
+
+    \b
+    Example (M101, two of the nine calibrators of the XRBID guide):
+      xrbid csc select m101_unique.ecsv -o calibrators.ecsv \\
+          --id "2CXO J140251.0+542420" --id "2CXO J140248.0+542403"
+      xrbid csc select m101_unique.ecsv --ids-file calibrators.txt -o calibrators.ecsv
+    """
+    from xrbid.errors import InputError
+    from xrbid.tables import (
+        check_table_output,
+        read_ids,
+        read_table,
+        select_sources,
+        write_table,
+    )
+
+    if bool(ids) == bool(ids_file):
+        raise InputError("give the sources with --id ID ... or with --ids-file FILE (one of them)")
+    check_table_output(output, overwrite)
+    wanted = list(ids) if ids else read_ids(ids_file)
+    df = read_table(table_path, required=["source_id"], what="selecting sources")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        out = select_sources(df, wanted, missing=missing)
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
+    write_table(out, output, overwrite=overwrite, headers=headers)
+    data = _summary_data(out, output, input=str(table_path), requested=len(wanted))
+    emit(
+        f"{table_path}: {len(out)} rows of {data['sources']} of {len(set(wanted))} requested "
+        f"sources -> {output}",
+        data,
+        as_json,
+    )
+
+
+# Further sub-commands register below, e.g. `csc.add_command(query)`.
