@@ -464,7 +464,7 @@ def read_table(
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, float_precision="round_trip")
+        df = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty; check the file") from None
     except pd.errors.ParserError as exc:
@@ -663,10 +663,15 @@ def write_table(
     units = {names[c]: u for c, u in units.items()}
 
     with atomic_output(path, overwrite) as tmp:
-        if fmt == "csv":
-            out.to_csv(tmp, index=path.suffix.lower() == ".frame")
-        else:
-            _write_astropy(out, units, tmp, fmt)
+        try:
+            if fmt == "csv":
+                out.to_csv(tmp, index=path.suffix.lower() == ".frame")
+            else:
+                _write_astropy(out, units, tmp, fmt)
+        except (ValueError, TypeError, UnicodeError) as exc:
+            raise InputError(
+                f"cannot write the table as {fmt} to {path} ({exc}); try another format"
+            ) from exc
     return path
 
 
