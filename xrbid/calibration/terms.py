@@ -11,7 +11,9 @@ is zero or more *modifiers* followed by a *term* or a *macro*, optionally follow
 ========  ==================================================================================
 
 A *term* is ``P`` followed by one or more variables, each optionally preceded by its exponent
-(``P2XY`` is x²·y, ``PX2Y`` is x·y², ``PAC`` is airmass × colour C). Variables:
+(``P2XY`` is x²·y, ``PX2Y`` is x·y², ``PAC`` is airmass × colour C); an exponent 0 drops the
+variable and an exponent 1 may be written (``P0X1Y`` is ``PY``, ``P1X1Y`` is ``PXY``).
+Variables:
 
 =====  ===========================================================================
 ``X``  x position, normalised to [-1, 1] over the field (see `~xrbid.calibration.photometric`)
@@ -75,8 +77,8 @@ VARIABLES: dict[str, str] = {
 }
 """Variables a term may contain, in the order used to spell canonical term names."""
 
-MAX_DEGREE = 4
-"""Largest total degree of a term (``.p4`` is the highest spatial macro dophot3 documents)."""
+MAX_DEGREE = 6
+"""Largest total degree of a term written explicitly (macros stop at ``.p4``)."""
 
 _MACRO_LIMITS = {"p": 4, "r": 3, "c": 3, "d": 3, "a": 2}
 _MODIFIERS = "@&#*"
@@ -276,8 +278,8 @@ def parse_term(token: str, *, spec: str | None = None, position: int = 1) -> Ter
     --------
     >>> parse_term("PX2Y").powers
     (('X', 1), ('Y', 2))
-    >>> parse_term("P2YX").name
-    'P2XY'
+    >>> parse_term("P2YX").name  # y²·x, variables put in canonical order
+    'PX2Y'
     """
     spec = token if spec is None else spec
     known = "".join(VARIABLES)
@@ -305,11 +307,12 @@ def parse_term(token: str, *, spec: str | None = None, position: int = 1) -> Ter
         if var not in VARIABLES:
             raise fail(f"unknown variable {var!r}", f"known variables are {known}")
         exp = int(exp_text) if exp_text else 1
-        if exp < 1:
-            raise fail(f"exponent {exp_text} of {var} must be at least 1")
         if var in powers:
             raise fail(f"variable {var} appears twice", "write its power once, e.g. P2X")
         powers[var] = exp
+    powers = {v: e for v, e in powers.items() if e > 0}  # P0X1Y is PY
+    if not powers:
+        raise fail("every exponent is 0", "the zero point is always fitted; write no term")
     term = Term(tuple(sorted(powers.items(), key=lambda p: _ORDER[p[0]])))
     if term.degree > MAX_DEGREE:
         raise fail(f"total degree {term.degree} exceeds the maximum {MAX_DEGREE}")
@@ -421,7 +424,7 @@ def _parse_item(item: str, position: int, spec: str) -> list[TermRequest]:
             raise TermSyntaxError(
                 f"value {value_text!r} is not a number",
                 spec,
-                value_pos,
+                value_pos if value_text else value_pos - 1,
                 value_text or "=",
                 f"write e.g. #{name}=0.12",
             )

@@ -1,0 +1,457 @@
+"""Photometric calibration fits on synthetic star lists generated from known coefficients.
+
+Every star list is drawn with a fixed seed: positions on a 4096 x 4096 detector, B - V colours,
+airmasses per image, Gaussian noise from per-star errors, and 8% outliers (0.2-2 mag, i.e. at
+least 7 sigma). Positions are normalised in the tests themselves (X = (x - 2048)/2048), so the
+injected coefficients are defined independently of the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xrbid.calibration.photometric import fit_photometric, join_reference, plot_residuals
+from xrbid.calibration.terms import TermSyntaxError
+from xrbid.errors import CalibrationError, ColumnError, InputError, OutputExistsError
+
+NORM = {"xy_center": (2048.0, 2048.0), "xy_scale": 2048.0}
+KW = {"ref_mag": "V", "filters": ("B", "V", "R"), **NORM}
+
+
+def star_list(
+    truth: dict[str, float],
+    *,
+    n: int = 3000,
+    n_images: int = 3,
+    seed: int = 1,
+    outliers: float = 0.08,
+    per_image: dict[str, list[float]] | None = None,
+) -> pd.DataFrame:
+    """Stars with ``mag - V = sum of truth[term] * term`` plus noise and outliers.
+
+    ``truth`` keys: ZP, PX, PY, PXY, P2X, P2Y, P3X, PR, P2R, PC (B-V), PD (V-R), PA (airmass).
+    ``per_image`` gives one coefficient per image for a term.
+    """
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, n_images, n)
+    airmass = np.linspace(1.05, 1.9, n_images)[image] + rng.normal(0, 0.02, n)
+    x, y = rng.uniform(0, 4096, n), rng.uniform(0, 4096, n)
+    X, Y = (x - 2048) / 2048, (y - 2048) / 2048
+    V = rng.uniform(14, 20, n)
+    bv, vr = rng.uniform(-0.2, 1.6, n), rng.uniform(-0.1, 0.9, n)
+    err = rng.uniform(0.005, 0.03, n)
+    basis = {
+        "ZP": np.ones(n),
+        "PX": X,
+        "PY": Y,
+        "PXY": X * Y,
+        "P2X": X**2,
+        "P2Y": Y**2,
+        "P3X": X**3,
+        "PR": np.hypot(X, Y),
+        "P2R": X**2 + Y**2,
+        "PC": bv,
+        "PD": vr,
+        "PA": airmass,
+    }
+    delta = sum(c * basis[t] for t, c in truth.items())
+    for t, coeffs in (per_image or {}).items():
+        delta = delta + np.asarray(coeffs)[image] * basis[t]
+    mag = V + delta + rng.normal(0, err)
+    bad = rng.random(n) < outliers
+    mag[bad] += rng.choice([-1.0, 1.0], bad.sum()) * rng.uniform(0.2, 2.0, bad.sum())
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "image": np.array([f"img{i}" for i in range(n_images)])[image],
+            "airmass": airmass,
+            "B": V + bv,
+            "V": V,
+            "R": V - vr,
+            "mag": mag,
+            "mag_err": err,
+            "is_outlier": bad,
+        }
+    )
+
+
+def assert_recovered(sol, truth: dict[str, float], nsigma: float = 3.0) -> None:
+    for name, value in truth.items():
+        row = sol[name]
+        assert row.error > 0, name
+        assert abs(row.coefficient - value) < nsigma * row.error, (
+            f"{name}: {row.coefficient} +- {row.error}, true {value}"
+        )
+
+
+# ---------------------------------------------------------------------------- exact checks
+
+
+def test_zero_point_is_weighted_mean_with_its_textbook_error():
+    rng = np.random.default_rng(7)
+    n, sigma = 400, 0.02
+    df = pd.DataFrame({"V": rng.uniform(15, 19, n), "mag_err": sigma})
+    df["mag"] = df["V"] - 24.8 + rng.normal(0, sigma, n)
+    sol = fit_photometric(df, "", ref_mag="V", clip=100)
+    diff = df["mag"] - df["V"]
+    assert sol["ZP"].coefficient == pytest.approx(diff.mean(), abs=1e-12)
+    # covariance scaled by the reduced chi-square: error = sample std / sqrt(n)
+    assert sol["ZP"].error == pytest.approx(diff.std(ddof=1) / np.sqrt(n), rel=1e-9)
+    assert sol.n_used == n and sol.dof == n - 1
+
+
+def test_colour_and_extinction_match_an_independent_least_squares():
+    # the textbook's equation: m_instr - m_std = ZP + CT (B-V) + k X, solved with numpy lstsq
+    df = star_list({"ZP": -25.1, "PC": 0.06, "PA": 0.18}, n=500, outliers=0.0)
+    sol = fit_photometric(df, "&PC,&PA", clip=100, **KW)
+    w = 1 / df["mag_err"].to_numpy()
+    a = np.column_stack([np.ones(len(df)), df["B"] - df["V"], df["airmass"]])
+    yv = (df["mag"] - df["V"]).to_numpy()
+    beta, chi2, *_ = np.linalg.lstsq(a * w[:, None], yv * w, rcond=None)
+    cov = np.linalg.inv((a * w[:, None] ** 2).T @ a) * chi2[0] / (len(df) - 3)
+    for name, b, e in zip(["ZP", "PC", "PA"], beta, np.sqrt(np.diag(cov))):
+        assert sol[name].coefficient == pytest.approx(b, abs=1e-9)
+        assert sol[name].error == pytest.approx(e, rel=1e-6)
+
+
+def test_default_normalisation_is_bounding_box():
+    df = pd.DataFrame({"x": [100.0, 300.0, 200.0, 150.0], "y": [50.0, 90.0, 70.0, 60.0], "V": 17.0})
+    df["mag"] = df["V"] - 25 + 0.1 * (df["x"] - 200) / 100
+    sol = fit_photometric(df, "&PX", ref_mag="V", mag_err=None)
+    assert sol.xy_center == (200.0, 70.0)
+    assert sol.xy_scale == 100.0  # larger half-side
+    assert sol["PX"].coefficient == pytest.approx(0.1, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------- recovery
+
+
+def test_every_spatial_colour_and_airmass_term_recovered():
+    truth = {
+        "ZP": -25.3,
+        "PX": 0.03,
+        "PY": -0.02,
+        "PXY": 0.015,
+        "P2X": -0.025,
+        "P2Y": 0.04,
+        "PC": 0.08,
+        "PD": -0.05,
+        "PA": 0.15,
+    }
+    df = star_list(truth, seed=11)
+    sol = fit_photometric(df, "&.p2,&PC,&PD,&PA", **KW)
+    assert_recovered(sol, truth)
+    assert sol.chi2_red == pytest.approx(1.0, abs=0.1)
+
+
+def test_radial_terms_recovered():
+    truth = {"ZP": -24.9, "PR": 0.05, "P2R": -0.08, "PC": 0.03}
+    df = star_list(truth, seed=12)
+    sol = fit_photometric(df, "&.r2,&PC", **KW)
+    assert_recovered(sol, truth)
+
+
+def test_third_degree_term_recovered():
+    truth = {"ZP": -25.0, "PX": 0.02, "P3X": -0.03}
+    df = star_list(truth, seed=13)
+    sol = fit_photometric(df, "&PX,&P3X", **KW)
+    assert_recovered(sol, truth)
+
+
+def test_outliers_are_clipped():
+    df = star_list({"ZP": -25.0, "PC": 0.05}, seed=14)
+    sol = fit_photometric(df, "&PC", **KW)
+    outlier = df["is_outlier"].to_numpy()
+    assert 0.05 < outlier.mean() < 0.10
+    assert not (sol.used & outlier).any()  # every injected outlier (>= 7 sigma) rejected
+    assert (~sol.used & ~outlier).sum() < 0.01 * (~outlier).sum()  # few good stars lost
+
+
+def test_per_image_term_recovered():
+    # '*': one PX per image
+    px = [0.04, -0.02, 0.01]
+    df = star_list({"ZP": -25.2, "PC": 0.05}, per_image={"PX": px}, seed=15)
+    sol = fit_photometric(df, "&*PX,&PC", **KW)
+    assert sol.images == ["img0", "img1", "img2"]
+    for i, value in enumerate(px):
+        row = sol[f"PX:img{i}"]
+        assert row.image == f"img{i}" and row.term == "PX"
+        assert abs(row.coefficient - value) < 3 * row.error
+    assert "PX" not in [r.name for r in sol.coefficients]  # no global PX
+
+
+def test_per_image_zero_points_recovered():
+    zps = [-25.0, -25.3, -24.8]
+    df = star_list({"PC": 0.05}, per_image={"ZP": zps}, seed=16)
+    sol = fit_photometric(df, "&PC", zeropoint="per-image", **KW)
+    for i, value in enumerate(zps):
+        assert abs(sol[f"ZP:img{i}"].coefficient - value) < 3 * sol[f"ZP:img{i}"].error
+
+
+def test_fixed_term_is_held_and_others_recovered():
+    truth = {"ZP": -25.3, "PC": 0.08, "PA": 0.12}
+    df = star_list(truth, seed=17)
+    sol = fit_photometric(df, "&PC,#PA=0.12", **KW)
+    assert sol["PA"].status == "fixed"
+    assert sol["PA"].coefficient == 0.12 and sol["PA"].error == 0.0
+    assert_recovered(sol, {"ZP": -25.3, "PC": 0.08})
+    # fixing at a wrong value moves the zero point by (wrong - right) * mean airmass
+    off = fit_photometric(df, "&PC,#PA=0.22", **KW)
+    mean_airmass = df.loc[sol.used, "airmass"].mean()
+    shift = off["ZP"].coefficient - sol["ZP"].coefficient
+    assert shift == pytest.approx(-0.10 * mean_airmass, abs=0.01)
+
+
+def test_always_term_stays_even_when_absent():
+    df = star_list({"ZP": -25.0, "PC": 0.05}, seed=18)
+    sol = fit_photometric(df, "&PC,&PY", **KW)
+    assert sol["PY"].status == "always"
+    assert abs(sol["PY"].coefficient) < 3 * sol["PY"].error  # consistent with the true 0
+    assert "PY" in sol.kept
+
+
+# ---------------------------------------------------------------------------- stepwise
+
+
+def test_stepwise_keeps_injected_terms_and_drops_absent_ones():
+    truth = {"ZP": -25.3, "PX": 0.03, "P2Y": -0.04, "PC": 0.08, "PA": 0.15}
+    df = star_list(truth, seed=21)
+    sol = fit_photometric(df, "@.p3,@.r1,@PC,@PD,@PA", **KW)
+    assert set(sol.kept) == {"PX", "P2Y", "PC", "PA"}
+    assert set(sol.dropped) == {"PY", "PXY", "P2X", "P3X", "P2XY", "PX2Y", "P3Y", "PR", "PD"}
+    assert_recovered(sol, truth)
+    for name in sol.kept:
+        assert sol[name].status == "kept" and sol[name].p_value < sol.alpha
+    for name in sol.dropped:
+        row = sol[name]
+        assert row.status == "dropped" and row.p_value > sol.alpha
+        assert abs(row.coefficient) < 4 * row.error  # what it would be if added: ~0
+
+
+def test_stepwise_finds_a_weak_term_at_many_sigma_and_not_below():
+    # a 0.005 mag gradient over 3000 stars is ~10 sigma: kept; with 60 stars it is not
+    truth = {"ZP": -25.0, "PX": 0.005}
+    big = fit_photometric(star_list(truth, seed=22), "@.p1", **KW)
+    assert big.kept == ["PX"]
+    small = fit_photometric(star_list(truth, n=60, seed=22, outliers=0.0), "@.p1", **KW)
+    assert small.kept == []
+
+
+def test_stepwise_per_image_group_enters_as_a_whole():
+    df = star_list({"ZP": -25.0}, per_image={"PY": [0.03, -0.03, 0.0]}, seed=23)
+    sol = fit_photometric(df, "@*PY,@PX", **KW)
+    assert sol.kept == ["PY"]
+    statuses = {r.status for r in sol.coefficients if r.term == "PY"}
+    assert statuses == {"kept"}
+    assert len([r for r in sol.coefficients if r.term == "PY"]) == 3
+
+
+def test_report_rows_and_json():
+    df = star_list({"ZP": -25.0, "PC": 0.05}, seed=24)
+    sol = fit_photometric(df, "@.p1,&PC,#PA=0.0", **KW)
+    table = sol.report()
+    assert list(table.columns) == [
+        "name", "term", "image", "status", "coefficient", "error", "f_stat", "p_value"
+    ]  # fmt: skip
+    assert list(table["name"]) == ["ZP", "PX", "PY", "PC", "PA"]
+    data = json.loads(json.dumps(sol.to_dict()))
+    assert data["resolved_terms"] == "@PX,@PY,&PC,#PA=0"
+    assert data["colours"] == {"C": "B - V", "D": "V - R"}
+    assert data["n_clipped"] == sol.n_valid - sol.n_used
+    assert "F-test" in data["criterion"]
+
+
+# ---------------------------------------------------------------------------- priority rules
+# The parser tests check each rule on the specification; these check the fit obeys them.
+
+
+def test_fit_rule1_fixed_wins():
+    df = star_list({"ZP": -25.0, "PC": 0.08}, seed=31)
+    sol = fit_photometric(df, "#PC=0.1,&PC,@PC", **KW)
+    assert [r.status for r in sol.coefficients if r.term == "PC"] == ["fixed"]
+    assert sol["PC"].coefficient == 0.1
+
+
+def test_fit_rule2_per_image_beats_global():
+    df = star_list({"ZP": -25.0, "PX": 0.02, "PY": 0.01}, seed=32)
+    sol = fit_photometric(df, ".p2", per_image_pointing=True, **KW)
+    names = [r.name for r in sol.coefficients]
+    assert "PX" not in names and "PY" not in names
+    assert {"PX:img0", "PX:img1", "PX:img2", "PY:img0", "PY:img1", "PY:img2"} <= set(names)
+    sol = fit_photometric(df, "&*PX,@PX", **KW)
+    assert [r.name for r in sol.coefficients if r.term == "PX"] == ["PX:img0", "PX:img1", "PX:img2"]
+
+
+def test_fit_rule3_explicit_beats_default():
+    df = star_list({"ZP": -25.0}, seed=33)  # no PY in the data
+    always = fit_photometric(df, "&PC,@PX,.p1", default="always", **KW)
+    assert always["PY"].status == "always" and always["PX"].status == "dropped"
+    stepwise = fit_photometric(df, "&PC,@PX,.p1", default="stepwise", **KW)
+    assert stepwise["PY"].status == "dropped" and stepwise["PC"].status == "always"
+
+
+def test_fit_rule4_always_beats_stepwise():
+    df = star_list({"ZP": -25.0}, seed=34)  # PC absent: stepwise alone would drop it
+    assert fit_photometric(df, "@PC", **KW)["PC"].status == "dropped"
+    assert fit_photometric(df, "&PC,@PC", **KW)["PC"].status == "always"
+
+
+# ---------------------------------------------------------------------------- applying
+
+
+def test_apply_gives_standard_magnitudes():
+    truth = {"ZP": -25.3, "PX": 0.03, "PC": 0.08}
+    df = star_list(truth, seed=41, outliers=0.0)
+    sol = fit_photometric(df, "&PX,&PC", **KW)
+    out = sol.apply(df)
+    assert "mag_cal" not in df.columns  # input untouched
+    row = df.iloc[5]
+    by_hand = (
+        row["mag"]
+        - sol["ZP"].coefficient
+        - sol["PX"].coefficient * (row["x"] - 2048) / 2048
+        - sol["PC"].coefficient * (row["B"] - row["V"])
+    )
+    assert out["mag_cal"].iloc[5] == pytest.approx(by_hand, abs=1e-12)
+    pull = (out["mag_cal"] - df["V"]) / df["mag_err"]
+    assert abs(pull.mean()) < 0.1 and pull.std() == pytest.approx(1.0, abs=0.1)
+    assert (out["mag_cal_err"] > df["mag_err"]).all()  # model uncertainty added
+
+
+def test_apply_without_colour_gives_nan():
+    df = star_list({"ZP": -25.0, "PC": 0.05}, seed=42)
+    sol = fit_photometric(df, "&PC", **KW)
+    science = df.head(3).assign(B=np.nan)
+    assert sol.apply(science)["mag_cal"].isna().all()
+
+
+def test_residual_plot_written(tmp_path):
+    df = star_list({"ZP": -25.0, "PC": 0.05}, seed=43, n=300)
+    sol = fit_photometric(df, "&PC,@.p1", **KW)
+    path = tmp_path / "residuals.png"
+    plot_residuals(sol, df, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(OutputExistsError):
+        plot_residuals(sol, df, path)
+
+
+# ---------------------------------------------------------------------------- matching
+
+
+def test_join_reference_by_position():
+    stars = pd.DataFrame(
+        {
+            "ra": [150.0, 150.001, 150.5, 150.0],
+            "dec": [2.0, 2.0, 2.0, 2.0 + 0.3 / 3600],
+            "image": ["a", "a", "a", "b"],
+            "mag": [-8.0, -7.0, -6.0, -8.1],
+        }
+    )
+    ref = pd.DataFrame(
+        {"ra": [150.0, 150.001 + 0.5 / 3600], "dec": [2.0 + 0.1 / 3600, 2.0], "V": [17.0, 18.0]}
+    )
+    out = join_reference(stars, ref, ["V"], max_sep=1.0, image="image")
+    assert out["V"].tolist()[:2] == [17.0, 18.0]
+    assert np.isnan(out["V"].iloc[2])  # 0.5 deg away
+    assert out["V"].iloc[3] == 17.0  # another image may match the same star
+    # 0.5 arcsec in RA at Dec 2 deg is 0.5 cos(2 deg) arcsec on the sky
+    assert out["ref_sep"].iloc[1] == pytest.approx(0.5 * np.cos(np.radians(2.0)), rel=1e-6)
+    assert out["ref_index"].tolist() == [0, 1, -1, 0]
+    assert "V" not in stars.columns
+
+
+def test_join_reference_keeps_nearest_per_image():
+    stars = pd.DataFrame({"ra": [150.0, 150.0], "dec": [2.0, 2.0 + 0.4 / 3600], "image": "a"})
+    ref = pd.DataFrame({"ra": [150.0], "dec": [2.0 + 0.3 / 3600], "V": [17.0]})
+    out = join_reference(stars, ref, ["V"], max_sep=1.0, image="image")
+    assert out["ref_index"].tolist() == [-1, 0]
+
+
+def test_join_reference_no_overlap():
+    stars = pd.DataFrame({"ra": [10.0], "dec": [20.0]})
+    ref = pd.DataFrame({"ra": [200.0], "dec": [-20.0], "V": [17.0]})
+    with pytest.raises(CalibrationError, match=r"no star .* within 1 arcsec"):
+        join_reference(stars, ref, ["V"])
+
+
+def test_join_reference_column_clash():
+    stars = pd.DataFrame({"ra": [10.0], "dec": [20.0], "V": [1.0]})
+    ref = pd.DataFrame({"ra": [10.0], "dec": [20.0], "V": [17.0]})
+    with pytest.raises(ColumnError, match="already has column 'V'"):
+        join_reference(stars, ref, ["V"])
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def test_unknown_term():
+    df = star_list({"ZP": -25.0}, n=50)
+    with pytest.raises(TermSyntaxError, match="'PQ' at position 5"):
+        fit_photometric(df, "&PC,PQ", **KW)
+
+
+def test_colour_term_without_filters():
+    df = star_list({"ZP": -25.0}, n=50)
+    with pytest.raises(CalibrationError, match=r"PC uses colour C .* 0 filter\(s\)"):
+        fit_photometric(df, "&PC", ref_mag="V", **NORM)
+    with pytest.raises(CalibrationError, match=r"PD uses colour D .* give at least 3"):
+        fit_photometric(df, "&PD", ref_mag="V", filters=("B", "V"), **NORM)
+
+
+def test_colour_term_with_a_missing_filter_column():
+    df = star_list({"ZP": -25.0}, n=50).drop(columns="B")
+    with pytest.raises(ColumnError, match="no column 'B', needed for colour C of term PC"):
+        fit_photometric(df, "&PC", **KW)
+
+
+def test_too_few_stars_says_how_many_needed():
+    df = star_list({"ZP": -25.0}, n=8, outliers=0.0)
+    with pytest.raises(
+        CalibrationError, match=r"8 usable stars .* 10 free parameters .* at least 11"
+    ):
+        fit_photometric(df, "@.p3", **KW)
+
+
+def test_too_few_stars_in_one_image():
+    df = star_list({"ZP": -25.0}, n=200, outliers=0.0)
+    df = df[(df["image"] != "img2") | (df.index < 40)]
+    keep = df[df["image"] == "img2"].index[:1]
+    df = df[(df["image"] != "img2") | df.index.isin(keep)]
+    with pytest.raises(CalibrationError, match="image 'img2' has 1 usable stars for 2 per-image"):
+        fit_photometric(df, "&*PX", zeropoint="per-image", **KW)
+
+
+def test_degenerate_terms_are_named():
+    df = star_list({"ZP": -25.0}, n=300, outliers=0.0)
+    with pytest.raises(CalibrationError, match="P2R cannot be told apart"):
+        fit_photometric(df, "&P2X,&P2Y,&P2R", **KW)
+    df["airmass"] = df["image"].map({"img0": 1.1, "img1": 1.4, "img2": 1.8})
+    with pytest.raises(CalibrationError, match="PA cannot be told apart from ZP:img0"):
+        fit_photometric(df, "&PA", zeropoint="per-image", **KW)
+
+
+def test_stepwise_skips_a_degenerate_candidate():
+    truth = {"ZP": -25.0, "P2X": 0.03, "P2Y": 0.03}
+    df = star_list(truth, seed=51)
+    sol = fit_photometric(df, "@.p2,@.r2", **KW)
+    kept = set(sol.kept)
+    # x^2 + y^2 = r^2: either both P2X and P2Y, or P2R (plus at most one of them)
+    assert kept in ({"P2X", "P2Y"}, {"P2R"}, {"P2R", "P2X"}, {"P2R", "P2Y"})
+    assert sol.chi2_red == pytest.approx(1.0, abs=0.1)
+
+
+def test_missing_columns_and_bad_errors():
+    df = star_list({"ZP": -25.0}, n=50)
+    with pytest.raises(ColumnError, match="no column 'airmass', needed for the airmass terms"):
+        fit_photometric(df.drop(columns="airmass"), "&PA", **KW)
+    with pytest.raises(ColumnError, match="image"):
+        fit_photometric(df.drop(columns="image"), "&*PX", **KW)
+    with pytest.raises(InputError, match="zero magnitude error"):
+        fit_photometric(df.assign(mag_err=0.0), "", **KW)
+    with pytest.raises(ColumnError, match="standard magnitude"):
+        fit_photometric(df, "", ref_mag="Vmag", **NORM)

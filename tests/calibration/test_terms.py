@@ -1,0 +1,242 @@
+"""The term language: terms, macros, modifiers, priority rules and parse errors.
+
+Expected expansions and resolutions are transcribed from the dophot3 term-language document
+(its macro lists, its examples, and each example of its "Priority Rules" section).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from xrbid.calibration.terms import (
+    TermSyntaxError,
+    expand_macro,
+    parse_term,
+    parse_terms,
+)
+from xrbid.errors import InputError
+
+
+def names(macro: str) -> set[str]:
+    return {t.name for t in expand_macro(macro)}
+
+
+# ---------------------------------------------------------------------------- terms and macros
+
+
+@pytest.mark.parametrize(
+    ("token", "powers"),
+    [
+        ("PX", (("X", 1),)),
+        ("PY", (("Y", 1),)),
+        ("PXY", (("X", 1), ("Y", 1))),
+        ("P2X", (("X", 2),)),
+        ("P2Y", (("Y", 2),)),
+        ("P2XY", (("X", 2), ("Y", 1))),
+        ("PX2Y", (("X", 1), ("Y", 2))),
+        ("PR", (("R", 1),)),
+        ("P2R", (("R", 2),)),
+        ("PC", (("C", 1),)),
+        ("PD", (("D", 1),)),
+        ("PA", (("A", 1),)),
+        ("PAC", (("A", 1), ("C", 1))),
+        ("PC2D", (("C", 1), ("D", 2))),
+        ("PCDF", (("C", 1), ("D", 1), ("F", 1))),
+    ],
+)
+def test_term_powers(token, powers):
+    assert parse_term(token).powers == powers
+    assert parse_term(token).name == token
+
+
+@pytest.mark.parametrize(
+    ("token", "canonical"),
+    # the document's "Human-Friendly Notation": zero exponents omitted, exponents 1 omitted
+    [("P0X1Y", "PY"), ("P1X0Y", "PX"), ("P1X1Y", "PXY"), ("P2X3Y", "P2X3Y"), ("PYX", "PXY")],
+)
+def test_human_friendly_notation(token, canonical):
+    assert parse_term(token).name == canonical
+
+
+def test_p1_p2_p3_as_documented():
+    assert names(".p1") == {"PX", "PY"}
+    assert names(".p2") == {"PX", "PY", "PXY", "P2X", "P2Y"}
+    # ".p3 adds P3X, P2XY, PXY2, P3Y": x·y² is spelled PX2Y (exponent before its variable)
+    assert names(".p3") == names(".p2") | {"P3X", "P2XY", "PX2Y", "P3Y"}
+    assert len(expand_macro(".p4")) == 14  # 2 + 3 + 4 + 5 monomials of degree 1..4
+
+
+def test_radial_macros_as_documented():
+    assert [t.name for t in expand_macro(".r1")] == ["PR"]
+    assert [t.name for t in expand_macro(".r2")] == ["PR", "P2R"]
+    assert [t.name for t in expand_macro(".r3")] == ["PR", "P2R", "P3R"]
+
+
+def test_colour_and_airmass_macros():
+    assert [t.name for t in expand_macro(".c2")] == ["PC", "P2C"]
+    assert [t.name for t in expand_macro(".d2")] == ["PD", "P2D"]
+    assert [t.name for t in expand_macro(".a1")] == ["PA"]
+
+
+# ---------------------------------------------------------------------------- modifiers
+
+
+def test_modifiers_give_modes():
+    plan = parse_terms("@PX,&PY,#PA=0.12,*PXY")
+    assert plan["PX"].mode == "stepwise"
+    assert plan["PY"].mode == "always"
+    assert plan["PA"].mode == "fixed" and plan["PA"].value == 0.12
+    assert plan["PXY"].per_image and plan["PXY"].mode == "stepwise"  # unmarked: default
+
+
+def test_combined_modifiers():
+    plan = parse_terms("&*PX")  # "always fit PX separately for each image"
+    assert plan["PX"].mode == "always" and plan["PX"].per_image
+    plan = parse_terms("&*.p2")  # the document's Example 6
+    assert plan.names == [t.name for t in expand_macro(".p2")]
+    assert all(t.mode == "always" and t.per_image for t in plan.terms)
+
+
+def test_document_example_mixed_strategy():
+    # Example 3: '@.p3,&.r2,#PC=0.1' (SC, a dophot3-only term, left out)
+    plan = parse_terms("@.p3,&.r2,#PC=0.1")
+    assert {t.name for t in plan.by_mode("stepwise")} == names(".p3")
+    assert {t.name for t in plan.by_mode("always")} == {"PR", "P2R"}
+    assert plan["PC"].mode == "fixed" and plan["PC"].value == 0.1
+
+
+def test_unmarked_value_is_initial_value_with_default_mode():
+    plan = parse_terms("PC=0.05")
+    assert plan["PC"].mode == "stepwise" and plan["PC"].value == 0.05
+
+
+@pytest.mark.parametrize("default", ["stepwise", "always"])
+def test_default_mode_controls_unmarked_terms(default):
+    # "Default Behavior Control": '.p2,.r2' follow --use-stepwise
+    plan = parse_terms(".p2,.r2", default=default)
+    assert {t.mode for t in plan.terms} == {default}
+    mixed = parse_terms("@.p2,&.r2", default=default)
+    assert {t.mode for t in mixed.terms if t.name in names(".p2")} == {"stepwise"}
+    assert {t.mode for t in mixed.terms if t.name in names(".r2")} == {"always"}
+
+
+def test_y_option_adds_per_image_pointing():
+    plan = parse_terms("", per_image_pointing=True)
+    assert plan.describe() == "&*PX,&*PY"
+
+
+def test_empty_spec_is_zero_point_only():
+    assert parse_terms("").terms == []
+
+
+# ---------------------------------------------------------------------------- priority rules
+# One test per rule of the "Priority Rules" section, with the document's own examples.
+
+
+def test_rule1_fixed_wins_everything():
+    plan = parse_terms("#PC=0.1,&PC,@PC")
+    assert plan.describe() == "#PC=0.1"
+    assert plan["PC"].mode == "fixed" and plan["PC"].value == 0.1
+    assert any("rule 1" in note for note in plan.notes)
+    # also over a per-image request, in any order
+    assert parse_terms("&*PC,#PC=0.1").describe() == "#PC=0.1"
+
+
+def test_rule2_per_image_beats_global_with_y_option():
+    # dophot3 -y -U '.p2': per-image PX, PY from -y; global PX, PY removed
+    plan = parse_terms(".p2", per_image_pointing=True)
+    assert plan["PX"].per_image and plan["PY"].per_image
+    assert [t.name for t in plan.terms].count("PX") == 1
+    assert plan["PX"].mode == "always"  # -y adds &*.p1
+    assert not any(plan[n].per_image for n in ("PXY", "P2X", "P2Y"))
+    assert sum("rule 2" in note for note in plan.notes) == 2
+
+
+def test_rule2_per_image_beats_global_explicit():
+    # '&*PX,@PX': per-image PX always fitted; global PX ignored
+    plan = parse_terms("&*PX,@PX")
+    assert plan.describe() == "&*PX"
+    assert parse_terms("@PX,&*PX").describe() == "&*PX"  # order does not matter
+
+
+def test_rule3_explicit_beats_default():
+    # '&PC,@PX,.p1': PC always, PX stepwise, PY uses the default
+    for default in ("stepwise", "always"):
+        plan = parse_terms("&PC,@PX,.p1", default=default)
+        assert plan["PC"].mode == "always"
+        assert plan["PX"].mode == "stepwise"
+        assert plan["PY"].mode == default
+    # explicit '&' also beats an unmarked request when the default is stepwise
+    assert parse_terms("PX,&PX", default="stepwise")["PX"].mode == "always"
+    assert parse_terms("PX,@PX", default="always")["PX"].mode == "stepwise"
+
+
+def test_rule4_always_beats_stepwise():
+    plan = parse_terms("&PC,@PC")
+    assert plan.describe() == "&PC"
+    assert parse_terms("@PC,&PC").describe() == "&PC"
+    assert any("rule 4" in note for note in plan.notes)
+
+
+def test_priority_rules_real_world_example():
+    # dophot3 -y -U '@.p3,&.p2,#PXY=0.02'
+    plan = parse_terms("@.p3,&.p2,#PXY=0.02", per_image_pointing=True)
+    for name in ("PX", "PY"):  # per-image wins (from -y), global versions removed
+        assert plan[name].per_image and plan[name].mode == "always"
+    assert plan["PXY"].mode == "fixed" and plan["PXY"].value == 0.02
+    for name in ("P2X", "P2Y"):  # direct wins (from &.p2)
+        assert plan[name].mode == "always" and not plan[name].per_image
+    for name in ("P3X", "P3Y", "PX2Y", "P2XY"):  # stepwise candidates (from @.p3)
+        assert plan[name].mode == "stepwise" and not plan[name].per_image
+    assert len(plan.terms) == 9  # no duplicates
+
+
+# ---------------------------------------------------------------------------- parse errors
+
+
+@pytest.mark.parametrize(
+    ("spec", "token", "position", "words"),
+    [
+        ("@.p2,PQ", "PQ", 6, "unknown variable 'Q'"),  # unknown term
+        ("@.p2, XC", "XC", 7, "unknown term"),  # a dophot3 term this library does not have
+        ("&.l", ".l", 2, "unknown macro"),
+        (".p5", ".p5", 1, "out of range"),
+        ("#PA=abc", "abc", 5, "not a number"),  # bad value
+        ("#PA=", "=", 4, "not a number"),
+        ("#PA", "#PA", 1, "needs a value"),
+        ("PX,@", "@", 4, "not followed by a term"),  # dangling modifier
+        ("&*,PX", "*", 2, "not followed by a term"),
+        ("PX,,PY", ",", 4, "empty item"),
+        ("@@PX", "@", 2, "repeated"),
+        ("P*X", "*", 2, "must come before the term"),
+        ("PXY2", "PXY2", 1, "follows the last variable"),
+        ("PXX", "PXX", 1, "appears twice"),
+        ("P7X", "P7X", 1, "exceeds the maximum"),
+        ("#PC=0.1,#PC=0.2", "#PC=0.2", 9, "fixed at two values"),
+    ],
+)
+def test_parse_errors_name_token_and_position(spec, token, position, words):
+    with pytest.raises(TermSyntaxError) as info:
+        parse_terms(spec)
+    err = info.value
+    assert err.token == token
+    assert err.position == position
+    assert spec[position - 1 : position - 1 + len(token)] == token
+    message = str(err)
+    assert words in message
+    assert f"{token!r} at position {position}" in message
+    assert "\n" not in message  # one line for the command line
+    assert isinstance(err, InputError)
+
+
+def test_caret_points_at_the_token():
+    with pytest.raises(TermSyntaxError) as info:
+        parse_terms("@.p2,&PQ,#PA=0.12")
+    assert info.value.caret == "@.p2,&PQ,#PA=0.12\n      ^^"
+
+
+def test_whitespace_around_items_is_allowed_and_positions_stay_right():
+    assert parse_terms(" @PX , &PC ").describe() == "@PX,&PC"
+    with pytest.raises(TermSyntaxError) as info:
+        parse_terms("@PX,  PQ")
+    assert info.value.position == 7
