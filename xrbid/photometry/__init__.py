@@ -1,0 +1,51 @@
+"""Optical photometry of counterparts on HST images.
+
+One concept per module: `images` (reading HST files and headers), `background`, `detection`,
+`apertures` (aperture photometry with local background and errors), `zeropoints` (ST/AB/Vega),
+`apcorr` (EEF and empirical aperture corrections), `magnitudes` (calibrated magnitudes of
+positions on one image), `counterparts` (several filters, one row per candidate) and `plots`
+(colour-magnitude diagram).
+"""
+
+from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_correction
+from .apertures import OutsideImageWarning, aperture_photometry, flux_column
+from .background import estimate_background
+from .counterparts import photometer_counterparts
+from .detection import detect_sources, fwhm_in_pixels
+from .images import HSTImage, PixelOnlyWarning, load_image
+from .magnitudes import NoInfiniteApertureWarning, measure_magnitudes
+from .plots import plot_cmd
+from .zeropoints import (
+    UnknownVegaFilterWarning,
+    ZeroPoints,
+    ab_zeropoint,
+    image_zeropoints,
+    st_zeropoint,
+    vega_zeropoint,
+)
+
+__all__ = [
+    "ApertureCorrection",
+    "HSTImage",
+    "NoInfiniteApertureWarning",
+    "OutsideImageWarning",
+    "PixelOnlyWarning",
+    "UnknownVegaFilterWarning",
+    "ZeroPoints",
+    "ab_zeropoint",
+    "aperture_photometry",
+    "detect_sources",
+    "eef",
+    "eef_correction",
+    "empirical_aperture_correction",
+    "estimate_background",
+    "flux_column",
+    "fwhm_in_pixels",
+    "image_zeropoints",
+    "load_image",
+    "measure_magnitudes",
+    "photometer_counterparts",
+    "plot_cmd",
+    "st_zeropoint",
+    "vega_zeropoint",
+]

@@ -1,0 +1,373 @@
+"""HST images as photometry sees them: pixels, WCS, and the header numbers that calibrate them.
+
+`load_image` reads a drizzled image (SCI extension or primary), one chip of a multi-extension
+file, or one group of a WFPC2 GEIS "waiver" FITS file (per-chip WCS and photometric keywords in
+a table extension), and returns an `HSTImage` holding everything later steps need: the data as
+float64, a merged header (primary + extension, following the HST ``INHERIT`` convention), the
+celestial WCS (or `None` for pixel-only images), filter, exposure time, gain and data unit.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+
+from xrbid.errors import CalibrationError, InputError
+
+__all__ = ["HSTImage", "PixelOnlyWarning", "as_image", "load_image"]
+
+#: Instruments whose pipeline products are calibrated to electrons (gain already applied).
+ELECTRON_INSTRUMENTS = frozenset({"ACS", "WFC3", "STIS"})
+
+
+class PixelOnlyWarning(UserWarning):
+    """The image has no celestial WCS: positions are pixels only, sky columns are NaN."""
+
+
+@dataclass
+class HSTImage:
+    """One 2-D image and the header values that calibrate it.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The pixels as float64 (a private copy; the file is never modified).
+    header : astropy.io.fits.Header
+        Primary header updated with the extension header (extension wins).
+    wcs : astropy.wcs.WCS or None
+        Celestial WCS of the pixels, or `None` (pixel-only mode).
+    path : str
+        Where the image came from (for messages).
+    ext : str
+        Which part of the file: ``"1"``, ``"SCI,2"``, ``"chip 3"``, ``"primary"``.
+    instrument, detector, filter : str
+        ``INSTRUME``, ``DETECTOR`` (as text) and the filter name (``F555W``), ``""`` if unknown.
+    exptime : float or None
+        Exposure time in s (``EXPTIME``), `None` if the header has none.
+    gain : float
+        Electrons per data unit (1 for ACS/WFC3 products, ``ATODGAIN``/``CCDGAIN`` otherwise).
+    is_rate : bool
+        True when pixels are a count *rate* (per second), False for counts.
+    saturation : float or None
+        Pixel value (data units) at or above which a pixel counts as saturated, if known.
+    """
+
+    data: np.ndarray
+    header: fits.Header
+    wcs: WCS | None
+    path: str = "<array>"
+    ext: str = "primary"
+    instrument: str = ""
+    detector: str = ""
+    filter: str = ""
+    exptime: float | None = None
+    gain: float = 1.0
+    is_rate: bool = True
+    saturation: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(ny, nx) of the data."""
+        return self.data.shape  # type: ignore[return-value]
+
+    @property
+    def label(self) -> str:
+        """``path[ext]`` for messages."""
+        return f"{self.path}[{self.ext}]"
+
+    @property
+    def pixel_scale(self) -> float | None:
+        """Mean pixel size in arcsec from the WCS (`None` in pixel-only mode)."""
+        if self.wcs is None:
+            return None
+        from astropy.wcs.utils import proj_plane_pixel_scales
+
+        return float(np.mean(proj_plane_pixel_scales(self.wcs)) * 3600.0)
+
+    @property
+    def effective_gain(self) -> float | None:
+        """Electrons per unit of pixel value (gain x exptime for rates); `None` if unknown."""
+        if not self.is_rate:
+            return self.gain
+        if self.exptime is None:
+            return None
+        return self.gain * self.exptime
+
+    def to_rate(self, values: np.ndarray) -> np.ndarray:
+        """Convert pixel-value sums to count rates (per second), the unit PHOTFLAM refers to."""
+        if self.is_rate:
+            return np.asarray(values, dtype=float)
+        if self.exptime is None:
+            raise CalibrationError(
+                f"{self.label}: pixels are counts but the header has no EXPTIME; "
+                "pass exptime=... (--exptime) to convert them to a rate"
+            )
+        return np.asarray(values, dtype=float) / self.exptime
+
+    def sky_to_pixel(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """0-based pixel coordinates of sky positions (deg), distortion included."""
+        if self.wcs is None:
+            raise InputError(
+                f"{self.label} has no celestial WCS: give pixel positions (x, y columns) "
+                "instead of ra/dec"
+            )
+        x, y = self.wcs.all_world2pix(np.asarray(ra, float), np.asarray(dec, float), 0)
+        return np.asarray(x, float), np.asarray(y, float)
+
+    def pixel_to_sky(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """RA, Dec (deg) of 0-based pixel coordinates; NaN in pixel-only mode."""
+        x = np.asarray(x, float)
+        if self.wcs is None:
+            nan = np.full(x.shape, np.nan)
+            return nan, nan.copy()
+        ra, dec = self.wcs.all_pix2world(x, np.asarray(y, float), 0)
+        return np.asarray(ra, float) % 360.0, np.asarray(dec, float)
+
+
+def _filter_name(header: fits.Header) -> str:
+    if str(header.get("FILTER", "")).strip():
+        return str(header["FILTER"]).strip().upper()
+    for pair in (("FILTER1", "FILTER2"), ("FILTNAM1", "FILTNAM2")):
+        names = [str(header.get(k, "")).strip().upper() for k in pair]
+        names = [n for n in names if n and not n.startswith("CLEAR") and n[0] == "F"]
+        if names:
+            return "+".join(names)
+    return ""
+
+
+def _is_rate(header: fits.Header, instrument: str) -> bool:
+    bunit = str(header.get("BUNIT", "")).strip().upper().replace(" ", "")
+    if bunit:
+        return "/S" in bunit or "PERSEC" in bunit
+    # No BUNIT: drizzled products (D001* keywords) and cutouts without EXPTIME are rates;
+    # calibrated single exposures (WFPC2 c0f, ACS/WFC3 flt) are counts.
+    if any(k.startswith("D001") for k in header) or "EXPTIME" not in header:
+        return True
+    return False
+
+
+def _gain(header: fits.Header, instrument: str, bunit: str) -> float:
+    if instrument in ELECTRON_INSTRUMENTS or "ELECTRON" in bunit:
+        return 1.0
+    for key in ("ATODGAIN", "CCDGAIN", "GAIN"):
+        value = header.get(key)
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    return 1.0
+
+
+def _saturation(header: fits.Header, is_rate: bool, gain_is_electrons: bool) -> float | None:
+    # The A/D saturation limit (SATURATE, raw DN) applies to un-combined count images; after
+    # bias subtraction (DEZERO) the calibrated pixel of a saturated star sits near
+    # SATURATE - DEZERO. Rates and combined images have no header limit: pass saturation=.
+    if is_rate:
+        return None
+    sat = header.get("SATURATE")
+    if not isinstance(sat, int | float) or sat <= 0:
+        return None
+    bias = header.get("DEZERO", 0.0)
+    bias = float(bias) if isinstance(bias, int | float) else 0.0
+    return float(sat) - bias
+
+
+def _celestial_wcs(header: fits.Header, hdul: fits.HDUList | None, label: str) -> WCS | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        try:
+            wcs = WCS(header, fobj=hdul, naxis=2)
+        except Exception:  # malformed WCS keywords: treat as no WCS
+            wcs = None
+    if wcs is None or not wcs.has_celestial:
+        warnings.warn(
+            f"{label} has no celestial WCS: pixel-only mode (x, y only; ra/dec are NaN)",
+            PixelOnlyWarning,
+            stacklevel=3,
+        )
+        return None
+    return wcs.celestial
+
+
+def _pick_hdu(hdul: fits.HDUList, ext: Any) -> tuple[int, str]:
+    if ext is not None:
+        key: Any = ext
+        if isinstance(ext, str):
+            parts = [p.strip() for p in ext.split(",")]
+            key = (
+                int(parts[0])
+                if parts[0].isdigit()
+                else ((parts[0], int(parts[1])) if len(parts) == 2 else parts[0])
+            )
+        try:
+            index = hdul.index_of(key)
+        except (KeyError, IndexError) as exc:
+            raise InputError(
+                f"{hdul.filename()}: no extension {ext!r}; extensions are "
+                + ", ".join(f"{i}:{h.name}" for i, h in enumerate(hdul))
+            ) from exc
+        return index, str(ext)
+    for i, hdu in enumerate(hdul):
+        if hdu.name == "SCI" and hdu.is_image and hdu.data is not None:
+            return i, f"SCI,{hdu.ver}"
+    for i, hdu in enumerate(hdul):
+        if hdu.is_image and hdu.data is not None and hdu.data.ndim == 2:
+            return i, "primary" if i == 0 else str(i)
+    raise InputError(f"{hdul.filename()}: no 2-D image in any extension")
+
+
+def _waiver_table(hdul: fits.HDUList) -> fits.FITS_rec | None:
+    for hdu in hdul[1:]:
+        if isinstance(hdu, fits.TableHDU | fits.BinTableHDU) and hdu.data is not None:
+            names = {n.upper() for n in hdu.columns.names}
+            if {"CRVAL1", "CRPIX1", "CD1_1"} <= names:
+                return hdu.data
+    return None
+
+
+def load_image(
+    path: str | os.PathLike,
+    *,
+    ext: int | str | None = None,
+    chip: int | None = None,
+    exptime: float | None = None,
+    saturation: float | None = None,
+    is_rate: bool | None = None,
+) -> HSTImage:
+    """Read one HST image for photometry.
+
+    Parameters
+    ----------
+    path : path-like
+        FITS file (``.fits``, ``.fits.gz``).
+    ext : int or str, optional
+        Extension to use: an index (``1``), a name (``"SCI"``) or ``"SCI,2"``. By default the
+        first ``SCI`` extension, else the first 2-D image (primary included).
+    chip : int, optional
+        For a WFPC2 GEIS "waiver" file (a data cube of 4 chips plus a table of per-chip WCS and
+        photometry keywords): the chip/group to use, 1-4 (default 1).
+    exptime : float, optional
+        Exposure time (s) overriding ``EXPTIME`` (needed for count images without one).
+    saturation : float, optional
+        Saturation level in data units, overriding the header-derived one.
+    is_rate : bool, optional
+        Whether the pixels are a rate (per second); guessed from ``BUNIT`` otherwise.
+
+    Returns
+    -------
+    HSTImage
+
+    Raises
+    ------
+    InputError
+        Unreadable file, missing extension, zero or negative exposure time.
+
+    Examples
+    --------
+    >>> img = load_image("testdata/hst-wfpc2-abell478/a478hst-cutout.fits")  # doctest: +SKIP
+    >>> img.filter, img.is_rate, img.ext
+    ('F814W', True, 'SCI,1')
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    try:
+        hdul = fits.open(path, memmap=False)
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable FITS file ({exc})") from exc
+    with hdul, warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        primary = hdul[0]
+        table = _waiver_table(hdul)
+        if primary.data is not None and primary.data.ndim == 3 and table is not None:
+            if ext is not None:
+                raise InputError(f"{path} is a GEIS waiver file: choose a group with chip=N")
+            nchip = primary.data.shape[0]
+            chip = 1 if chip is None else int(chip)
+            if not 1 <= chip <= nchip:
+                raise InputError(f"{path}: chip must be 1..{nchip}, got {chip}")
+            header = primary.header.copy()
+            for key in ("NAXIS3", "CTYPE3", "CD3_3", "CD3_1", "CD1_3", "CD2_3", "CD3_2"):
+                header.remove(key, ignore_missing=True)
+            header["NAXIS"] = 2
+            row = table[chip - 1]
+            for name in table.columns.names:
+                value = row[name]
+                value = value.strip() if isinstance(value, str) else value.item()
+                header[name.upper()] = value
+            data = np.array(primary.data[chip - 1], dtype=float)
+            label_ext = f"chip {chip}"
+            wcs = _celestial_wcs(header, None, f"{path}[{label_ext}]")
+        else:
+            if chip is not None:
+                raise InputError(f"{path} is not a GEIS waiver file: use ext=, not chip=")
+            index, label_ext = _pick_hdu(hdul, ext)
+            hdu = hdul[index]
+            if hdu.data is None or not hdu.is_image or hdu.data.ndim != 2:
+                raise InputError(f"{path}[{label_ext}] is not a 2-D image")
+            header = primary.header.copy() if index else fits.Header()
+            if index:
+                for key in ("SIMPLE", "EXTEND", "NAXIS", "NAXIS1", "NAXIS2", "BITPIX"):
+                    header.remove(key, ignore_missing=True)
+            header.update(hdu.header)
+            data = np.array(hdu.data, dtype=float)
+            wcs = _celestial_wcs(hdu.header, hdul, f"{path}[{label_ext}]")
+    instrument = str(header.get("INSTRUME", "")).strip().upper()
+    detector = str(header.get("DETECTOR", "")).strip().upper()
+    if exptime is None and "EXPTIME" in header:
+        exptime = float(header["EXPTIME"])
+    if exptime is not None and not exptime > 0:
+        raise InputError(
+            f"{path}[{label_ext}]: exposure time is {exptime} s; a zero-length exposure cannot "
+            "be photometered (pass exptime=... / --exptime if the header is wrong)"
+        )
+    bunit = str(header.get("BUNIT", "")).strip().upper()
+    rate = _is_rate(header, instrument) if is_rate is None else bool(is_rate)
+    gain = _gain(header, instrument, bunit)
+    if saturation is None:
+        saturation = _saturation(header, rate, gain == 1.0)
+    return HSTImage(
+        data=data,
+        header=header,
+        wcs=wcs,
+        path=str(path),
+        ext=label_ext,
+        instrument=instrument,
+        detector=detector,
+        filter=_filter_name(header),
+        exptime=exptime,
+        gain=gain,
+        is_rate=rate,
+        saturation=saturation,
+    )
+
+
+def as_image(image: HSTImage | np.ndarray | str | os.PathLike, **kwargs: Any) -> HSTImage:
+    """Accept an `HSTImage`, a file path or a bare 2-D array (pixel-only, rate, gain 1)."""
+    if isinstance(image, HSTImage):
+        return image
+    if isinstance(image, np.ndarray):
+        if image.ndim != 2:
+            raise InputError(f"expected a 2-D image array, got shape {image.shape}")
+        if kwargs.get("wcs") is None:
+            warnings.warn(
+                "image array given without a WCS: pixel-only mode (ra/dec are NaN)",
+                PixelOnlyWarning,
+                stacklevel=3,
+            )
+        return HSTImage(
+            data=np.asarray(image, dtype=float),
+            header=fits.Header(),
+            wcs=kwargs.get("wcs"),
+            exptime=kwargs.get("exptime"),
+            gain=kwargs.get("gain", 1.0),
+            is_rate=kwargs.get("is_rate", True),
+            saturation=kwargs.get("saturation"),
+        )
+    return load_image(image, **kwargs)
