@@ -274,6 +274,7 @@ def test_astro_std_from_mapping_and_object():
         ((0.1, float("nan")), "finite"),
         ("not-a-file.json", "no such alignment solution"),
         ({"std_x": 0.1}, "no std_y"),
+        ({"std_x": None, "std_y": None}, "scatter is missing"),
         (("a", "b"), "two numbers"),
     ],
 )

@@ -176,6 +176,11 @@ def astro_scatter(astro_std: Any) -> tuple[float, float]:
                 f"{where} must be two numbers (std_x, std_y) in arcsec, got {len(values)}; "
                 "give e.g. 0.2223,0.3037"
             )
+    if any(v is None for v in values):
+        raise InputError(
+            f"{where}: the alignment scatter is missing (std_x/std_y null: no matched pairs?); "
+            "redo the alignment or give the scatter as (std_x, std_y) in arcsec"
+        )
     try:
         sx, sy = (float(v) for v in values)
     except (TypeError, ValueError):
