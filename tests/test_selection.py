@@ -378,6 +378,15 @@ def test_merge_keeps_names_that_already_name_the_filter():
     assert m["id_F555W"].tolist() == ["s1"]
 
 
+def test_merge_short_filter_names_do_not_clash_with_columns():
+    # "a" is inside "ra" and "dec" inside nothing: every column still gets its suffix
+    a = pd.DataFrame({"ra": [1.0], "dec": [1.0], "mag": [20.0]})
+    b = pd.DataFrame({"ra": [1.0], "dec": [1.0], "mag": [19.0]})
+    m = merge_optical_catalogs({"A": a, "ec": b})
+    assert {"ra_A", "dec_A", "mag_A", "ra_ec", "dec_ec", "mag_ec"} <= set(m.columns)
+    assert m["n_filters"].tolist() == [2]
+
+
 def test_merge_bad_input():
     with pytest.raises(InputError, match="no optical catalogue"):
         merge_optical_catalogs({})

@@ -155,7 +155,7 @@ def merge_optical_catalogs(
     pandas.DataFrame
         One row per object: ``ra``, ``dec`` (from the first filter that detected it),
         ``n_filters``, and for each filter ``ra_<filter>``, ``dec_<filter>`` and its other
-        columns suffixed ``_<filter>`` (a column whose name already contains the filter name,
+        columns suffixed ``_<filter>`` (a column whose name already ends with ``_<filter>``,
         such as ``mag_f555w``, keeps its name). Absent detections are NaN.
 
     Examples
@@ -197,7 +197,8 @@ def merge_optical_catalogs(
         idx = assignments[name]
         detected[idx] += 1
         for col in cat.columns:
-            target = col if name.lower() in str(col).lower() else f"{col}_{name}"
+            keeps_name = col not in ("ra", "dec") and str(col).lower().endswith(f"_{name}".lower())
+            target = col if keeps_name else f"{col}_{name}"
             if target in columns:
                 raise InputError(
                     f"merging gives two columns named '{target}'; rename the column '{col}' "
