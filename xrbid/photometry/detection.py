@@ -104,7 +104,7 @@ def detect_sources(
     -------
     pandas.DataFrame
         One row per source: ``id``, ``x``, ``y`` (0-based pixels), ``ra``, ``dec`` (deg; NaN
-        without WCS), ``sharpness``, roundness column(s), ``peak`` and ``flux`` (background-
+        without WCS), ``sharpness``, roundness column(s), ``peak`` and ``finder_flux`` (background-
         subtracted, data units), ``background`` and ``background_rms`` at the source.
         ``df.attrs`` holds the parameters used.
 
@@ -172,7 +172,7 @@ def detect_sources(
         if name in found_all:
             out[name] = found_all[name].to_numpy(float)
     out["peak"] = found_all["peak"].to_numpy(float)
-    out["flux"] = found_all["flux"].to_numpy(float)
+    out["finder_flux"] = found_all["flux"].to_numpy(float)
     ix = np.clip(np.rint(out["x"].to_numpy()).astype(int), 0, img.shape[1] - 1)
     iy = np.clip(np.rint(out["y"].to_numpy()).astype(int), 0, img.shape[0] - 1)
     out["background"] = bkg.background[iy, ix]

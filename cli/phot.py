@@ -1,0 +1,504 @@
+"""``xrbid phot``: detection, aperture photometry and counterpart magnitudes on HST images."""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from ._common import XrbidGroup, emit, json_option, overwrite_option
+
+LENGTH_HELP = "an angle (0.1arcsec) or pixels (2.5pix)"
+
+
+class LengthParam(click.ParamType):
+    """A length on the image: an angle (``0.1arcsec``) or pixels (``2.5pix``, bare number)."""
+
+    name = "length"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        from astropy import units as u
+
+        if isinstance(value, u.Quantity):
+            return value
+        text = str(value).strip().replace('"', "arcsec").replace("px", "pix")
+        text = text.replace("pixx", "pix")
+        try:
+            q = u.Quantity(text)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a length; write it like 0.1arcsec or 3pix", param, ctx)
+        if q.unit == u.dimensionless_unscaled:
+            return q.value * u.pix
+        if q.unit.physical_type == "angle" or q.unit == u.pix:
+            return q
+        self.fail(f"{value!r} is not a length; write it like 0.1arcsec or 3pix", param, ctx)
+
+
+LENGTH = LengthParam()
+_SPEC = re.compile(r"^(?P<path>.+?)\[(?P<ext>[^\]]+)\]$")
+
+
+def _image_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``file.fits``, ``file.fits[2]``, ``file.fits[SCI,2]`` or ``file.c0f.fits[chip=3]``."""
+    m = _SPEC.match(spec)
+    if not m:
+        return spec, {}
+    ext = m.group("ext").strip()
+    if ext.lower().startswith("chip"):
+        return m.group("path"), {"chip": int(ext.split("=")[-1].replace("chip", "").strip())}
+    return m.group("path"), {"ext": int(ext) if ext.isdigit() else ext}
+
+
+def _load(spec: str, ext: str | None, chip: int | None, **kwargs: Any):
+    from xrbid.photometry import load_image
+
+    path, options = _image_spec(spec)
+    if ext is not None:
+        options["ext"] = int(ext) if ext.isdigit() else ext
+    if chip is not None:
+        options["chip"] = chip
+    return load_image(path, **options, **{k: v for k, v in kwargs.items() if v is not None})
+
+
+@contextmanager
+def _bar(length: int, label: str, show: bool):
+    """A progress bar on stderr (so ``--json`` output stays clean); no-op when hidden."""
+    if not show:
+        yield lambda n: None
+        return
+    with click.progressbar(length=length, label=label, file=click.get_text_stream("stderr")) as bar:
+        yield bar.update
+
+
+def _warnings_as_lines(f):
+    """Show each distinct library warning once, as one ``Warning: ...`` line on stderr."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return f(*args, **kwargs)
+            finally:
+                seen: set[str] = set()
+                for w in caught:
+                    text = str(w.message)
+                    if text not in seen and not issubclass(w.category, DeprecationWarning):
+                        seen.add(text)
+                        click.echo(f"Warning: {text}", err=True)
+
+    return wrapper
+
+
+def _image_options(f):
+    f = click.option("--exptime", type=float, help="Exposure time (s) overriding EXPTIME.")(f)
+    f = click.option("--chip", type=int, help="Group of a WFPC2 GEIS waiver file (c0f), 1-4.")(f)
+    f = click.option("--ext", help="FITS extension: 1, SCI or SCI,2 (default: first SCI).")(f)
+    return f
+
+
+@click.group(cls=XrbidGroup)
+def phot() -> None:
+    """Optical photometry on HST images: detect, measure, counterparts.
+
+    \b
+    On M101 (ACS/WFC F555W and F814W drizzled images):
+      xrbid phot detect f555w_drc.fits -o f555w_sources.ecsv --fwhm 0.1arcsec \\
+          --regions f555w_sources.reg
+      xrbid phot measure f555w_drc.fits --positions f555w_sources.ecsv -o f555w_phot.ecsv
+      xrbid phot counterparts m101_candidates.ecsv --image F555W=f555w_drc.fits \\
+          --image F814W=f814w_drc.fits -o m101_cand_phot.ecsv --plot m101_cmd.png
+    """
+
+
+@phot.command("detect")
+@click.argument("image")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Source table (.ecsv, .csv, .fits, ...).",
+)
+@click.option(
+    "--fwhm", type=LENGTH, default="0.1arcsec", show_default=True, help=f"PSF FWHM: {LENGTH_HELP}."
+)
+@click.option(
+    "--threshold",
+    "threshold_sigma",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Detection threshold in units of the background RMS.",
+)
+@click.option("--finder", type=click.Choice(["dao", "iraf"]), default="dao", show_default=True)
+@click.option("--sharpness", nargs=2, type=float, help="Sharpness range LO HI.")
+@click.option("--roundness", nargs=2, type=float, help="Roundness range LO HI.")
+@click.option(
+    "--regions",
+    "regions_path",
+    type=click.Path(dir_okay=False),
+    help="Also write a DS9 region file of the sources.",
+)
+@_image_options
+@overwrite_option
+@json_option
+@_warnings_as_lines
+def detect(
+    image,
+    output,
+    fwhm,
+    threshold_sigma,
+    finder,
+    sharpness,
+    roundness,
+    regions_path,
+    ext,
+    chip,
+    exptime,
+    overwrite,
+    as_json,
+) -> None:
+    """Detect point sources on IMAGE (background subtracted first) and write their table.
+
+    Pixel columns x, y are 0-based (photutils); ra, dec come from the image WCS.
+
+    \b
+    Example (M101 walkthrough):
+      xrbid phot detect f555w_drc.fits -o f555w_sources.ecsv --fwhm 0.1arcsec \\
+          --regions f555w_sources.reg
+    """
+    from xrbid._io import check_output
+    from xrbid.photometry import detect_sources
+    from xrbid.regions import write_regions
+    from xrbid.tables import write_table
+
+    check_output(output, overwrite)
+    if regions_path:
+        check_output(regions_path, overwrite)
+    img = _load(image, ext, chip, exptime=exptime)
+    ny, nx = img.shape
+    with _bar(nx * ny, "detecting", nx * ny > 2048 * 2048 and not as_json) as update:
+        sources = detect_sources(
+            img,
+            fwhm=fwhm,
+            threshold_sigma=threshold_sigma,
+            finder=finder,
+            sharpness_range=sharpness or None,
+            roundness_range=roundness or None,
+            progress=update,
+        )
+    write_table(sources, output, overwrite=overwrite)
+    if regions_path:
+        if img.wcs is not None:
+            write_regions(
+                sources,
+                regions_path,
+                overwrite=overwrite,
+                radius=0.15,
+                label_column="id",
+                color="cyan",
+            )
+        else:
+            write_regions(
+                sources,
+                regions_path,
+                overwrite=overwrite,
+                system="image",
+                radius=3.0,
+                label_column="id",
+                color="cyan",
+                pixel_origin=0,
+            )
+    emit(
+        f"{len(sources)} sources on {img.label} ({img.filter or 'filter?'}) -> {output}",
+        {
+            "n_sources": len(sources),
+            "output": str(output),
+            "regions": regions_path,
+            **sources.attrs,
+        },
+        as_json,
+    )
+
+
+def _apcorr_value(text: str) -> Any:
+    text = text.strip().lower()
+    if text == "auto":
+        return "auto"
+    if text == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: use auto, none or a number of magnitudes") from exc
+
+
+@phot.command("measure")
+@click.argument("image")
+@click.option(
+    "--positions",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Table with x, y (0-based pixels) or ra, dec columns (e.g. from detect).",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--radius",
+    type=LENGTH,
+    default="3pix",
+    show_default=True,
+    help=f"Measurement aperture radius: {LENGTH_HELP}.",
+)
+@click.option(
+    "--large-radius",
+    type=LENGTH,
+    help="Large aperture of the empirical correction (default 0.4arcsec).",
+)
+@click.option(
+    "--annulus",
+    nargs=2,
+    type=LENGTH,
+    help="Background annulus R_IN R_OUT (default: large radius + 3 and + 8 pixels).",
+)
+@click.option("--extended", type=LENGTH, help="Also measure an extended-source aperture.")
+@click.option(
+    "--apcorr",
+    default="auto",
+    show_default=True,
+    help="auto (measure on stars of the image), none, or a value in mag.",
+)
+@click.option(
+    "--eef", "eef_value", type=float, help="EEF at the large radius (overrides the shipped table)."
+)
+@click.option("--zeropoint", type=float, help="Explicit zero point (adds a 'mag' column).")
+@click.option(
+    "--fwhm",
+    type=LENGTH,
+    default="0.1arcsec",
+    show_default=True,
+    help="FWHM used to find aperture-correction stars.",
+)
+@click.option("--saturation", type=float, help="Saturation level in data units.")
+@_image_options
+@overwrite_option
+@json_option
+@_warnings_as_lines
+def measure(
+    image,
+    positions,
+    output,
+    radius,
+    large_radius,
+    annulus,
+    extended,
+    apcorr,
+    eef_value,
+    zeropoint,
+    fwhm,
+    saturation,
+    ext,
+    chip,
+    exptime,
+    overwrite,
+    as_json,
+) -> None:
+    """Aperture photometry of POSITIONS on IMAGE: fluxes, Vega/AB/ST magnitudes, flags.
+
+    \b
+    Example (M101 walkthrough):
+      xrbid phot measure f555w_drc.fits --positions f555w_sources.ecsv \\
+          -o f555w_phot.ecsv --radius 3pix --apcorr auto
+    """
+    from xrbid._io import check_output
+    from xrbid.photometry import fwhm_in_pixels, measure_magnitudes
+    from xrbid.tables import read_table, write_table
+
+    check_output(output, overwrite)
+    img = _load(image, ext, chip, exptime=exptime, saturation=saturation)
+    table = read_table(positions)
+    ann = None
+    if annulus:
+        ann = (fwhm_in_pixels(annulus[0], img), fwhm_in_pixels(annulus[1], img))
+    extra: dict[str, Any] = {}
+    if extended is not None:
+        extra["extended_radius"] = fwhm_in_pixels(extended, img)
+    with _bar(len(table), "measuring", len(table) > 20000 and not as_json) as update:
+        result = measure_magnitudes(
+            img,
+            table,
+            radius=radius,
+            large_radius=large_radius,
+            annulus=ann,
+            apcorr=_apcorr_value(apcorr),
+            eef_value=eef_value,
+            zeropoint=zeropoint,
+            fwhm=fwhm,
+            progress=update,
+            **extra,
+        )
+    write_table(result, output, overwrite=overwrite)
+    apc = result.attrs["apcorr"]
+    n_good = int(result["mag_ab"].notna().sum())
+    emit(
+        f"{len(result)} positions on {img.label}: {n_good} with magnitudes, aperture "
+        f"correction {apc['value']:+.3f} mag ({apc['mode']}) -> {output}",
+        {
+            "n_positions": len(result),
+            "n_magnitudes": n_good,
+            "output": str(output),
+            **{
+                k: result.attrs[k]
+                for k in (
+                    "zeropoints",
+                    "apcorr",
+                    "radius_pix",
+                    "large_radius_pix",
+                    "annulus_pix",
+                    "filter",
+                )
+            },
+        },
+        as_json,
+    )
+
+
+def _filter_image(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise click.BadParameter(f"{text!r}: write FILTER=IMAGE, e.g. F555W=f555w_drc.fits")
+    filt, spec = text.split("=", 1)
+    return filt.strip().upper(), spec.strip()
+
+
+@phot.command("counterparts")
+@click.argument("candidates", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    required=True,
+    help="FILTER=IMAGE (repeat); IMAGE may end in [ext] or [chip=N].",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--radius",
+    type=LENGTH,
+    default="3pix",
+    show_default=True,
+    help=f"Measurement aperture radius: {LENGTH_HELP}.",
+)
+@click.option("--annulus", nargs=2, type=LENGTH, help="Background annulus R_IN R_OUT.")
+@click.option(
+    "--apcorr",
+    default="auto",
+    show_default=True,
+    help="auto, none, or a value in mag (all filters).",
+)
+@click.option(
+    "--system",
+    type=click.Choice(["vega", "ab", "st"]),
+    default="vega",
+    show_default=True,
+    help="Magnitude system of the <filter>_mag columns.",
+)
+@click.option("--distance-modulus", type=float, help="Adds <filter>_abs_mag columns.")
+@click.option(
+    "--fwhm",
+    type=LENGTH,
+    default="0.1arcsec",
+    show_default=True,
+    help="FWHM used to find aperture-correction stars.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    help="Also draw the colour-magnitude diagram (PNG/PDF).",
+)
+@overwrite_option
+@json_option
+@_warnings_as_lines
+def counterparts(
+    candidates,
+    images,
+    output,
+    radius,
+    annulus,
+    apcorr,
+    system,
+    distance_modulus,
+    fwhm,
+    plot_path,
+    overwrite,
+    as_json,
+) -> None:
+    """Magnitudes of the counterpart CANDIDATES (ra, dec) in each filter, with colours.
+
+    \b
+    Example (M101 walkthrough):
+      xrbid phot counterparts m101_candidates.ecsv --image F555W=f555w_drc.fits \\
+          --image F814W=f814w_drc.fits -o m101_cand_phot.ecsv --plot m101_cmd.png
+    """
+    from xrbid._io import check_output
+    from xrbid.photometry import fwhm_in_pixels, photometer_counterparts, plot_cmd
+    from xrbid.tables import read_table, write_table
+
+    check_output(output, overwrite)
+    if plot_path:
+        check_output(plot_path, overwrite)
+    pairs = [_filter_image(t) for t in images]
+    if len({f for f, _ in pairs}) != len(pairs):
+        raise click.BadParameter("each filter may be given once", param_hint="--image")
+    imgs = {f: _load(spec, None, None) for f, spec in pairs}
+    ann = None
+    if annulus:
+        first = next(iter(imgs.values()))
+        ann = (fwhm_in_pixels(annulus[0], first), fwhm_in_pixels(annulus[1], first))
+    cands = read_table(candidates)
+    with _bar(len(imgs), "filters", len(cands) > 20000 and not as_json) as update:
+        result = photometer_counterparts(
+            cands,
+            imgs,
+            radius=radius,
+            annulus=ann,
+            apcorr=_apcorr_value(apcorr),
+            system=system,
+            distance_modulus=distance_modulus,
+            fwhm=fwhm,
+            progress=update,
+        )
+    order = result.attrs["filters"]
+    write_table(result, output, overwrite=overwrite)
+    if plot_path:
+        if len(order) < 2:
+            raise click.BadParameter("a CMD needs two filters", param_hint="--plot")
+        plot_cmd(
+            result,
+            plot_path,
+            blue=order[0],
+            red=order[1],
+            absolute=distance_modulus is not None,
+            overwrite=overwrite,
+        )
+    counts = {f: int(result[f"{f.lower()}_mag"].notna().sum()) for f in order}
+    emit(
+        f"{len(result)} candidates in {', '.join(order)} "
+        f"({', '.join(f'{f}: {n} with {system} mag' for f, n in counts.items())}) -> {output}"
+        + (f"; CMD -> {plot_path}" if plot_path else ""),
+        {
+            "n_candidates": len(result),
+            "filters": order,
+            "with_magnitude": counts,
+            "output": str(output),
+            "plot": plot_path,
+            "photometry": result.attrs["photometry"],
+        },
+        as_json,
+    )
+
+
+__all__ = ["phot"]
