@@ -271,8 +271,10 @@ class _Param:
     image: int | None  # image code, None for global
     group: str  # parameters of one group enter and leave the model together
 
-    def column(self, xy: dict[str, np.ndarray], codes: np.ndarray | None, n: int) -> np.ndarray:
-        values = np.ones(n) if self.term is None else _monomial(self.term, xy, n)
+    def column(
+        self, xy: dict[str, np.ndarray], codes: np.ndarray | None, n: int, cache: dict | None = None
+    ) -> np.ndarray:
+        values = np.ones(n) if self.term is None else _monomial(self.term, xy, n, cache)
         if self.image is None:
             return values
         with np.errstate(invalid="ignore"):
@@ -456,11 +458,21 @@ def _normalised(
     return xy
 
 
-def _monomial(term: Term, xy: dict[str, np.ndarray], n: int) -> np.ndarray:
-    out = np.ones(n)
+def _monomial(
+    term: Term, xy: dict[str, np.ndarray], n: int, cache: dict | None = None
+) -> np.ndarray:
+    cache = {} if cache is None else cache
+    out = None
     for var, exp in term.powers:
-        out = out * (xy[var] if exp == 1 else xy[var] ** exp)
-    return out
+        key = (var, exp)
+        if key not in cache:
+            cache[key] = xy[var] if exp == 1 else xy[var] * _power(xy, var, exp - 1, cache)
+        out = cache[key] if out is None else out * cache[key]
+    return np.ones(n) if out is None else out
+
+
+def _power(xy: dict[str, np.ndarray], var: str, exp: int, cache: dict) -> np.ndarray:
+    return _monomial(Term(((var, exp),)), xy, 0, cache)
 
 
 def _image_codes(df: pd.DataFrame, col: str | None, images: list[str]) -> np.ndarray | None:
@@ -511,14 +523,33 @@ def _first_dependent(c: np.ndarray) -> int:
 
 
 class _Normal:
-    """Weighted normal equations of a design matrix on a subset of rows."""
+    """Weighted normal equations (AᵀWA, AᵀWy, yᵀWy) of the rows in ``mask``.
 
-    def __init__(self, a: np.ndarray, y: np.ndarray, w: np.ndarray, mask: np.ndarray) -> None:
-        aw = a[mask] * w[mask, None]
-        self.g = aw.T @ a[mask]
-        self.b = aw.T @ y[mask]
-        self.yy = float(np.dot(w[mask] * y[mask], y[mask]))
+    Built from the design and target already multiplied by sqrt(weight). `of` updates a
+    previous system by the rows that left or joined it when they are few (clipping moves a
+    few per cent of the stars), instead of summing over every row again.
+    """
+
+    def __init__(self, g: np.ndarray, b: np.ndarray, yy: float, mask: np.ndarray) -> None:
+        self.g, self.b, self.yy, self.mask = g, b, yy, mask
         self.n = int(mask.sum())
+
+    @classmethod
+    def of(
+        cls, a_s: np.ndarray, y_s: np.ndarray, mask: np.ndarray, previous: _Normal | None = None
+    ) -> _Normal:
+        if previous is not None:
+            removed, added = previous.mask & ~mask, mask & ~previous.mask
+            if removed.sum() + added.sum() < mask.sum() // 4:
+                r, ry, ad, ay = a_s[removed], y_s[removed], a_s[added], y_s[added]
+                return cls(
+                    previous.g - r.T @ r + ad.T @ ad,
+                    previous.b - r.T @ ry + ad.T @ ay,
+                    previous.yy - float(ry @ ry) + float(ay @ ay),
+                    mask.copy(),
+                )
+        sub, ys = a_s[mask], y_s[mask]
+        return cls(sub.T @ sub, sub.T @ ys, float(ys @ ys), mask.copy())
 
     def chi2(self, cols: list[int]) -> float:
         if not cols:
@@ -725,29 +756,30 @@ def fit_photometric(
     target = m_instr - m_std - fixed
     design = _build_design(params, xy, codes, valid)
     offset0 = float(np.median(target[valid]))
-    yv = np.where(valid, target - offset0, 0.0)
-    w = np.where(valid, 1.0 / np.where(valid, var, 1.0), 0.0)
+    sw = np.where(valid, 1.0 / np.sqrt(np.where(valid, var, 1.0)), 0.0)
+    a_s = design * sw[:, None]
+    y_s = np.where(valid, target - offset0, 0.0) * sw
 
     groups = _groups(params, plan)
     base = [g for g in groups if groups[g]["mode"] in ("zero point", "always")]
     candidates = [g for g in groups if groups[g]["mode"] == "stepwise"]
-    _check_base(design, w, valid, params, groups, base)
+    normal = _Normal.of(a_s, y_s, valid)
+    _check_base(normal, params, _cols(groups, base))
 
     # robust start: clip with every candidate in the model, then select, then refit and repeat
     # until neither the selection nor the clipped set changes
-    everything = base + candidates
-    mask = _clip(design, yv, w, valid, _cols(groups, everything), clip, max_iter, valid)
+    everything = _cols(groups, base + candidates)
+    normal = _clip(a_s, y_s, valid, everything, clip, max_iter, normal)
     selected = list(base)
     for _ in range(5):
-        normal = _Normal(design, yv, w, mask)
         selected = _stepwise(normal, groups, base, candidates, alpha)
-        new_mask = _clip(design, yv, w, valid, _cols(groups, selected), clip, max_iter, mask)
-        if np.array_equal(new_mask, mask):
+        new = _clip(a_s, y_s, valid, _cols(groups, selected), clip, max_iter, normal)
+        if np.array_equal(new.mask, normal.mask):
             break
-        mask = new_mask
+        normal = new
 
     cols = _cols(groups, selected)
-    normal = _Normal(design, yv, w, mask)
+    mask = normal.mask
     n_used = normal.n
     if n_used <= len(cols):
         raise CalibrationError(
@@ -759,8 +791,8 @@ def fit_photometric(
     dof = n_used - len(cols)
     chi2_red = chi2 / dof
     cov = inv * chi2_red
-    resid = yv - design[:, cols] @ beta
-    rms = float(np.sqrt(np.mean(resid[mask] ** 2)))
+    resid = (y_s[mask] - a_s[mask][:, cols] @ beta) / sw[mask]
+    rms = float(np.sqrt(np.mean(resid**2)))
 
     coef = dict(zip(cols, beta))
     err = dict(zip(cols, np.sqrt(np.diag(cov))))
@@ -844,8 +876,9 @@ def _build_design(
 ) -> np.ndarray:
     n = valid.size
     design = np.empty((n, len(params)))
+    cache: dict = {}
     for j, p in enumerate(params):
-        design[:, j] = p.column(xy, codes, n)
+        design[:, j] = p.column(xy, codes, n, cache)
     design[~valid] = 0.0
     return design
 
@@ -890,16 +923,7 @@ def _check_counts(
             )
 
 
-def _check_base(
-    design: np.ndarray,
-    w: np.ndarray,
-    valid: np.ndarray,
-    params: list[_Param],
-    groups: dict[str, dict[str, Any]],
-    base: list[str],
-) -> None:
-    cols = _cols(groups, base)
-    normal = _Normal(design, np.zeros(valid.size), w, valid)
+def _check_base(normal: _Normal, params: list[_Param], cols: list[int]) -> None:
     try:
         _solve(normal.g[np.ix_(cols, cols)], normal.b[cols])
     except _Degenerate as exc:
@@ -920,30 +944,32 @@ def _fit_cols(normal: _Normal, cols: list[int]) -> np.ndarray:
 
 
 def _clip(
-    design: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
+    a_s: np.ndarray,
+    y_s: np.ndarray,
     valid: np.ndarray,
     cols: list[int],
     clip: float,
     max_iter: int,
-    start: np.ndarray,
-) -> np.ndarray:
-    """Iterative sigma clipping of the weighted residuals on a robust (MAD) scale."""
-    mask = start.copy()
-    sw = np.sqrt(w)
+    normal: _Normal,
+) -> _Normal:
+    """Iterative sigma clipping of the weighted residuals on a robust (MAD) scale.
+
+    Starts from the rows of ``normal``; every valid row is tested again at each iteration, so
+    a star clipped early can come back. Returns the normal equations of the final rows.
+    """
     for _ in range(max_iter):
-        beta = _fit_cols(_Normal(design, y, w, mask), cols)
-        z = (y - design[:, cols] @ beta) * sw
-        centre = np.median(z[mask])
-        scale = 1.4826 * np.median(np.abs(z[mask] - centre))
+        beta = _fit_cols(normal, cols)
+        z = y_s - a_s[:, cols] @ beta
+        inside = z[normal.mask]
+        centre = np.median(inside)
+        scale = 1.4826 * np.median(np.abs(inside - centre))
         if not scale > 0:
             break
         new = valid & (np.abs(z - centre) <= clip * scale)
-        if new.sum() <= len(cols) or np.array_equal(new, mask):
+        if new.sum() <= len(cols) or np.array_equal(new, normal.mask):
             break
-        mask = new
-    return mask
+        normal = _Normal.of(a_s, y_s, new, normal)
+    return normal
 
 
 def _stepwise(
@@ -1055,19 +1081,32 @@ def plot_residuals(
     fig = Figure(figsize=(9, 7), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, 2).ravel()
+    low, high = _ylim(resid[used])
+    # clipped stars beyond the axis are drawn on its edge as triangles pointing outwards
+    shown = np.clip(resid, low, high)
+    inside, above, below = (
+        clipped & (resid > low) & (resid < high),
+        clipped & (resid >= high),
+        clipped & (resid <= low),
+    )
     for ax, (label, values) in zip(axes, panels):
         ax.axhline(0.0, color="0.5", lw=0.8)
         ax.plot(values[used], resid[used], ".", ms=2, color="k", alpha=0.5, label="used")
-        if clipped.any():
-            ax.plot(values[clipped], resid[clipped], "x", ms=3, color="tab:red", label="clipped")
+        for sel, marker in ((inside, "x"), (above, "^"), (below, "v")):
+            if sel.any():
+                ax.plot(values[sel], shown[sel], marker, ms=3, color="tab:red", label="clipped")
         ax.set_xlabel(label)
-        ax.set_ylabel("residual (mag)")
-        ax.set_ylim(*_ylim(resid[used]))
+        ax.set_ylabel("observed - model (mag)")
+        ax.set_ylim(low * 1.04, high * 1.04)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
-    axes[0].legend(loc="upper right", fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    axes[0].legend(unique.values(), unique.keys(), loc="upper right", fontsize="small")
+    fixed = [f"{t.name}={t.value:g}" for t in solution.plan.by_mode("fixed")]
     fig.suptitle(
-        f"{solution.plan.describe() or 'zero point only'}: {solution.n_used} stars, "
+        f"terms: ZP{''.join(',' + t for t in solution.kept)}"
+        f"{'; fixed ' + ','.join(fixed) if fixed else ''} | {solution.n_used} stars, "
         f"rms {solution.rms:.4f} mag, {solution.n_clipped} clipped"
     )
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"

@@ -1,0 +1,216 @@
+"""``xrbid calib phot`` end to end on seeded synthetic star lists and catalogues."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from xrbid.cli.main import cli
+from xrbid.tables import read_table, write_table
+
+TRUE_ZP, TRUE_PC, TRUE_PX = -25.3, 0.08, 0.03
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A standard-star catalogue (ra, dec, B, V) and photometry of 2 images on it.
+
+    mag - V = -25.3 + 0.08 (B - V) + 0.03 X + 0.12 airmass, X = (x - 1024)/1024, noise from
+    mag_err, 6% outliers; 50 extra detections lie off the catalogue field.
+    """
+    rng = np.random.default_rng(3)
+    folder = tmp_path_factory.mktemp("calib")
+    n = 600
+    ra0, dec0 = 210.8, 54.35
+    ra = ra0 + rng.uniform(-0.05, 0.05, n)
+    dec = dec0 + rng.uniform(-0.03, 0.03, n)
+    v = rng.uniform(15, 20, n)
+    bv = rng.uniform(-0.1, 1.5, n)
+    ref = pd.DataFrame({"ra": ra, "dec": dec, "B": v + bv, "V": v})
+    write_table(ref, folder / "standards.ecsv")
+
+    image = np.repeat(["j01", "j02"], n // 2)
+    airmass = np.where(image == "j01", 1.2, 1.6)
+    x = (ra - ra0) / 0.1 * 2048 + 1024
+    y = (dec - dec0) / 0.06 * 2048 + 1024
+    err = rng.uniform(0.01, 0.03, n)
+    mag = v + TRUE_ZP + TRUE_PC * bv + TRUE_PX * (x - 1024) / 1024 + 0.12 * airmass
+    mag += rng.normal(0, err)
+    bad = rng.random(n) < 0.06
+    mag[bad] += rng.uniform(0.3, 1.5, bad.sum())
+    jitter = 0.1 / 3600
+    phot = pd.DataFrame(
+        {
+            "ra": ra + rng.normal(0, jitter, n) / np.cos(np.radians(dec0)),
+            "dec": dec + rng.normal(0, jitter, n),
+            "x": x,
+            "y": y,
+            "image": image,
+            "airmass": airmass,
+            "mag": mag,
+            "mag_err": err,
+        }
+    )
+    extra = phot.sample(50, random_state=1).assign(ra=lambda d: d["ra"] + 0.2)  # off the field
+    phot = pd.concat([phot, extra], ignore_index=True)
+    write_table(phot, folder / "phot.ecsv")
+    return folder
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["calib", "phot", *map(str, args)])
+
+
+def base_args(files, out):
+    return [
+        files / "phot.ecsv",
+        "--ref",
+        files / "standards.ecsv",
+        "--ref-mag",
+        "V",
+        "--filters",
+        "B,V",
+        "-o",
+        out,
+    ]
+
+
+def test_calibrates_and_writes_table_plot_report(files, tmp_path):
+    out, plot, report = tmp_path / "cal.ecsv", tmp_path / "res.png", tmp_path / "fit.json"
+    before = (files / "phot.ecsv").read_bytes()
+    result = run(
+        *base_args(files, out),
+        "-U",
+        "@.p2,&PC,#PA=0.12",
+        "--plot",
+        plot,
+        "--report",
+        report,
+    )
+    assert result.exit_code == 0, result.output
+    assert (files / "phot.ecsv").read_bytes() == before  # input untouched
+    line = result.output.strip()
+    assert "\n" not in line and line.startswith("calibrated ") and str(out) in line
+    assert "terms PX,PC" in line and "fixed PA=0.12" in line
+
+    fit = json.loads(report.read_text())
+    assert fit["kept"] == ["PX", "PC"]
+    assert set(fit["dropped"]) == {"PY", "P2X", "PXY", "P2Y"}
+    rows = {r["name"]: r for r in fit["coefficients"]}
+    for name, true in (("ZP", TRUE_ZP), ("PC", TRUE_PC)):
+        assert abs(rows[name]["coefficient"] - true) < 3 * rows[name]["error"]
+    # X in the fit is normalised to the stars' own bounding box; compare per pixel
+    px_per_pixel = rows["PX"]["coefficient"] / fit["xy_scale"]
+    assert px_per_pixel == pytest.approx(TRUE_PX / 1024, rel=0.15)
+    assert rows["PA"]["status"] == "fixed" and rows["PA"]["coefficient"] == 0.12
+
+    table = read_table(out)
+    assert len(table) == 650
+    assert table["v"].isna().sum() == 50  # the detections without a catalogue star
+    matched = table[table["calib_used"]]
+    pull = (matched["mag_cal"] - matched["v"]) / matched["mag_err"]
+    assert abs(pull.mean()) < 0.15 and pull.std() == pytest.approx(1.0, abs=0.15)
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_json_summary(files, tmp_path):
+    result = run(*base_args(files, tmp_path / "cal.ecsv"), "-U", "&PC", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kept"] == ["PC"] and data["output"].endswith("cal.ecsv")
+    assert data["colours"] == {"C": "b - v"}
+
+
+def test_already_joined_table_without_ref(files, tmp_path):
+    joined = tmp_path / "joined.ecsv"
+    first = run(*base_args(files, joined), "-U", "&PC")
+    assert first.exit_code == 0, first.output
+    result = run(
+        joined, "--ref-mag", "V", "--filters", "B,V", "-U", "&PC", "-o", tmp_path / "again.ecsv"
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_per_image_options(files, tmp_path):
+    result = run(
+        *base_args(files, tmp_path / "cal.ecsv"),
+        "-y",
+        "-U",
+        "&PC",
+        "--zeropoint",
+        "per-image",
+        "--report",
+        tmp_path / "fit.json",
+    )
+    assert result.exit_code == 0, result.output
+    names = [r["name"] for r in json.loads((tmp_path / "fit.json").read_text())["coefficients"]]
+    assert names[:2] == ["ZP:j01", "ZP:j02"]
+    assert {"PX:j01", "PX:j02", "PY:j01", "PY:j02"} <= set(names)
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def assert_user_error(result, *fragments):
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_term(files, tmp_path):
+    out = tmp_path / "cal.ecsv"
+    result = run(*base_args(files, out), "-U", "@.p2,&PQ")
+    assert_user_error(result, "'PQ' at position 7", "unknown variable 'Q'")
+    assert not out.exists()
+
+
+def test_bad_value_in_terms(files, tmp_path):
+    result = run(*base_args(files, tmp_path / "cal.ecsv"), "-U", "#PA=0.1x")
+    assert_user_error(result, "'0.1x' at position 5", "not a number")
+
+
+def test_colour_terms_without_filters(files, tmp_path):
+    out = tmp_path / "cal.ecsv"
+    args = [files / "phot.ecsv", "--ref", files / "standards.ecsv", "--ref-mag", "V"]
+    result = run(*args, "-U", "&PC", "-o", out)
+    assert_user_error(result, "colour C", "--filters B,V")
+    assert not out.exists()
+
+
+def test_filter_column_missing_from_catalogue(files, tmp_path):
+    result = run(*base_args(files, tmp_path / "c.ecsv")[:-2], "--filters", "U,B", "-o", "c.ecsv")
+    assert_user_error(result, "no column 'U'")
+
+
+def test_too_few_stars(files, tmp_path):
+    few = tmp_path / "few.ecsv"
+    write_table(read_table(files / "phot.ecsv").head(5), few)
+    result = run(
+        few, "--ref", files / "standards.ecsv", "--ref-mag", "V", "--filters", "B,V",
+        "-U", "&.p2,&PC", "-o", tmp_path / "cal.ecsv",
+    )  # fmt: skip
+    assert_user_error(result, "5 usable stars", "7 free parameters", "need at least 8")
+
+
+def test_no_overlap(files, tmp_path):
+    far = tmp_path / "far.ecsv"
+    write_table(read_table(files / "standards.ecsv").assign(dec=-30.0), far)
+    result = run(files / "phot.ecsv", "--ref", far, "--ref-mag", "V", "-o", tmp_path / "c.ecsv")
+    assert_user_error(result, "no star of the photometry table lies within 1 arcsec")
+
+
+def test_existing_output_not_overwritten(files, tmp_path):
+    out = tmp_path / "cal.ecsv"
+    out.write_text("keep me")
+    result = run(*base_args(files, out), "-U", "&PC")
+    assert_user_error(result, "exists", "--overwrite")
+    assert out.read_text() == "keep me"
+    assert run(*base_args(files, out), "-U", "&PC", "--overwrite").exit_code == 0
+    assert read_table(out)["mag_cal"].notna().any()
