@@ -10,6 +10,7 @@ from astropy.wcs import WCS
 
 from xrbid.errors import InputError
 from xrbid.sky import (
+    centroid,
     from_tangent_plane,
     match_nearest,
     match_within,
@@ -211,3 +212,29 @@ def test_to_arcsec():
     assert to_arcsec("3") == 3.0
     with pytest.raises(InputError, match="not an angle"):
         to_arcsec("2 m")
+
+
+def test_centroid_across_wrap_and_pole():
+    assert centroid([359.0, 1.0], [0.0, 0.0]) == pytest.approx((0.0, 0.0), abs=1e-12)
+    _, dec0 = centroid([0.0, 90.0, 180.0, 270.0], [89.0, 89.0, 89.0, 89.0])
+    assert dec0 == pytest.approx(90.0, abs=1e-9)
+    # a small cluster: the centroid agrees with astropy's mean of the Cartesian vectors
+    ra, dec = _field(359.9999, -30.0, 50, 60.0, seed=13)
+    c = SkyCoord(ra, dec, unit="deg").cartesian.mean()
+    ref = SkyCoord(c, representation_type="cartesian").spherical
+    got = centroid(ra, dec)
+    assert separation_arcsec(got[0], got[1], ref.lon.deg, ref.lat.deg) < 1e-9
+    with pytest.raises(InputError):
+        centroid([], [])
+
+
+def test_tangent_plane_with_one_tangent_point_per_row():
+    ra, dec = _field(10.0, 10.0, 20, 300.0, seed=14)
+    ra0 = np.where(np.arange(20) < 10, 10.0, 359.99)
+    dec0 = np.where(np.arange(20) < 10, 10.0, -5.0)
+    xi, eta = tangent_plane(ra, dec, ra0, dec0)
+    for k in (0, 15):
+        one = tangent_plane(ra[k], dec[k], ra0[k], dec0[k])
+        assert (xi[k], eta[k]) == pytest.approx(one, abs=1e-9)
+    back = from_tangent_plane(xi, eta, ra0, dec0)
+    assert np.max(separation_arcsec(back[0], back[1], ra, dec)) < 1e-8

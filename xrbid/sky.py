@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 from .errors import InputError
 
 __all__ = [
+    "centroid",
     "from_tangent_plane",
     "match_nearest",
     "match_within",
@@ -95,8 +96,8 @@ def tangent_plane(ra: Any, dec: Any, ra0: float, dec0: float) -> tuple[np.ndarra
     ----------
     ra, dec : array_like
         Positions in degrees.
-    ra0, dec0 : float
-        The tangent point in degrees.
+    ra0, dec0 : float or array_like
+        The tangent point in degrees (arrays broadcast: one tangent point per position).
 
     Returns
     -------
@@ -112,8 +113,8 @@ def tangent_plane(ra: Any, dec: Any, ra0: float, dec0: float) -> tuple[np.ndarra
     ra, dec = _deg_arrays(ra, dec)
     a = np.radians(ra)
     d = np.radians(dec)
-    a0 = np.radians(float(ra0))
-    d0 = np.radians(float(dec0))
+    a0 = np.radians(np.asarray(ra0, dtype=float))
+    d0 = np.radians(np.asarray(dec0, dtype=float))
     # sin/cos of the RA difference are periodic, so the 0/360 wrap needs no special case.
     da = a - a0
     cos_d, sin_d = np.cos(d), np.sin(d)
@@ -135,8 +136,8 @@ def from_tangent_plane(xi: Any, eta: Any, ra0: float, dec0: float) -> tuple[np.n
     ----------
     xi, eta : array_like
         Standard coordinates in arcsec.
-    ra0, dec0 : float
-        The tangent point in degrees.
+    ra0, dec0 : float or array_like
+        The tangent point in degrees (arrays broadcast: one tangent point per position).
 
     Returns
     -------
@@ -152,10 +153,10 @@ def from_tangent_plane(xi: Any, eta: Any, ra0: float, dec0: float) -> tuple[np.n
     xi, eta = _deg_arrays(xi, eta)
     x = xi / ARCSEC_PER_RAD
     y = eta / ARCSEC_PER_RAD
-    d0 = np.radians(float(dec0))
+    d0 = np.radians(np.asarray(dec0, dtype=float))
     # (x, y, 1) scaled onto the sphere, expressed in the equatorial frame.
     den = np.cos(d0) - y * np.sin(d0)
-    ra = np.degrees(np.arctan2(x, den)) + float(ra0)
+    ra = np.degrees(np.arctan2(x, den)) + np.asarray(ra0, dtype=float)
     dec = np.degrees(np.arctan2(np.sin(d0) + y * np.cos(d0), np.hypot(x, den)))
     ra = np.mod(ra, 360.0)
     ra = np.where(ra >= 360.0, 0.0, ra)  # mod of a tiny negative number can round to 360
@@ -182,6 +183,34 @@ def separation_arcsec(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
     """
     ra1, dec1, ra2, dec2 = (np.radians(v) for v in _deg_arrays(ra1, dec1, ra2, dec2))
     return np.asarray(angular_separation(ra1, dec1, ra2, dec2)) * ARCSEC_PER_RAD
+
+
+def centroid(ra: Any, dec: Any) -> tuple[float, float]:
+    """Mean position (RA, Dec) in degrees: the direction of the mean unit vector.
+
+    Parameters
+    ----------
+    ra, dec : array_like
+        Positions in degrees (at least one).
+
+    Returns
+    -------
+    ra0, dec0 : float
+        The centroid in degrees, RA in [0, 360).
+
+    Examples
+    --------
+    >>> ra0, dec0 = centroid([359.0, 1.0], [0.0, 0.0])
+    >>> round(ra0, 9), round(dec0, 9)
+    (0.0, 0.0)
+    """
+    v = unit_vectors(ra, dec)
+    if v.shape[0] == 0:
+        raise InputError("cannot take the centroid of no positions")
+    m = v.mean(axis=0)
+    ra0 = float(np.degrees(np.arctan2(m[1], m[0])) % 360.0)
+    dec0 = float(np.degrees(np.arctan2(m[2], np.hypot(m[0], m[1]))))
+    return (0.0 if ra0 >= 360.0 else ra0), dec0
 
 
 def unit_vectors(ra: Any, dec: Any) -> np.ndarray:
