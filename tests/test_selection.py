@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xrbid.errors import ColumnError, InputError
 from xrbid.selection import (
@@ -173,19 +175,19 @@ def m101_pu(m101_vot):
 
 def guide_procedure(df: pd.DataFrame) -> list[int]:
     """The guide's per-source loop, restated literally; returns the chosen row positions."""
+    counts = df["counts"].to_numpy(dtype=float)
+    theta = df["theta"].to_numpy(dtype=float)
+    radius = df["pu_2sigma"].to_numpy(dtype=float)
     picked = []
-    positions = np.arange(len(df))
-    for sid in dict.fromkeys(df["source_id"]):
-        rows = positions[(df["source_id"] == sid).to_numpy()]
-        sub = df.iloc[rows]
-        valid = sub["counts"].notna().to_numpy() & sub["theta"].notna().to_numpy()
-        if valid.any():
-            rows, sub = rows[valid], sub[valid]
-        positive = (sub["counts"] > 0).to_numpy()
-        if positive.any():
-            rows, sub = rows[positive], sub[positive]
-        smallest = sub["pu_2sigma"].min()
-        picked.append(int(rows[(sub["pu_2sigma"] <= smallest).to_numpy()][0]))
+    for rows in df.groupby("source_id", sort=False).indices.values():
+        valid = rows[~np.isnan(counts[rows]) & ~np.isnan(theta[rows])]
+        if len(valid):
+            rows = valid
+        positive = rows[counts[rows] > 0]
+        if len(positive):
+            rows = positive
+        smallest = np.nanmin(radius[rows])
+        picked.append(int(rows[radius[rows] <= smallest][0]))
     return picked
 
 
@@ -196,6 +198,41 @@ def test_m101_best_matches_the_guide_procedure(m101_pu):
     assert best["source_id"].tolist() == expected["source_id"].tolist()
     for col in ("theta", "counts", "pu_2sigma", "pu_1sigma"):
         np.testing.assert_array_equal(best[col].to_numpy(), expected[col].to_numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("ABCD"),
+            st.sampled_from([NAN, 0.0, 3.0, 40.0]),
+            st.sampled_from([NAN, 1.0, 6.0]),
+            st.sampled_from([NAN, 0.9, 1.2, 1.2, 4.0]),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_best_matches_the_guide_procedure_on_random_groups(rows):
+    df = pd.DataFrame(rows, columns=["source_id", "counts", "theta", "pu_2sigma"])
+    df["row"] = np.arange(len(df))
+    best = best_observations(df)
+    assert best["row"].tolist() == guide_procedure_nan_last(df)
+
+
+def guide_procedure_nan_last(df: pd.DataFrame) -> list[int]:
+    """`guide_procedure`, with the first row kept when all radii are NaN."""
+    picked = []
+    for sid in dict.fromkeys(df["source_id"]):
+        sub = df[df["source_id"] == sid]
+        valid = sub[sub["counts"].notna() & sub["theta"].notna()]
+        sub = valid if len(valid) else sub
+        positive = sub[sub["counts"] > 0]
+        sub = positive if len(positive) else sub
+        finite = sub[sub["pu_2sigma"].notna()]
+        sub = finite[finite["pu_2sigma"] == finite["pu_2sigma"].min()] if len(finite) else sub
+        picked.append(int(sub["row"].iloc[0]))
+    return picked
 
 
 # source -> (theta, counts, 1Sig, 2Sig) from the guide's published best table
