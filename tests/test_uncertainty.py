@@ -364,3 +364,26 @@ def test_m101_methods(m101):
         np.sqrt(ell["err_r0"].to_numpy() ** 2 + (2 * s) ** 2), rel=1e-12
     )
     assert (out["pu_2sigma"] > out["pu_1sigma"]).all()
+
+
+def test_astro_std_from_an_alignment_solution(tmp_path):
+    from xrbid.align import AlignmentSolution
+
+    sol = AlignmentSolution(
+        method="median",
+        shift_x=0.05,
+        shift_y=-0.02,
+        std_x=0.3,
+        std_y=0.4,
+        n_used=9,
+        significant=False,
+        ra0=210.8,
+        dec0=54.35,
+    )
+    path = sol.write_json(tmp_path / "m101_align.json")
+    df = frame([np.nan, 4.0], [0.0, 50.0])
+    r68, r95 = kim_by_hand(4.0, 50.0)
+    for given in (sol, path):
+        out = positional_uncertainty(df, given, fallback="zero")
+        assert out["pu_1sigma"].to_numpy() == pytest.approx([0.5, math.hypot(r68, 0.5)])
+        assert out["pu_2sigma"].to_numpy() == pytest.approx([1.0, math.hypot(r95, 1.0)])
