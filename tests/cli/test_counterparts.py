@@ -105,3 +105,21 @@ def test_counterparts_needs_source_id(tmp_path):
     opt = optical_file(tmp_path, "o.csv", [1.0], [1.0])
     res = run("counterparts", xray, opt, "-o", tmp_path / "c.ecsv")
     assert res.exit_code == 1 and "source_id" in res.output
+
+
+def test_counterparts_from_a_region_file(best, tmp_path):
+    # an optical source list as a fk5 region file (as DAOStarFinder lists are often kept)
+    reg = tmp_path / "f555w_sources.reg"
+    reg.write_text(
+        "# Region file format: DS9 version 4.1\n"
+        "fk5\n"
+        'circle(150.0,60.00005,0.15") # text={star 1}\n'
+        'circle(150.0,60.1,0.15") # text={star 2}\n'
+    )
+    out = tmp_path / "cands.ecsv"
+    res = run("counterparts", best, reg, "-o", out)
+    assert res.exit_code == 0, res.output
+    c = read_table(out)
+    assert c["source_id"].tolist() == ["N"]
+    assert c["label"].tolist() == ["star 1"]
+    assert c["separation"].iloc[0] == pytest.approx(0.18, abs=1e-6)
