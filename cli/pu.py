@@ -47,7 +47,7 @@ def _parse_std(value: str | None) -> tuple[float, float] | None:
     type=click.Choice(["ellipse", "zero", "none"]),
     default="ellipse",
     show_default=True,
-    help="Rows without usable theta/counts: CSC 95%% error ellipse (err_r0) as the 2-sigma "
+    help="Rows without usable theta/counts: CSC 95% error ellipse (err_r0) as the 2-sigma "
     "X-ray term; zero X-ray term (the XRBID guide's radii); or NaN.",
 )
 @click.option(
@@ -91,10 +91,11 @@ def pu(
     2-sigma). The pu_method column says which rule each row used.
 
     \b
-    Example (M101, scatter of the XRBID guide's alignment):
-      xrbid pu m101.ecsv --std 0.3813,0.3037 -o m101_pu.ecsv
+    Examples (M101: from the alignment solution; the XRBID guide's scatter on the sky;
+    the guide's published radii exactly):
       xrbid pu m101.ecsv --solution m101_align.json -o m101_pu.ecsv
-      xrbid pu m101.ecsv --std 0.3813,0.3037 --fallback zero -o m101_guide.ecsv
+      xrbid pu m101.ecsv --std 0.2223,0.3037 -o m101_pu.ecsv
+      xrbid pu m101.ecsv --std 0.3813,0.3037 --fallback zero --no-clamp -o m101_guide.frame
     """
     from xrbid.errors import InputError
     from xrbid.tables import check_table_output, read_table, write_table
