@@ -23,6 +23,7 @@ Conventions
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -33,7 +34,7 @@ import pandas as pd
 
 from ._io import check_output, write_text_atomic
 from ._version import __version__
-from .errors import ColumnError, InputError
+from .errors import InputError
 
 __all__ = [
     "BAD_LABEL_CHARACTERS",
@@ -235,13 +236,13 @@ def format_regions(
                 f"dec outside -90..+90 deg in {_rows(df, outside)}; is the column in degrees?"
             )
 
+    if marker is not None and marker not in MARKERS:
+        raise InputError(f"unknown marker {marker!r}; use one of {', '.join(MARKERS)}")
     sizes = _radii(df, radius, radius_column, marker, is_image)
 
     # per-row property text (after " # "), built with vectorised string operations
     props: list[np.ndarray] = []
     if marker is not None:
-        if marker not in MARKERS:
-            raise InputError(f"unknown marker {marker!r}; use one of {', '.join(MARKERS)}")
         point = f"point={marker}" if marker_size is None else f"point={marker} {int(marker_size)}"
         props.append(np.full(len(df), point, dtype=object))
     if color_column is not None:
@@ -253,7 +254,7 @@ def format_regions(
         props.append(_label_property(df, label_column, on_bad_label))
     suffix = _join_properties(props, len(df))
 
-    coord_fmt = _number_format(np.concatenate([lon, lat]), 10) if is_image else "%.10f"
+    coord_fmt = _number_format(np.concatenate([lon, lat]), 12) if is_image else "%.10f"
     if marker is None:
         factor, mark = (1.0, "") if is_image else _SKY_UNITS[unit_name]
         sizes = sizes * factor
@@ -335,12 +336,9 @@ def _resolve_unit(unit: str | None, is_image: bool) -> str:
 
 
 def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ColumnError(
-            f"{what} need column(s) {', '.join(missing)}; the table has "
-            f"{', '.join(map(str, df.columns[:12]))}{' ...' if df.shape[1] > 12 else ''}"
-        )
+    from .tables import require_columns
+
+    require_columns(df, columns, what=what)
 
 
 def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
@@ -357,7 +355,7 @@ def _rows(df: pd.DataFrame, mask: np.ndarray, limit: int = 8) -> str:
     more = f" and {len(pos) - limit} more" if len(pos) > limit else ""
     text = f"row{'s' if len(pos) > 1 else ''} {shown}{more} (0-based)"
     if "source_id" in df.columns:
-        ids = ", ".join(str(v) for v in df["source_id"].to_numpy()[pos[:3]])
+        ids = ", ".join(repr(str(v)) for v in df["source_id"].to_numpy()[pos[:3]])
         text += f" [source_id {ids}{', ...' if len(pos) > 3 else ''}]"
     return text
 
@@ -412,14 +410,19 @@ def _scalar_radius(radius: Any, is_image: bool) -> float:
 
 
 def _number_format(values: np.ndarray, digits: int) -> str:
-    """``%.{digits}g`` when no value would be written in exponent form, else ``%.{digits}f``."""
-    finite = values[values != 0]
-    if finite.size == 0:
+    """A ``%`` format keeping ``digits`` significant digits and never an exponent.
+
+    ``%.{digits}g`` when every value lies in 1e-4..10**digits (where ``%g`` writes plain
+    decimals), otherwise ``%.Nf`` with enough decimals for the smallest value.
+    """
+    nonzero = np.abs(values[values != 0])
+    if nonzero.size == 0:
         return f"%.{digits}g"
-    mag = np.abs(finite)
-    if mag.min() >= 1e-4 and mag.max() < 10.0**digits:
+    smallest = float(nonzero.min())
+    if smallest >= 1e-4 and nonzero.max() < 10.0**digits:
         return f"%.{digits}g"
-    return f"%.{digits}f"
+    decimals = min(max(digits - math.floor(math.log10(smallest)) - 1, digits), 30)
+    return f"%.{decimals}f"
 
 
 def _percent(text: str) -> str:

@@ -1,0 +1,692 @@
+"""The DS9 region-file grammar: text in, one table row per region out.
+
+Two paths give the same rows:
+
+* a vectorised fast path for the plain lines this package (and most catalogue scripts) write,
+  ``circle(ra,dec,r")`` / ``point(ra,dec)`` with at most ``color``/``point``/``tag``/``text``
+  properties, matched for all lines at once with one RE2 expression (pyarrow) and converted to
+  floats column by column;
+* a general line parser for everything else DS9 writes: every shape, sexagesimal and unit
+  suffixes, ``global`` lines, system lines, composite regions, ``# text(...)``-style commented
+  shapes, exclusions, and several regions per line separated by ``;``.
+
+The general parser records where the coordinate system and global properties change, so the
+fast-path lines in between get the right system and defaults.
+
+Use it through :func:`xrbid.regions.read_regions` / :func:`xrbid.regions.parse_regions`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import RegionSyntaxError
+
+__all__ = ["COLUMNS", "SHAPES", "SKY_FRAMES", "parse_region_text"]
+
+COLUMNS = (
+    "shape",
+    "frame",
+    "ra",
+    "dec",
+    "x",
+    "y",
+    "radius",
+    "radius_outer",
+    "semi_major",
+    "semi_minor",
+    "box_width",
+    "box_height",
+    "angle",
+    "vertices",
+    "params",
+    "marker",
+    "label",
+    "color",
+    "tag",
+    "exclude",
+    "line",
+)
+"""Columns of the table returned for a region file, in order."""
+
+# DS9 name -> frame name kept in the table
+SKY_FRAMES = {
+    "fk5": "fk5",
+    "j2000": "fk5",
+    "icrs": "icrs",
+    "fk4": "fk4",
+    "b1950": "fk4",
+    "galactic": "galactic",
+    "ecliptic": "ecliptic",
+}
+_PASS_THROUGH = ("fk5", "icrs")  # written to ra/dec unchanged (they differ by < 0.03 arcsec)
+_UNPLACEABLE = ("physical", "detector", "amplifier", "linear", "tile")
+_WCS_RE = re.compile(r"^wcs[a-z]?$")
+
+SHAPES = (
+    "circle",
+    "ellipse",
+    "box",
+    "polygon",
+    "point",
+    "line",
+    "annulus",
+    "text",
+    "vector",
+    "ruler",
+    "compass",
+    "projection",
+    "segment",
+    "panda",
+    "epanda",
+    "bpanda",
+    "composite",
+)
+_POINT_MARKERS = ("circle", "box", "diamond", "cross", "x", "arrow", "boxcircle")
+_COMMENTED_SHAPES = re.compile(
+    r"^#\s*(text|composite|vector|ruler|compass|projection|segment)\s*\(", re.IGNORECASE
+)
+_DEFAULT_COLOR = "green"
+_DEFAULT_MARKER = "boxcircle"
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_FAST_LINE = (
+    r"^\s*(?P<ex>[-+]?)(?P<shape>circle|point)\(\s*(?P<a>" + _NUM + r")\s*,\s*(?P<b>" + _NUM + r")"
+    r"\s*(?:,\s*(?P<r>" + _NUM + r")(?P<u>[\"'d]?)\s*)?\)\s*"
+    r"(?:#\s*(?P<props>(?:(?:color=#?[0-9A-Za-z]+|point=[a-z]+(?: \d+)?|tag=\{[^{}=]*\}"
+    r"|text=\{[^{}=]*\})\s*)*))?\s*$"
+)
+_SIZE_UNITS = {'"': 1.0, "'": 60.0, "d": 3600.0, "": 3600.0, "r": math.degrees(1) * 3600.0}
+_PROPERTY_RE = re.compile(r"([A-Za-z]+)\s*=\s*(\{[^}]*\}?|\"[^\"]*\"?|'[^']*'?|\S+)")
+_PROTECTED_RE = re.compile(r"(?:text|tag|font)\s*=\s*(?:\{[^}]*\}|\"[^\"]*\"|'[^']*')|\{[^}]*\}")
+_SHAPE_START = re.compile(r"^([+-]?)\s*([A-Za-z]+)(?:\s+(point))?\s*(\(|\s|$)")
+
+
+@dataclass
+class _State:
+    source: str
+    pixel_origin: int
+    frame: str | None = None
+    frame_line: int = 0
+    globals: dict = field(default_factory=dict)
+    composite: dict | None = None
+    # (line, frame) / (line, globals) change points, for the fast-path lines
+    frame_changes: list = field(default_factory=list)
+    global_changes: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+
+    def error(self, line: int, message: str) -> RegionSyntaxError:
+        return RegionSyntaxError(f"{self.source}, line {line}: {message}")
+
+
+def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<string>"):
+    """Parse DS9 region text into a `pandas.DataFrame` (see :data:`COLUMNS`)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    state = _State(source=source, pixel_origin=pixel_origin)
+
+    fast = _fast_candidates(lines, text)
+    fast_rows = None
+    if fast is not None:
+        is_fast, groups = fast
+        slow_numbers = np.flatnonzero(~is_fast)
+    else:
+        slow_numbers = range(len(lines))
+    for i in slow_numbers:
+        line = lines[i]
+        if line.strip():
+            _parse_line(line, i + 1, state)
+    if fast is not None and is_fast.any():
+        fast_rows = _fast_rows(np.flatnonzero(is_fast) + 1, groups, state)
+
+    return _assemble(state, fast_rows)
+
+
+# --------------------------------------------------------------------------------------------
+# fast path
+# --------------------------------------------------------------------------------------------
+
+
+def _fast_candidates(lines: list[str], text: str):
+    """Match every line against the plain circle/point form; None when not worth trying."""
+    if len(lines) < 64 or "composite" in text:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(lines, type=pa.string())
+    groups = pc.extract_regex(arr, _FAST_LINE)
+    ok = groups.is_valid()
+    props = groups.field("props")  # groups that did not take part are "" (not null)
+    if pc.any(pc.not_equal(props, "")).as_py():
+        # a key given twice, or a radius on a point / none on a circle, goes the general way
+        for key in ("color=", "point=", "tag=", "text="):
+            ok = pc.and_(ok, pc.fill_null(pc.less_equal(pc.count_substring(props, key), 1), True))
+    shape = groups.field("shape")
+    has_r = pc.not_equal(groups.field("r"), "")
+    ok = pc.and_(ok, pc.equal(pc.equal(shape, "circle"), has_r))
+    is_fast = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+    return is_fast, groups
+
+
+def _fast_rows(line_numbers: np.ndarray, groups, state: _State) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = np.zeros(len(groups), dtype=bool)
+    mask[line_numbers - 1] = True
+    g = groups.filter(pa.array(mask))
+    n = len(g)
+
+    # coordinate system and global properties in force at each line
+    change_lines = [ln for ln, _ in state.frame_changes]
+    pos = np.searchsorted(np.asarray(change_lines, dtype=np.int64), line_numbers, side="right")
+    frames_at = np.array([None] + [f for _, f in state.frame_changes], dtype=object)[pos]
+    for frame in pd.unique(frames_at):
+        if frame is None or frame not in (*SKY_FRAMES.values(), "image"):
+            first = int(line_numbers[np.flatnonzero(frames_at == frame)[0]])
+            raise _frame_error(state, first, frame)
+    glines = [ln for ln, _ in state.global_changes]
+    gpos = np.searchsorted(np.asarray(glines, dtype=np.int64), line_numbers, side="right")
+    globals_at = [{}] + [gl for _, gl in state.global_changes]
+    default_color = np.array([gl.get("color", _DEFAULT_COLOR) for gl in globals_at], dtype=object)[
+        gpos
+    ]
+    default_marker = np.array(
+        [gl.get("point", _DEFAULT_MARKER).split()[0] for gl in globals_at], dtype=object
+    )[gpos]
+
+    a = pc.cast(g.field("a"), pa.float64()).to_numpy(zero_copy_only=False)
+    b = pc.cast(g.field("b"), pa.float64()).to_numpy(zero_copy_only=False)
+    r = g.field("r")
+    r = pc.cast(pc.if_else(pc.equal(r, ""), None, r), pa.float64()).to_numpy(zero_copy_only=False)
+    unit = g.field("u").to_numpy(zero_copy_only=False).astype(object)
+    shape = g.field("shape").to_numpy(zero_copy_only=False).astype(object)
+    exclude = pc.equal(g.field("ex"), "-").to_numpy(zero_copy_only=False)
+
+    is_image = frames_at == "image"
+    has_unit = pd.notna(unit) & (unit != "")
+    bad = is_image & has_unit
+    if bad.any():
+        first = int(line_numbers[np.flatnonzero(bad)[0]])
+        raise state.error(first, "an image region has an angular size; give pixels")
+    factor = np.ones(n)
+    sky = ~is_image
+    if sky.any():
+        factor[sky] = [_SIZE_UNITS[u] for u in np.where(pd.isna(unit[sky]), "", unit[sky])]
+    radius = r * factor
+
+    props = g.field("props")
+    label = color = tag = marker = None
+    if pc.any(pc.not_equal(props, "")).as_py():
+        label = _extract(props, r"text=\{(?P<v>[^{}]*)\}")
+        color = _extract(props, r"(?:^|\s)color=(?P<v>#?[0-9A-Za-z]+)")
+        tag = _extract(props, r"tag=\{(?P<v>[^{}]*)\}")
+        marker = _extract(props, r"point=(?P<v>[a-z]+)")
+    if color is None:
+        color = default_color
+    else:
+        color = np.where(pd.isna(color), default_color, color)
+    is_point = shape == "point"
+    if marker is None:
+        marker = np.where(is_point, default_marker, None)
+    else:
+        marker = np.where(is_point, np.where(pd.isna(marker), default_marker, marker), None)
+
+    out = pd.DataFrame(
+        {
+            "shape": shape,
+            "frame": frames_at,
+            "ra": np.where(sky, a, np.nan),
+            "dec": np.where(sky, b, np.nan),
+            "x": np.where(is_image, a - (1 - state.pixel_origin), np.nan),
+            "y": np.where(is_image, b - (1 - state.pixel_origin), np.nan),
+            "radius": radius,
+            "marker": marker,
+            "label": label if label is not None else np.full(n, None, dtype=object),
+            "color": color,
+            "tag": tag if tag is not None else np.full(n, None, dtype=object),
+            "exclude": exclude,
+            "line": line_numbers,
+        }
+    )
+    return out
+
+
+def _extract(props, pattern: str) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    # struct_field (unlike StructArray.field) keeps the nulls of non-matching rows
+    values = pc.struct_field(pc.extract_regex(props, pattern), "v")
+    return values.to_numpy(zero_copy_only=False).astype(object)
+
+
+# --------------------------------------------------------------------------------------------
+# general path
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_line(line: str, number: int, state: _State) -> None:
+    stripped = line.strip()
+    if stripped.startswith("#"):
+        if _COMMENTED_SHAPES.match(stripped):
+            _parse_region(stripped.lstrip("#").strip(), number, state)
+        elif re.match(r"#\s*Region file format:\s*CIAO", stripped, re.IGNORECASE):
+            raise state.error(
+                number,
+                "this is a CIAO region file, not DS9; load it in DS9 and save it as a ds9 "
+                "region file in fk5 or image coordinates",
+            )
+        return
+    for part in _split_semicolons(stripped):
+        part = part.strip()
+        if part:
+            _parse_statement(part, number, state)
+
+
+def _split_semicolons(line: str) -> list[str]:
+    if ";" not in line:
+        return [line]
+    protected = [m.span() for m in _PROTECTED_RE.finditer(line)]
+    parts, start = [], 0
+    for i, ch in enumerate(line):
+        if ch == ";" and not any(a <= i < b for a, b in protected):
+            parts.append(line[start:i])
+            start = i + 1
+    parts.append(line[start:])
+    return parts
+
+
+def _parse_statement(text: str, number: int, state: _State) -> None:
+    if text.startswith("#"):
+        if _COMMENTED_SHAPES.match(text):
+            _parse_region(text.lstrip("#").strip(), number, state)
+        return
+    word = re.match(r"[A-Za-z0-9]+", text.lstrip("+-"))
+    keyword = word.group(0).lower() if word else ""
+    if keyword == "global":
+        state.globals = {**state.globals, **_properties(text[len("global") :])}
+        state.global_changes.append((number, dict(state.globals)))
+        return
+    bare = text.lower().split("#", 1)[0].strip()
+    if bare in SKY_FRAMES or bare == "image" or bare in _UNPLACEABLE or _WCS_RE.match(bare):
+        _set_frame(SKY_FRAMES.get(bare, bare), number, state)
+        return
+    _parse_region(text, number, state)
+
+
+def _set_frame(frame: str, number: int, state: _State) -> None:
+    state.frame = frame
+    state.frame_line = number
+    state.frame_changes.append((number, frame))
+
+
+def _frame_error(state: _State, number: int, frame: str | None) -> RegionSyntaxError:
+    if frame is None:
+        return state.error(
+            number,
+            "region given before any coordinate system line (DS9 would read it in physical "
+            "pixels); add a line 'fk5', 'icrs' or 'image' above it",
+        )
+    if _WCS_RE.match(frame):
+        return state.error(
+            number,
+            f"'{frame}' means the image's own sky system, which the file does not name; save "
+            "the regions from DS9 in fk5 or icrs",
+        )
+    return state.error(
+        number,
+        f"regions in {frame} coordinates cannot be placed on the sky or the image without "
+        "the image header; save them from DS9 in fk5, icrs or image coordinates",
+    )
+
+
+def _parse_region(text: str, number: int, state: _State) -> None:
+    m = _SHAPE_START.match(text)
+    if m is None:
+        raise state.error(number, f"cannot read {text[:60]!r}; expected a shape like circle(...)")
+    sign, shape, point_suffix, opener = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
+    marker_from_shape = None
+    if point_suffix:  # old-style "circle point(...)"
+        if shape not in _POINT_MARKERS:
+            raise state.error(number, f"unknown point symbol {shape!r}")
+        marker_from_shape, shape = shape, "point"
+    if shape not in SHAPES:
+        if shape in SKY_FRAMES or shape == "image" or shape in _UNPLACEABLE:
+            raise state.error(number, f"unexpected text after the system {shape!r}")
+        raise state.error(
+            number, f"unknown shape or keyword {shape!r}; DS9 shapes are {', '.join(SHAPES)}"
+        )
+    rest = text[m.end() :] if opener == "(" else text[m.end(2) :]
+    if opener == "(":
+        close = _closing_paren(rest)
+        if close < 0:
+            raise state.error(number, f"missing ')' in {text[:60]!r}")
+        params_text, tail = rest[:close], rest[close + 1 :]
+    else:
+        params_text, _, tail = rest.partition("#")
+        tail = "#" + tail if tail else ""
+    tail = tail.strip()
+    continues = tail.startswith("||")
+    if continues:
+        tail = tail[2:].strip()
+    if tail.startswith("#"):
+        tail = tail[1:]
+    props = _properties(tail)
+
+    inline_text = None
+    if shape == "text" and "{" in params_text:
+        params_text, _, inline = params_text.partition("{")
+        inline_text = inline.rsplit("}", 1)[0]
+    params = [p for p in re.split(r"[\s,]+", params_text.strip()) if p]
+
+    if shape == "composite":
+        props.pop("composite", None)
+        state.composite = props
+        return
+
+    frame = state.frame
+    if frame is None or frame not in (*SKY_FRAMES.values(), "image"):
+        raise _frame_error(state, number, frame)
+    inherited = {**state.globals, **(state.composite or {})}
+    if state.composite is not None and not continues:
+        state.composite = None
+
+    row = _shape_row(shape, params, frame, number, state)
+    row["shape"] = shape
+    row["frame"] = frame
+    row["line"] = number
+    exclude = sign == "-"
+    if "include" in props:
+        exclude = props["include"] == "0"
+    row["exclude"] = exclude
+    row["color"] = props.get("color", inherited.get("color", _DEFAULT_COLOR))
+    label = props.get("text", inline_text)
+    row["label"] = label
+    tags = props.get("tag")
+    row["tag"] = ";".join(tags) if tags else None
+    if shape == "point":
+        symbol = props.get("point", inherited.get("point", marker_from_shape or _DEFAULT_MARKER))
+        row["marker"] = symbol.split()[0].lower() if symbol else _DEFAULT_MARKER
+    state.rows.append(row)
+
+
+def _closing_paren(text: str) -> int:
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == ")" and depth <= 0:
+            return i
+    return -1
+
+
+def _properties(text: str) -> dict:
+    """Parse ``key=value`` properties; ``tag`` may repeat and is kept as a list."""
+    props: dict = {}
+    for key, value in _PROPERTY_RE.findall(text):
+        key = key.lower()
+        if value[:1] in "{\"'":
+            value = value[1:]
+            if value[-1:] in "}\"'":
+                value = value[:-1]
+        elif key == "point":  # "point=circle 11": keep the symbol
+            value = value.lower()
+        if key == "tag":
+            props.setdefault("tag", []).append(value)
+        elif key not in props:
+            props[key] = value
+    return props
+
+
+# parameter kinds per shape: c = coordinate pair, s = size, a = angle, n = count
+_LAYOUTS = {
+    "circle": ("cc", "s"),
+    "point": ("cc", ""),
+    "text": ("cc", ""),
+    "vector": ("cc", "sa"),
+    "compass": ("cc", "s"),
+    "panda": ("cc", "aanssn"),
+    "epanda": ("cc", "aanssssna"),
+    "bpanda": ("cc", "aanssssna"),
+}
+
+
+def _shape_row(shape: str, params: list[str], frame: str, number: int, state: _State) -> dict:
+    sky = frame != "image"
+    row: dict = {}
+
+    def coord(values: list[str]) -> list[float]:
+        out = []
+        for k, v in enumerate(values):
+            out.append(_coordinate(v, k % 2 == 0, frame, number, state))
+        return out
+
+    def size(v: str) -> float:
+        return _size(v, sky, number, state)
+
+    def angle(v: str) -> float:
+        return _angle(v, number, state)
+
+    def need(count_ok: bool, expected: str) -> None:
+        if not count_ok:
+            raise state.error(
+                number, f"{shape} takes {expected}, got {len(params)} value(s): {params}"
+            )
+
+    if shape in ("polygon", "segment"):
+        need(len(params) >= 6 and len(params) % 2 == 0, "at least 3 x,y vertex pairs")
+        verts = coord(params)
+        _set_position(row, verts[0], verts[1], sky, state)
+        row["vertices"] = verts
+        return row
+    if shape in ("line", "ruler", "projection"):
+        extra = 1 if shape == "projection" else 0
+        need(len(params) == 4 + extra, "two x,y end points" + (" and a width" if extra else ""))
+        verts = coord(params[:4])
+        _set_position(row, verts[0], verts[1], sky, state)
+        row["vertices"] = verts
+        if extra:
+            row["params"] = (size(params[4]),)
+        return row
+
+    need(len(params) >= 2, "a centre x,y")
+    centre = coord(params[:2])
+    _set_position(row, centre[0], centre[1], sky, state)
+    rest = params[2:]
+    if shape == "circle":
+        need(len(rest) == 1, "a centre and a radius")
+        row["radius"] = size(rest[0])
+    elif shape == "annulus":
+        need(len(rest) >= 2, "a centre and at least two radii")
+        radii = [size(v) for v in rest]
+        row["radius"], row["radius_outer"] = radii[0], radii[-1]
+        row["params"] = tuple(radii)
+    elif shape in ("ellipse", "box"):
+        need(len(rest) >= 2, "a centre, two sizes and an angle")
+        if len(rest) % 2 == 1:
+            sizes, ang = rest[:-1], angle(rest[-1])
+        else:
+            sizes, ang = rest, 0.0
+        values = [size(v) for v in sizes]
+        row["angle"] = ang
+        if shape == "ellipse":
+            row["semi_major"], row["semi_minor"] = values[0], values[1]
+        else:
+            row["box_width"], row["box_height"] = values[0], values[1]
+        if len(values) > 2:  # annulus form: all sizes, inner to outer
+            row["params"] = tuple(values)
+    elif shape in _LAYOUTS:
+        kinds = _LAYOUTS[shape][1]
+        need(len(rest) == len(kinds), f"a centre and {len(kinds)} more value(s)")
+        converted = []
+        for kind, v in zip(kinds, rest):
+            if kind == "s":
+                converted.append(size(v))
+            elif kind == "a":
+                converted.append(angle(v))
+            else:
+                converted.append(_number(v, number, state))
+        if converted:
+            row["params"] = tuple(converted)
+        if shape in ("vector", "compass"):
+            row["radius"] = converted[0]
+        if shape == "vector":
+            row["angle"] = converted[1]
+    return row
+
+
+def _set_position(row: dict, a: float, b: float, sky: bool, state: _State) -> None:
+    if sky:
+        row["ra"], row["dec"] = a, b
+    else:
+        row["x"], row["y"] = a, b
+
+
+def _number(v: str, number: int, state: _State) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        raise state.error(number, f"{v!r} is not a number") from None
+
+
+_SEXAGESIMAL = re.compile(r"^([-+]?)(\d+(?:\.\d*)?):(\d+(?:\.\d*)?)(?::(\d+(?:\.\d*)?))?$")
+_LETTERS = re.compile(
+    r"^([-+]?)(\d+(?:\.\d*)?)([hd])(?:(\d+(?:\.\d*)?)m)?(?:(\d+(?:\.\d*)?)s)?$", re.IGNORECASE
+)
+
+
+def _coordinate(v: str, is_lon: bool, frame: str, number: int, state: _State) -> float:
+    """One coordinate: degrees for sky frames, pixels (shifted to ``pixel_origin``) for image."""
+    low = v.lower()
+    if frame == "image":
+        if low.endswith("i"):
+            low = low[:-1]
+        elif low[-1:] in ("p", "d", "r", '"', "'") or ":" in low:
+            raise state.error(number, f"image coordinate {v!r} must be a plain pixel value")
+        return _number(low, number, state) - (1 - state.pixel_origin)
+    hours = is_lon and frame not in ("galactic", "ecliptic")
+    m = _SEXAGESIMAL.match(low)
+    if m:
+        sign = -1.0 if m.group(1) == "-" else 1.0
+        value = float(m.group(2)) + float(m.group(3)) / 60 + float(m.group(4) or 0) / 3600
+        return sign * value * (15.0 if hours else 1.0)
+    m = _LETTERS.match(low)
+    if m:
+        sign = -1.0 if m.group(1) == "-" else 1.0
+        value = float(m.group(2)) + float(m.group(4) or 0) / 60 + float(m.group(5) or 0) / 3600
+        return sign * value * (15.0 if m.group(3) == "h" else 1.0)
+    if low.endswith("d"):
+        return _number(low[:-1], number, state)
+    if low.endswith("r"):
+        return math.degrees(_number(low[:-1], number, state))
+    if low[-1:] in ("i", "p"):
+        raise state.error(
+            number, f"pixel coordinate {v!r} in a {frame} region; the sky position is unknown"
+        )
+    return _number(low, number, state)
+
+
+def _size(v: str, sky: bool, number: int, state: _State) -> float:
+    """A size: arcsec for sky frames, pixels for image."""
+    low = v.lower()
+    suffix = low[-1:] if low[-1:] in ('"', "'", "d", "r", "i", "p") else ""
+    value = _number(low[: len(low) - len(suffix)], number, state)
+    if not sky:
+        if suffix in ("", "i"):
+            return value
+        raise state.error(number, f"image region size {v!r} must be in pixels")
+    if suffix in ("i", "p"):
+        raise state.error(
+            number, f'size {v!r} is in pixels but the region is on the sky; give arcsec (")'
+        )
+    return value * _SIZE_UNITS[suffix]
+
+
+def _angle(v: str, number: int, state: _State) -> float:
+    low = v.lower()
+    if low.endswith("r"):
+        return math.degrees(_number(low[:-1], number, state))
+    if low.endswith("d"):
+        low = low[:-1]
+    return _number(low, number, state)
+
+
+# --------------------------------------------------------------------------------------------
+# assembling the table
+# --------------------------------------------------------------------------------------------
+
+
+def _assemble(state: _State, fast_rows: pd.DataFrame | None) -> pd.DataFrame:
+    slow = pd.DataFrame(state.rows) if state.rows else None
+    if slow is not None:
+        for col in ("vertices", "params"):
+            if col in slow:
+                slow[col] = [tuple(v) if isinstance(v, list | tuple) else None for v in slow[col]]
+    parts = [p for p in (slow, fast_rows) if p is not None and len(p)]
+    if not parts:
+        table = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+        return _dtypes(table)
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        table = table.iloc[np.argsort(table["line"].to_numpy(), kind="stable")]
+        table = table.reset_index(drop=True)
+    for col in COLUMNS:
+        if col not in table:
+            table[col] = None if col in ("vertices", "params", "marker", "label", "tag") else np.nan
+    table = table[list(COLUMNS)]
+    _to_icrs(table)
+    return _dtypes(table)
+
+
+def _dtypes(table: pd.DataFrame) -> pd.DataFrame:
+    floats = ["ra", "dec", "x", "y", "radius", "radius_outer", "semi_major", "semi_minor"]
+    floats += ["box_width", "box_height", "angle"]
+    for col in floats:
+        table[col] = pd.to_numeric(table[col], errors="raise").astype(float)
+    table["exclude"] = table["exclude"].astype(bool)
+    table["line"] = table["line"].astype(np.int64)
+    for col in ("shape", "frame", "marker", "label", "color", "tag"):
+        table[col] = table[col].astype(object).where(table[col].notna(), None)
+    return table
+
+
+def _to_icrs(table: pd.DataFrame) -> None:
+    """Convert positions and vertices given in galactic, fk4 or ecliptic to ICRS degrees."""
+    frames = table["frame"].to_numpy(dtype=object)
+    convert = ~np.isin(frames, [*_PASS_THROUGH, "image"])
+    if not convert.any():
+        return
+    from astropy import units as u
+    from astropy.coordinates import FK4, BarycentricMeanEcliptic, Galactic, SkyCoord
+
+    astropy_frames = {"galactic": Galactic(), "fk4": FK4(), "ecliptic": BarycentricMeanEcliptic()}
+    for name, astro in astropy_frames.items():
+        rows = np.flatnonzero(frames == name)
+        if rows.size == 0:
+            continue
+        lon = table["ra"].to_numpy()[rows]
+        lat = table["dec"].to_numpy()[rows]
+        icrs = SkyCoord(lon * u.deg, lat * u.deg, frame=astro).icrs
+        table.loc[table.index[rows], "ra"] = icrs.ra.deg
+        table.loc[table.index[rows], "dec"] = icrs.dec.deg
+        verts = table["vertices"].to_numpy(dtype=object)[rows]
+        have = [k for k, v in enumerate(verts) if v is not None]
+        if have:
+            flat = np.concatenate([np.asarray(verts[k], dtype=float) for k in have])
+            sc = SkyCoord(flat[0::2] * u.deg, flat[1::2] * u.deg, frame=astro).icrs
+            pairs = np.column_stack([sc.ra.deg, sc.dec.deg]).ravel()
+            start = 0
+            col = table.columns.get_loc("vertices")
+            for k in have:
+                m = len(verts[k])
+                table.iat[rows[k], col] = tuple(pairs[start : start + m].tolist())
+                start += m
