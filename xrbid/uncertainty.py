@@ -207,7 +207,7 @@ def _numeric_column(df: pd.DataFrame, name: str, what: str) -> np.ndarray:
 
 def positional_uncertainty(
     df: pd.DataFrame,
-    astro_std: Any = (0.0, 0.0),
+    astro_std: Any,
     *,
     fallback: Fallback = "ellipse",
     clamp: bool = True,
