@@ -556,3 +556,27 @@ def test_votable_rows_of_wrong_length_fall_back(m101_vot, tmp_path):
     path.write_text(broken)
     # the same number of cells, but row 1 is one short and row 2 one long
     assert _read_votable_tabledata(path) is None
+
+
+# --- CSV details -------------------------------------------------------------------------------
+
+
+def test_shipped_xrbid_frame_matches_the_votable(testdata, m101):
+    frame = read_table(testdata / "csc-m101-frames" / "cscresults_M101_renamed_head60.frame")
+    expected = m101.head(60).astype({"sat_src_flag": bool})  # no null flags in these rows
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+
+
+def test_csv_text_that_looks_like_other_types(tmp_path):
+    f = tmp_path / "odd.csv"
+    f.write_text("CSC ID,RA,Dec,Likelihood\n007,1.5,2.5,TRUE\n10,1.5,2.5,TRUE\n")
+    df = read_table(f)
+    assert df["source_id"].tolist() == ["007", "10"]
+    assert df["likelihood"].tolist() == ["TRUE", "TRUE"]
+
+
+def test_csv_repeated_header(tmp_path):
+    f = tmp_path / "twice.csv"
+    f.write_text("name,ra,ra,dec\na,1,1,2\n")
+    with pytest.raises(ColumnError, match="'ra' appears more than once"):
+        read_table(f)

@@ -462,9 +462,24 @@ def read_table(
     return df
 
 
+def _target(name: str) -> str | None:
+    """The canonical column a file column maps to, if any."""
+    key = _key(name)
+    return _PRIMARY.get(key) or _FALLBACK.get(key)
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path)
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+        names = [str(n) for n in header.iloc[0]]
+        repeated = sorted({n for n in names if n and names.count(n) > 1})
+        if repeated:
+            raise ColumnError(
+                f"{path}: column {repeated[0]!r} appears more than once; rename or remove one"
+            )
+        # IDs stay text even when they look like numbers (leading zeros, '007')
+        ids = {n: str for n in names if _target(n) == "source_id"}
+        df = pd.read_csv(path, dtype=ids)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty; check the file") from None
     except pd.errors.ParserError as exc:
@@ -472,11 +487,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if len(df.columns) and str(df.columns[0]).startswith("Unnamed: 0"):
         # pandas' DataFrame.to_csv writes the row index as a leading column without a name.
         df = df.iloc[:, 1:]
-    for name in [c for c in df.columns if pd.api.types.is_object_dtype(df[c].dtype)]:
-        # True/False with blanks: pandas leaves the column as objects; make it nullable boolean
-        present = df[name].dropna()
-        if len(present) and present.map(type).eq(bool).all():
-            df[name] = df[name].astype("boolean")
+    for name in df.columns:
+        column = df[name]
+        if pd.api.types.is_object_dtype(column.dtype):
+            # True/False with blanks: pandas leaves objects; make the column nullable boolean
+            present = column.dropna()
+            if len(present) and present.map(type).eq(bool).all():
+                df[name] = column.astype("boolean")
+        elif pd.api.types.is_bool_dtype(column.dtype) and _target(name) == "likelihood":
+            # pandas reads a column of CSC likelihood classes that are all TRUE as booleans
+            df[name] = np.where(column.to_numpy(), "TRUE", "FALSE")
+            df[name] = df[name].astype("str")
     return df
 
 
