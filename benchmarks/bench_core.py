@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from xrbid.regions import write_regions
-from xrbid.selection import best_observations
+from xrbid.selection import best_observations, find_counterparts
 from xrbid.tables import read_table, unique_sources
 from xrbid.uncertainty import method_counts, positional_uncertainty
 
@@ -91,6 +91,24 @@ def bench_m101(repeat: int) -> None:
     n_unique, n_best, methods = runs[0]["_n"]
     print(f"  core steps total      {fmt(totals)}  (target < 100 ms)")
     print(f"  -> {n_unique} unique sources, {n_best} best rows; pu_method {methods}")
+
+    # counterparts of the 555 best positions among a synthetic HST-like source list
+    best = best_observations(positional_uncertainty(df, STD))
+    rng = np.random.default_rng(3)
+    n_opt = 1_000_000
+    ra_c, dec_c = float(best["ra"].median()), float(best["dec"].median())
+    optical = pd.DataFrame(
+        {
+            "ra": ra_c + rng.uniform(-0.25, 0.25, n_opt) / np.cos(np.radians(dec_c)),
+            "dec": dec_c + rng.uniform(-0.25, 0.25, n_opt),
+            "mag": rng.uniform(18.0, 28.0, n_opt),
+        }
+    )
+    cands, t = timed(lambda: find_counterparts(best, optical), 3)
+    print(
+        f"  counterparts          {fmt(t)}  ({len(cands):,} candidates among {n_opt:,} "
+        "synthetic optical sources)"
+    )
 
 
 def synthetic_csc(n_sources: int, per_source: int, seed: int = 1) -> pd.DataFrame:
