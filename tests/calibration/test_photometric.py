@@ -33,7 +33,8 @@ def star_list(
 ) -> pd.DataFrame:
     """Stars with ``mag - V = sum of truth[term] * term`` plus noise and outliers.
 
-    ``truth`` keys: ZP, PX, PY, PXY, P2X, P2Y, P3X, PR, P2R, PC (B-V), PD (V-R), PA (airmass).
+    ``truth`` keys: ZP, the .p3 terms, PR, P2R, PC (B-V), PD (V-R), PA (airmass), PAC, P2C and
+    PB (airmass minus its mean over the image).
     ``per_image`` gives one coefficient per image for a term.
     """
     rng = np.random.default_rng(seed)
@@ -52,11 +53,17 @@ def star_list(
         "P2X": X**2,
         "P2Y": Y**2,
         "P3X": X**3,
+        "P2XY": X**2 * Y,
+        "PX2Y": X * Y**2,
+        "P3Y": Y**3,
         "PR": np.hypot(X, Y),
         "P2R": X**2 + Y**2,
         "PC": bv,
         "PD": vr,
         "PA": airmass,
+        "PAC": airmass * bv,
+        "P2C": bv**2,
+        "PB": airmass - pd.Series(airmass).groupby(image).transform("mean").to_numpy(),
     }
     delta = sum(c * basis[t] for t, c in truth.items())
     for t, coeffs in (per_image or {}).items():
@@ -156,10 +163,28 @@ def test_radial_terms_recovered():
     assert_recovered(sol, truth)
 
 
-def test_third_degree_term_recovered():
-    truth = {"ZP": -25.0, "PX": 0.02, "P3X": -0.03}
+def test_every_third_degree_term_recovered():
+    truth = {
+        "ZP": -25.0,
+        "PX": 0.02,
+        "PY": 0.01,
+        "PXY": -0.01,
+        "P2X": 0.015,
+        "P2Y": -0.02,
+        "P3X": -0.03,
+        "P2XY": 0.02,
+        "PX2Y": -0.025,
+        "P3Y": 0.03,
+    }
     df = star_list(truth, seed=13)
-    sol = fit_photometric(df, "&PX,&P3X", **KW)
+    sol = fit_photometric(df, "&.p3", **KW)
+    assert_recovered(sol, truth)
+
+
+def test_second_order_extinction_colour_squared_and_relative_airmass_recovered():
+    truth = {"ZP": -25.0, "PC": 0.05, "PA": 0.2, "PAC": -0.03, "P2C": 0.02, "PB": 0.3}
+    df = star_list(truth, seed=19, n=4000)
+    sol = fit_photometric(df, "&PC,&PA,&PAC,&.c2,&PB", **KW)
     assert_recovered(sol, truth)
 
 
