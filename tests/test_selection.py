@@ -156,6 +156,13 @@ def test_best_without_radii_says_to_run_pu():
         best_observations(df)
 
 
+def test_best_with_text_in_a_number_column_is_an_error():
+    df = obs([("A", 1.0, 1.0, 3.0, "x")])
+    df["pu_2sigma"] = ["big"]
+    with pytest.raises(InputError, match="'pu_2sigma' must hold numbers"):
+        best_observations(df)
+
+
 def test_best_with_unnamed_rows_is_an_error():
     df = obs([("A", 1.0, 1.0, 3.0, "x"), (None, 1.0, 1.0, 3.0, "y")])
     with pytest.raises(InputError, match="1 rows have no source_id"):

@@ -39,6 +39,13 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str, hint: str = ""
         raise ColumnError(f"{what} has no {names} column{'s' if len(missing) > 1 else ''}{hint}")
 
 
+def _numbers(df: pd.DataFrame, column: str) -> np.ndarray:
+    try:
+        return pd.to_numeric(df[column]).to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise InputError(f"column '{column}' must hold numbers; check the table") from None
+
+
 def _source_codes(df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer code per row (in order of first appearance) and the unique source IDs."""
     _require(
@@ -97,9 +104,9 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
         "the table",
         "; add the radii first (xrbid pu / positional_uncertainty)",
     )
-    counts = pd.to_numeric(df["counts"]).to_numpy(dtype=float, na_value=np.nan)
-    theta = pd.to_numeric(df["theta"]).to_numpy(dtype=float, na_value=np.nan)
-    radius = pd.to_numeric(df["pu_2sigma"]).to_numpy(dtype=float, na_value=np.nan)
+    counts = _numbers(df, "counts")
+    theta = _numbers(df, "theta")
+    radius = _numbers(df, "pu_2sigma")
 
     invalid = np.isnan(counts) | np.isnan(theta)
     not_positive = ~(counts > 0)
@@ -125,8 +132,8 @@ def _optical_positions(optical: pd.DataFrame, what: str) -> tuple[np.ndarray, np
         " (sky coordinates in degrees); give a catalogue with RA/Dec, e.g. a fk5 region file "
         "or a table with ra/dec columns",
     )
-    ra = pd.to_numeric(optical["ra"]).to_numpy(dtype=float, na_value=np.nan)
-    dec = pd.to_numeric(optical["dec"]).to_numpy(dtype=float, na_value=np.nan)
+    ra = _numbers(optical, "ra")
+    dec = _numbers(optical, "dec")
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
         raise InputError(f"{what}: {int(bad.sum())} rows have no RA/Dec; drop them first")
@@ -280,9 +287,9 @@ def find_counterparts(
             UserWarning,
             stacklevel=2,
         )
-    xra = pd.to_numeric(xray["ra"]).to_numpy(dtype=float, na_value=np.nan)
-    xdec = pd.to_numeric(xray["dec"]).to_numpy(dtype=float, na_value=np.nan)
-    radius = pd.to_numeric(xray[radius_column]).to_numpy(dtype=float, na_value=np.nan)
+    xra = _numbers(xray, "ra")
+    xdec = _numbers(xray, "dec")
+    radius = _numbers(xray, radius_column)
     ora, odec = _optical_positions(optical, "the optical table")
 
     i1, i2, sep = match_within(xra, xdec, ora, odec, radius)
@@ -293,7 +300,7 @@ def find_counterparts(
         "xray_dec": xdec[i1],
     }
     for col in radius_columns:
-        out[col] = pd.to_numeric(xray[col]).to_numpy(dtype=float, na_value=np.nan)[i1]
+        out[col] = _numbers(xray, col)[i1]
     out["optical_index"] = i2
     out["ra"] = ora[i2]
     out["dec"] = odec[i2]
