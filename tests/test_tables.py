@@ -580,3 +580,17 @@ def test_csv_repeated_header(tmp_path):
     f.write_text("name,ra,ra,dec\na,1,1,2\n")
     with pytest.raises(ColumnError, match="'ra' appears more than once"):
         read_table(f)
+
+
+def test_schema_page_lists_every_column():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "schema.md").read_text()
+    rows = {
+        line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `")
+    }
+    for spec in SCHEMA:
+        row = rows[f"`{spec.name}`"]
+        assert f"| {spec.unit or '—'} |" in row
+        if spec.xrbid:
+            assert f"`{spec.xrbid}`" in row
+        for name in (*spec.csc, *spec.fallback):
+            assert f"`{name}`" in row

@@ -122,7 +122,11 @@ SCHEMA: tuple[ColumnSpec, ...] = (
         fallback=("theta_mean",),
     ),
     *_limits(
-        "counts", "count", "Aperture-corrected net counts, broad band", "src_cnts_aper_b", "Counts"
+        "counts",
+        "count",
+        "Aperture-corrected net counts, broad band (0.5-7.0 keV)",
+        "src_cnts_aper_b",
+        "Counts",
     ),
     ColumnSpec(
         "err_r0",
@@ -172,11 +176,33 @@ SCHEMA: tuple[ColumnSpec, ...] = (
         "Separation",
     ),
     *_limits(
-        "flux", "erg / (s cm2)", "Aperture-corrected energy flux, broad band", "flux_aper_b", "Flux"
+        "flux",
+        "erg / (s cm2)",
+        "Aperture-corrected energy flux, broad band (0.5-7.0 keV)",
+        "flux_aper_b",
+        "Flux",
     ),
-    *_limits("hard_hs", None, "Hardness ratio hard-soft", "hard_hs", "HS Ratio"),
-    *_limits("hard_hm", None, "Hardness ratio hard-medium", "hard_hm", "HM Ratio"),
-    *_limits("hard_ms", None, "Hardness ratio medium-soft", "hard_ms", "MS Ratio"),
+    *_limits(
+        "hard_hs",
+        None,
+        "Hardness ratio, hard (2.0-7.0 keV) vs soft (0.5-1.2 keV) photon flux",
+        "hard_hs",
+        "HS Ratio",
+    ),
+    *_limits(
+        "hard_hm",
+        None,
+        "Hardness ratio, hard (2.0-7.0 keV) vs medium (1.2-2.0 keV) photon flux",
+        "hard_hm",
+        "HM Ratio",
+    ),
+    *_limits(
+        "hard_ms",
+        None,
+        "Hardness ratio, medium (1.2-2.0 keV) vs soft (0.5-1.2 keV) photon flux",
+        "hard_ms",
+        "MS Ratio",
+    ),
 )
 """The canonical schema: every column xrbid knows by name, with its unit and accepted names."""
 
