@@ -152,9 +152,11 @@ def phot(
     partial F-test is significant at --alpha. Writes PHOT with calibrated magnitudes.
 
     \b
-    Example (stars measured on the HST images of the walkthrough, standards in ref.ecsv):
-      xrbid calib phot m101_f555w_phot.ecsv --ref standards.ecsv --ref-mag V --filters B,V \\
-          -U '@.p2,&PC,#PA=0.12' -o m101_f555w_cal.ecsv --plot residuals.png --report fit.json
+    Example (M101 walkthrough: F555W Vega magnitudes from `xrbid phot measure` onto
+    Johnson V of a standard-star catalogue; ground-based data would add e.g. #PA=0.12):
+      xrbid calib phot f555w_phot.ecsv --ref standards.ecsv --ref-mag V --filters B,V \\
+          --mag-column mag_vega -U '&PC,@.p2' -o f555w_cal.ecsv \\
+          --plot f555w_residuals.png --report f555w_fit.json
     """
     from xrbid._io import check_output, write_text_atomic
     from xrbid.calibration.photometric import fit_photometric, join_reference, plot_residuals

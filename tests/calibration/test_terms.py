@@ -7,6 +7,8 @@ Expected expansions and resolutions are transcribed from the dophot3 term-langua
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xrbid.calibration.terms import (
     TermSyntaxError,
@@ -240,3 +242,30 @@ def test_whitespace_around_items_is_allowed_and_positions_stay_right():
     with pytest.raises(TermSyntaxError) as info:
         parse_terms("@PX,  PQ")
     assert info.value.position == 7
+
+
+# ---------------------------------------------------------------------------- properties
+
+_ITEM = st.tuples(
+    st.sampled_from(["", "@", "&", "*", "&*", "@*", "#"]),
+    st.sampled_from(["PX", "PY", "PXY", "P2X", ".p2", ".r2", "PC", "PA", "PAC", ".p3"]),
+).map(lambda t: f"{t[0]}{t[1]}{'=0.1' if t[0] == '#' else ''}")
+
+
+def _resolved(plan):
+    return {t.name: (t.mode, t.per_image, t.value) for t in plan.terms}
+
+
+@given(st.lists(_ITEM, min_size=1, max_size=8), st.randoms(use_true_random=False))
+def test_resolution_does_not_depend_on_item_order(items, random):
+    shuffled = list(items)
+    random.shuffle(shuffled)
+    assert _resolved(parse_terms(",".join(items))) == _resolved(parse_terms(",".join(shuffled)))
+
+
+@given(st.lists(_ITEM, min_size=1, max_size=8), st.booleans())
+def test_resolved_plan_written_back_parses_to_itself(items, pointing):
+    plan = parse_terms(",".join(items), per_image_pointing=pointing)
+    again = parse_terms(plan.describe())
+    assert _resolved(again) == _resolved(plan)
+    assert len(plan.names) == len(set(plan.names))  # no duplicates

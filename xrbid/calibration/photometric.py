@@ -607,7 +607,8 @@ def fit_photometric(
         for per-image terms). Not modified. Rows with a needed value missing are skipped.
     terms : str or TermPlan
         Term specification, e.g. ``'@.p2,&PC,#PA=0.12'`` (see `xrbid.calibration.terms`).
-        Empty: zero point only.
+        Empty: zero point only. A `TermPlan` is used as it is (``default`` and
+        ``per_image_pointing`` were applied when it was parsed).
     ref_mag : str
         Column of the standard (catalogue) magnitude in the filter being calibrated.
     filters : sequence of str
