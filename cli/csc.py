@@ -179,8 +179,8 @@ def select(
     write_table(out, output, overwrite=overwrite, headers=headers)
     data = _summary_data(out, output, input=str(table_path), requested=len(wanted))
     emit(
-        f"{table_path}: {len(out)} rows of {data['sources']} of {len(set(wanted))} requested "
-        f"sources -> {output}",
+        f"{table_path}: {len(out)} rows ({data['sources']} of {len(set(wanted))} requested "
+        f"sources found) -> {output}",
         data,
         as_json,
     )
