@@ -547,8 +547,6 @@ def align_median(
         [str(v) for v in xid[unmatched_rows]] if xid is not None else unmatched_rows.tolist()
     )
     notes: list[str] = []
-    if unmatched:
-        notes.append(f'{len(unmatched)} calibrator(s) have no optical source within {sep_limit:g}"')
     shared = pd.Series(j).duplicated(keep=False).to_numpy()
     if shared.any():
         notes.append(
