@@ -187,3 +187,6 @@ def select(
 
 
 # Further sub-commands register below, e.g. `csc.add_command(query)`.
+from .archives import query as _query  # noqa: E402
+
+csc.add_command(_query)
