@@ -480,3 +480,34 @@ def test_missing_columns_and_bad_errors():
         fit_photometric(df.assign(mag_err=0.0), "", **KW)
     with pytest.raises(ColumnError, match="standard magnitude"):
         fit_photometric(df, "", ref_mag="Vmag", **NORM)
+
+
+# ---------------------------------------------------------------------------- real data
+
+
+def test_real_gaia_dr3_bp_against_g(testdata):
+    """Fit real Gaia DR3 BP magnitudes onto G with the colour BP - RP (50 stars, shipped).
+
+    Independent expectations: both are Vega magnitudes, so a star of zero colour has BP = G
+    (zero point 0); G extends redder than BP, so BP - G grows with BP - RP (PC > 0); and the
+    relation is curved (Riello et al. 2021 describe it with polynomials), so P2C is needed.
+    """
+    path = testdata / "gaia-dr3-astroquery" / "cone_search.json"
+    raw = json.loads(path.read_text())
+    gaia = pd.DataFrame(raw["data"], columns=[m["name"] for m in raw["metadata"]])
+    gaia["bp_err"] = 2.5 / np.log(10) / gaia["phot_bp_mean_flux_over_error"]
+    kwargs = {
+        "ref_mag": "phot_g_mean_mag",
+        "mag": "phot_bp_mean_mag",
+        "mag_err": "bp_err",
+        "filters": ("phot_bp_mean_mag", "phot_rp_mean_mag"),
+        "error_floor": 0.01,
+    }
+    sol = fit_photometric(gaia, "&.c2", **kwargs)
+    assert sol.n_valid == 50
+    assert abs(sol["ZP"].coefficient) < 3 * sol["ZP"].error
+    assert sol["PC"].coefficient > 3 * sol["PC"].error
+    assert sol["P2C"].p_value < 0.01
+    # a straight line cannot pass through zero at zero colour
+    line = fit_photometric(gaia, "&PC", **kwargs)
+    assert abs(line["ZP"].coefficient) > 5 * line["ZP"].error
