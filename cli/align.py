@@ -352,6 +352,12 @@ def wls(
     help="Output table with ra_aligned, dec_aligned added (originals kept).",
 )
 @click.option(
+    "--replace",
+    is_flag=True,
+    help="Write the aligned positions into ra, dec (for the next steps) and keep the "
+    "originals as ra_original, dec_original.",
+)
+@click.option(
     "--if-significant",
     is_flag=True,
     help="Apply the shift only if the solution says it is significant.",
@@ -362,15 +368,21 @@ def apply(
     table_path: Path,
     solution_path: Path,
     output: Path,
+    replace: bool,
     if_significant: bool,
     overwrite: bool,
     as_json: bool,
 ) -> None:
     """Apply an alignment solution: add ra_aligned and dec_aligned columns to a table.
 
+    The shift is applied on the solution's tangent plane; the original columns are kept.
+    With --replace, ra and dec hold the aligned positions (so `xrbid pu`, `best` and
+    `counterparts` use them) and the originals move to ra_original and dec_original.
+
     \b
     Example (M101):
       xrbid align apply m101.ecsv m101_align.json -o m101_aligned.ecsv --if-significant
+      xrbid align apply m101.ecsv m101_align.json -o m101_aligned.ecsv --replace
     """
     from xrbid.align import AlignmentSolution, apply_shift
     from xrbid.tables import check_table_output, read_table, write_table
@@ -379,17 +391,20 @@ def apply(
     solution = AlignmentSolution.read_json(solution_path)
     df = read_table(table_path, required=["ra", "dec"], what="applying an alignment")
     when = "significant" if if_significant else "always"
-    out = apply_shift(df, solution, when=when)
+    out = apply_shift(df, solution, when=when, replace=replace)
     write_table(out, output, overwrite=overwrite)
     applied = when == "always" or solution.significant
     if solution.qa_required:
         raised = ", ".join(k for k, v in solution.flags.items() if v)
         click.echo(f"Warning: the solution carries QA flags: {raised}", err=True)
+    cols = (
+        "ra, dec (originals: ra_original, dec_original)" if replace else "ra_aligned, dec_aligned"
+    )
     summary = (
         f'{len(out)} rows shifted by ({solution.shift_x:+.4f}", {solution.shift_y:+.4f}") '
-        f"-> {output} (ra_aligned, dec_aligned)"
+        f"-> {output} ({cols})"
         if applied
-        else f"shift not significant: ra_aligned, dec_aligned repeat ra, dec -> {output}"
+        else f"shift not significant: positions unchanged in {cols} -> {output}"
     )
     emit(
         summary,

@@ -1484,6 +1484,7 @@ def apply_shift(
     ra_column: str = "ra",
     dec_column: str = "dec",
     suffix: str = "_aligned",
+    replace: bool = False,
 ) -> pd.DataFrame:
     """Return a copy of ``df`` with the solution's shift applied on the tangent plane.
 
@@ -1505,6 +1506,10 @@ def apply_shift(
         Input columns.
     suffix : str
         Suffix of the new columns.
+    replace : bool
+        Put the aligned positions in ``ra_column``/``dec_column`` themselves (so later steps
+        use them) and keep the originals in ``ra_original``/``dec_original``
+        (``ra_column + "_original"``, ...) instead.
 
     Returns
     -------
@@ -1536,6 +1541,12 @@ def apply_shift(
         new_ra, new_dec = from_tangent_plane(xi + sx, eta + sy, solution.ra0, solution.dec0)
     else:
         new_ra, new_dec = ra.copy(), dec.copy()
-    out[ra_column + suffix] = new_ra
-    out[dec_column + suffix] = new_dec
+    if replace:
+        out[ra_column + "_original"] = ra
+        out[dec_column + "_original"] = dec
+        out[ra_column] = new_ra
+        out[dec_column] = new_dec
+    else:
+        out[ra_column + suffix] = new_ra
+        out[dec_column + suffix] = new_dec
     return out

@@ -411,3 +411,33 @@ def test_apply_rejects_a_file_that_is_not_a_solution(m101_unique, tmp_path):
     res = run("align", "apply", m101_unique, bogus, "-o", out)
     assert res.exit_code == 1 and "not an xrbid alignment solution" in res.stderr
     assert not out.exists()
+
+
+def test_apply_replace(testdata, tmp_path):
+    d = testdata / "chandra-astromon"
+    sol = tmp_path / "s.json"
+    res = run(
+        "align",
+        "median",
+        "--xray",
+        d / "astromon_xray_src.ecsv",
+        "--optical",
+        d / "astromon_cat_src.ecsv",
+        "--obsid",
+        14536,
+        "-o",
+        sol,
+    )
+    assert res.exit_code == 0, res.output
+    full = read_table(d / "astromon_xray_src.ecsv")
+    table = tmp_path / "x14536.ecsv"
+    write_table(full[full["obsid"] == 14536], table)
+    a, b = tmp_path / "a.ecsv", tmp_path / "b.ecsv"
+    assert run("align", "apply", table, sol, "-o", a).exit_code == 0
+    res = run("align", "apply", table, sol, "-o", b, "--replace")
+    assert res.exit_code == 0 and "ra_original" in res.stdout
+    ta, tb = read_table(a), read_table(b)
+    np.testing.assert_array_equal(tb["ra"], ta["ra_aligned"])
+    np.testing.assert_array_equal(tb["dec"], ta["dec_aligned"])
+    np.testing.assert_array_equal(tb["ra_original"], ta["ra"])
+    assert "ra_aligned" not in tb.columns
