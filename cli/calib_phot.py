@@ -93,7 +93,10 @@ def _split(value: str | None) -> tuple[str, ...]:
 )
 @click.option("--mag-column", default="mag", show_default=True, help="Instrumental magnitude.")
 @click.option(
-    "--err-column", default="mag_err", show_default=True, help="Instrumental magnitude error."
+    "--err-column",
+    default="mag_err",
+    show_default=True,
+    help="Instrumental magnitude error; 'none' for equal weights.",
 )
 @click.option("--ref-err-column", default=None, help="Catalogue magnitude error (optional).")
 @click.option("--x-column", default="x", show_default=True, help="x pixel position.")
@@ -191,7 +194,7 @@ def phot(
         ref_mag=ref_mag,
         filters=filter_list,
         mag=mag_column,
-        mag_err=err_column,
+        mag_err=None if err_column.lower() == "none" else err_column,
         ref_mag_err=ref_err_column,
         x=x_column,
         y=y_column,

@@ -214,3 +214,30 @@ def test_existing_output_not_overwritten(files, tmp_path):
     assert out.read_text() == "keep me"
     assert run(*base_args(files, out), "-U", "&PC", "--overwrite").exit_code == 0
     assert read_table(out)["mag_cal"].notna().any()
+
+
+def test_real_gaia_ecsv_equal_weights(testdata, tmp_path):
+    """Real Gaia DR3 rows (shipped ECSV): BP onto G with colour BP - RP, equal weights.
+
+    With no error column and nothing clipped the fit is ordinary least squares of BP - G on
+    BP - RP, checked against numpy's polyfit on the columns read by astropy directly.
+    """
+    from astropy.table import Table
+
+    path = testdata / "gaia-dr3-astroquery" / "1712337806100O-result.ecsv"
+    report = tmp_path / "fit.json"
+    result = run(
+        path, "--ref-mag", "phot_g_mean_mag", "--mag-column", "phot_bp_mean_mag",
+        "--err-column", "none", "--filters", "phot_bp_mean_mag,phot_rp_mean_mag",
+        "-U", "&PC", "--clip", "10", "-o", tmp_path / "cal.ecsv", "--report", report,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    t = Table.read(path)
+    bp, g, rp = (np.asarray(t[c], float) for c in ("phot_bp_mean_mag", "phot_g_mean_mag",
+                                                    "phot_rp_mean_mag"))  # fmt: skip
+    slope, intercept = np.polyfit(bp - rp, bp - g, 1)
+    rows = {r["name"]: r for r in json.loads(report.read_text())["coefficients"]}
+    assert rows["ZP"]["coefficient"] == pytest.approx(intercept, abs=1e-9)
+    assert rows["PC"]["coefficient"] == pytest.approx(slope, abs=1e-9)
+    cal = read_table(tmp_path / "cal.ecsv")
+    np.testing.assert_allclose(cal["mag_cal"], bp - intercept - slope * (bp - rp), atol=1e-9)
