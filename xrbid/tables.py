@@ -625,12 +625,28 @@ def _read_votable_tabledata(path: Path) -> tuple[pd.DataFrame, dict[str, str]] |
     if (per_row[:-1] != ncols).any():
         return None
     grid = np.array(cells, dtype=bytes).reshape(nrows, ncols) if nrows else None
+    floats = [
+        j
+        for j, f in enumerate(fields)
+        if f.datatype in ("double", "float") and f.arraysize in (None, "1")
+    ]
+    parsed = _parse_float_cells(grid[:, floats]) if grid is not None and floats else None
+    if floats and grid is not None and parsed is None:
+        return None
 
     columns: dict[str, object] = {}
     units: dict[str, str] = {}
     for j, field in enumerate(fields):
-        text = grid[:, j] if grid is not None else np.array([], dtype=bytes)
-        values = _convert_vot_cells(text, field)
+        if parsed is not None and j in floats:
+            values = parsed[:, floats.index(j)]
+            null = getattr(field.values, "null", None)
+            if null is not None:
+                values[values == float(null)] = np.nan
+            if field.datatype == "float":
+                values = values.astype(np.float32)
+        else:
+            text = grid[:, j] if grid is not None else np.array([], dtype=bytes)
+            values = _convert_vot_cells(text, field)
         if values is None:
             return None
         name = field.name or field.ID
@@ -640,6 +656,33 @@ def _read_votable_tabledata(path: Path) -> tuple[pd.DataFrame, dict[str, str]] |
         if field_units[j]:
             units[name] = field_units[j]
     return pd.DataFrame(columns), units
+
+
+def _parse_float_cells(cells: np.ndarray) -> np.ndarray | None:
+    """Decimal text cells (2-D, bytes) -> float64, through pandas' C number parser.
+
+    The parser rounds correctly (the same doubles as Python's ``float``) and is several times
+    faster than numpy's text-to-float cast. Blank cells become NaN. None if a cell is not a
+    number, so that the caller can fall back to astropy.
+    """
+    import csv
+    import io
+
+    text = b"\n".join(map(b",".join, cells.tolist())) + b"\n"
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(text),
+            header=None,
+            dtype=np.float64,
+            quoting=csv.QUOTE_NONE,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if frame.shape != cells.shape:
+        return None
+    return frame.to_numpy(copy=True)
 
 
 def _xml_attribute(tag: bytes, name: bytes) -> str | None:
