@@ -249,7 +249,7 @@ class PhotometricSolution:
 
     def _design(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         needed = self.plan.variables
-        variables = _variables(table, needed, self.columns, self.filters, self.plan, self.ref_mag)
+        variables = _variables(table, needed, self.columns, self.filters, self.plan)
         xy = _normalised(variables, self.xy_center, self.xy_scale)
         codes = _image_codes(table, self.columns.get("image"), self.images)
         n = len(table)
@@ -404,7 +404,6 @@ def _variables(
     columns: dict[str, str | None],
     filters: Sequence[str],
     plan: TermPlan,
-    ref_mag: str,
 ) -> dict[str, np.ndarray]:
     """Raw variables (before position normalisation) for the terms of ``plan``."""
     out: dict[str, np.ndarray] = {}
@@ -696,7 +695,7 @@ def fit_photometric(
             f"({', '.join(t.describe() for t in plan.terms if t.per_image) or 'zero points'})"
         )
 
-    raw = _variables(stars, plan.variables, columns, filters, plan, ref_col)
+    raw = _variables(stars, plan.variables, columns, filters, plan)
     m_instr = _numeric(stars, columns["mag"])
     m_std = _numeric(stars, ref_col)
     var = np.full(n_input, error_floor**2)
@@ -796,54 +795,14 @@ def fit_photometric(
     rms = float(np.sqrt(np.mean(resid**2)))
 
     coef = dict(zip(cols, beta))
+    for j, p in enumerate(params):
+        if p.term is None:
+            coef[j] += offset0  # the zero points absorb the offset taken out of the target
     err = dict(zip(cols, np.sqrt(np.diag(cov))))
-    zp_cols = [j for j, p in enumerate(params) if p.term is None]
-    for j in zp_cols:
-        coef[j] += offset0
-    rows: list[TermFit] = []
-    for gname, info in groups.items():
-        idx = info["cols"]
-        if gname in selected:
-            status = info["mode"] if info["mode"] != "stepwise" else "kept"
-            if gname == "ZP":
-                f_stat = p_value = math.nan
-            else:
-                reduced = [c for c in cols if c not in idx]
-                f_stat, p_value = normal.f_test(reduced, cols)
-            values = [(coef[c], err[c]) for c in idx]
-        else:
-            status = "dropped"
-            bigger = cols + idx
-            try:
-                f_stat, p_value = normal.f_test(cols, bigger)
-                b2, inv2 = _solve(normal.g[np.ix_(bigger, bigger)], normal.b[bigger])
-                chi2b = normal.chi2(bigger)
-                scale = chi2b / max(n_used - len(bigger), 1)
-                values = [
-                    (b2[len(cols) + k], math.sqrt(inv2[len(cols) + k, len(cols) + k] * scale))
-                    for k in range(len(idx))
-                ]
-            except _Degenerate:
-                f_stat, p_value = math.nan, math.nan
-                values = [(math.nan, math.nan)] * len(idx)
-        for c, (v, e) in zip(idx, values):
-            p = params[c]
-            rows.append(
-                TermFit(
-                    name=p.name,
-                    term="ZP" if p.term is None else p.term.name,
-                    image=None if p.image is None else images[p.image],
-                    status=status,
-                    coefficient=float(v),
-                    error=float(e),
-                    f_stat=float(f_stat),
-                    p_value=float(p_value),
-                )
-            )
+    rows = _report_rows(normal, groups, params, selected, coef, err, images)
     for t in plan.by_mode("fixed"):
         rows.append(TermFit(t.name, t.name, None, "fixed", float(t.value), 0.0))
 
-    free = [params[c] for c in cols]
     used = np.zeros(n, dtype=bool)
     used[mask] = True
     return PhotometricSolution(
@@ -868,8 +827,61 @@ def fit_photometric(
         used=used,
         valid=valid,
         covariance=cov,
-        _free=free,
+        _free=[params[c] for c in cols],
     )
+
+
+def _report_rows(
+    normal: _Normal,
+    groups: dict[str, dict[str, Any]],
+    params: list[_Param],
+    selected: list[str],
+    coef: dict[int, float],
+    err: dict[int, float],
+    images: list[str],
+) -> list[TermFit]:
+    """One `TermFit` per free or candidate coefficient, with its F-test on the final model."""
+    cols = _cols(groups, selected)
+    rows: list[TermFit] = []
+    for gname, info in groups.items():
+        idx = info["cols"]
+        if gname in selected:
+            status = info["mode"] if info["mode"] != "stepwise" else "kept"
+            if gname == "ZP":
+                f_stat = p_value = math.nan
+            else:
+                reduced = [c for c in cols if c not in idx]
+                f_stat, p_value = normal.f_test(reduced, cols)
+            values = [(coef[c], err[c]) for c in idx]
+        else:
+            status = "dropped"
+            bigger = cols + idx
+            try:
+                f_stat, p_value = normal.f_test(cols, bigger)
+                b2, inv2 = _solve(normal.g[np.ix_(bigger, bigger)], normal.b[bigger])
+                scale = normal.chi2(bigger) / max(normal.n - len(bigger), 1)
+                values = [
+                    (b2[len(cols) + k], math.sqrt(inv2[len(cols) + k, len(cols) + k] * scale))
+                    for k in range(len(idx))
+                ]
+            except _Degenerate:
+                f_stat, p_value = math.nan, math.nan
+                values = [(math.nan, math.nan)] * len(idx)
+        for c, (v, e) in zip(idx, values):
+            p = params[c]
+            rows.append(
+                TermFit(
+                    name=p.name,
+                    term="ZP" if p.term is None else p.term.name,
+                    image=None if p.image is None else images[p.image],
+                    status=status,
+                    coefficient=float(v),
+                    error=float(e),
+                    f_stat=float(f_stat),
+                    p_value=float(p_value),
+                )
+            )
+    return rows
 
 
 def _build_design(
