@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -391,7 +392,11 @@ def apply(
     solution = AlignmentSolution.read_json(solution_path)
     df = read_table(table_path, required=["ra", "dec"], what="applying an alignment")
     when = "significant" if if_significant else "always"
-    out = apply_shift(df, solution, when=when, replace=replace)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        out = apply_shift(df, solution, when=when, replace=replace)
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
     write_table(out, output, overwrite=overwrite)
     applied = when == "always" or solution.significant
     if solution.qa_required:

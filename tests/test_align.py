@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -297,6 +298,17 @@ def test_apply_shift_across_wrap_and_significance():
     np.testing.assert_array_equal(same["ra_aligned"], df["ra"])
     with pytest.raises(ColumnError):
         apply_shift(df.rename(columns={"ra": "x"}), sol)
+
+
+def test_apply_shift_warns_far_from_the_field():
+    sol = AlignmentSolution("median", 0.3, 0.0, 0.1, 0.1, 3, True, 10.0, 20.0)
+    near = pd.DataFrame({"ra": [10.01], "dec": [20.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        apply_shift(near, sol)
+    far = pd.DataFrame({"ra": [10.01, 40.0], "dec": [20.0, 20.0]})
+    with pytest.warns(UserWarning, match="1 row"):
+        apply_shift(far, sol)
 
 
 def test_apply_shift_undoes_injected_shift():

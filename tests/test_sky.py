@@ -7,6 +7,8 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord, SkyOffsetFrame
 from astropy.wcs import WCS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xrbid.errors import InputError
 from xrbid.sky import (
@@ -238,3 +240,22 @@ def test_tangent_plane_with_one_tangent_point_per_row():
         assert (xi[k], eta[k]) == pytest.approx(one, abs=1e-9)
     back = from_tangent_plane(xi, eta, ra0, dec0)
     assert np.max(separation_arcsec(back[0], back[1], ra, dec)) < 1e-8
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ra0=st.floats(0.0, 360.0, exclude_max=True),
+    dec0=st.floats(-89.999, 89.999),
+    xi=st.floats(-3600.0, 3600.0),
+    eta=st.floats(-3600.0, 3600.0),
+)
+def test_projection_roundtrip_property(ra0, dec0, xi, eta):
+    ra, dec = from_tangent_plane(xi, eta, ra0, dec0)
+    assert 0.0 <= ra < 360.0 and -90.0 <= dec <= 90.0
+    xi2, eta2 = tangent_plane(ra, dec, ra0, dec0)
+    assert xi2 == pytest.approx(xi, abs=1e-6)
+    assert eta2 == pytest.approx(eta, abs=1e-6)
+    # the distance from the tangent point is arctan(rho) for rho = sqrt(xi^2 + eta^2)
+    rho = np.hypot(xi, eta) / 206264.80624709636
+    expected = np.degrees(np.arctan(rho)) * 3600
+    assert separation_arcsec(ra, dec, ra0, dec0) == pytest.approx(expected, abs=1e-6)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,15 @@ import pandas as pd
 
 from ._io import atomic_output, write_text_atomic
 from .errors import ColumnError, InputError
-from .sky import centroid, from_tangent_plane, match_nearest, match_within, tangent_plane, to_arcsec
+from .sky import (
+    centroid,
+    from_tangent_plane,
+    match_nearest,
+    match_within,
+    separation_arcsec,
+    tangent_plane,
+    to_arcsec,
+)
 
 __all__ = [
     "QA_FLAGS",
@@ -41,6 +50,9 @@ __all__ = [
 ]
 
 FORMAT = "xrbid-alignment/1"
+
+FIELD_LIMIT_ARCSEC = 3600.0
+"""`apply_shift` warns about rows farther than this from the solution's tangent point."""
 
 QA_FLAGS = {
     "no_matches": "no reference source within the match radius of any X-ray source",
@@ -924,8 +936,6 @@ def _density(
         d = np.asarray(density, dtype=float)
         return np.broadcast_to(d, (n,)).copy() if d.ndim == 0 else d
     rra, rdec = _positions(reference, "reference table")
-    from .sky import separation_arcsec
-
     inside = separation_arcsec(rra, rdec, ra0[r_code], dec0[r_code]) <= field_radius
     count = np.bincount(r_code[inside], minlength=n)
     return count / (np.pi * (field_radius / 60.0) ** 2)
@@ -1537,6 +1547,15 @@ def apply_shift(
     if not (np.isfinite(sx) and np.isfinite(sy)):
         raise InputError("the solution has no finite shift to apply")
     if apply and (sx != 0.0 or sy != 0.0):
+        far = separation_arcsec(ra, dec, solution.ra0, solution.dec0) > FIELD_LIMIT_ARCSEC
+        if far.any():
+            warnings.warn(
+                f"{int(far.sum())} row(s) lie more than {FIELD_LIMIT_ARCSEC / 3600:g} deg from "
+                f"the solution's tangent point ({solution.ra0:.5f}, {solution.dec0:.5f}); a "
+                "shift measured in one field may not hold there",
+                UserWarning,
+                stacklevel=2,
+            )
         xi, eta = tangent_plane(ra, dec, solution.ra0, solution.dec0)
         new_ra, new_dec = from_tangent_plane(xi + sx, eta + sy, solution.ra0, solution.dec0)
     else:
