@@ -1,0 +1,93 @@
+"""Counterpart photometry in several filters: one row per candidate, colours, flags."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xrbid.errors import ColumnError, InputError
+from xrbid.photometry import (
+    detect_sources,
+    load_image,
+    measure_magnitudes,
+    photometer_counterparts,
+    plot_cmd,
+)
+
+
+@pytest.fixture(scope="module")
+def images(candels):
+    return {f: load_image(candels, ext=i) for i, f in ((1, "F606W"), (2, "F814W"), (3, "F850LP"))}
+
+
+@pytest.fixture(scope="module")
+def candidates(images):
+    found = detect_sources(images["F606W"], fwhm=3.0)
+    cands = found[["ra", "dec"]].copy()
+    cands.insert(0, "source_id", [f"X{i % 4}" for i in range(len(cands))])
+    # one candidate outside the 3" cutout
+    extra = pd.DataFrame({"source_id": ["X9"], "ra": [189.5], "dec": [62.21]})
+    return pd.concat([cands, extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def table(images, candidates):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return photometer_counterparts(
+            candidates, images, radius=4.0, apcorr=None, system="ab", distance_modulus=29.0
+        )
+
+
+def test_one_row_per_candidate(table, candidates):
+    assert len(table) == len(candidates)
+    assert table["source_id"].tolist() == candidates["source_id"].tolist()
+    assert table.attrs["filters"] == ["F606W", "F814W", "F850LP"]  # by pivot wavelength
+
+
+def test_colours_are_magnitude_differences(table):
+    np.testing.assert_allclose(table["f606w_f814w"], table["f606w_mag"] - table["f814w_mag"])
+    np.testing.assert_allclose(
+        table["f606w_f814w_err"], np.hypot(table["f606w_mag_err"], table["f814w_mag_err"])
+    )
+    assert "f814w_f850lp" in table and "f606w_f850lp" not in table
+
+
+def test_absolute_magnitudes(table):
+    np.testing.assert_allclose(table["f814w_abs_mag"], table["f814w_mag"] - 29.0)
+
+
+def test_same_as_single_image_measurement(table, images, candidates):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = measure_magnitudes(
+            images["F814W"], candidates[["ra", "dec"]], radius=4.0, apcorr=None
+        )
+    np.testing.assert_allclose(table["f814w_mag"], single["mag_ab"])
+
+
+def test_outside_candidate_flagged_with_nan(table):
+    row = table.iloc[-1]
+    assert row["f606w_flag_outside"] and np.isnan(row["f606w_mag"])
+
+
+def test_candidates_without_coordinates(images):
+    with pytest.raises(ColumnError, match="lacks dec"):
+        photometer_counterparts(pd.DataFrame({"ra": [1.0]}), images)
+    with pytest.raises(InputError, match="no images"):
+        photometer_counterparts(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), {})
+
+
+def test_cmd_plot_written_atomically(table, tmp_path):
+    out = plot_cmd(table, tmp_path / "cmd.png", blue="F606W", red="F814W")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(Exception, match="exists"):
+        plot_cmd(table, out, blue="F606W", red="F814W")
+    with pytest.raises(ColumnError, match="f555w_mag"):
+        plot_cmd(table, tmp_path / "x.png", blue="F555W", red="F814W")
+    assert not (tmp_path / "x.png").exists()
+    plot_cmd(table, tmp_path / "abs.pdf", blue="F606W", red="F814W", absolute=True)
+    assert (tmp_path / "abs.pdf").read_bytes()[:4] == b"%PDF"
