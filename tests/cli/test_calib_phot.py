@@ -241,3 +241,15 @@ def test_real_gaia_ecsv_equal_weights(testdata, tmp_path):
     assert rows["PC"]["coefficient"] == pytest.approx(slope, abs=1e-9)
     cal = read_table(tmp_path / "cal.ecsv")
     np.testing.assert_allclose(cal["mag_cal"], bp - intercept - slope * (bp - rp), atol=1e-9)
+
+
+def test_default_mode_and_alpha_options(files, tmp_path):
+    report = tmp_path / "fit.json"
+    args = [*base_args(files, tmp_path / "cal.ecsv"), "-U", "&PC,.p1", "--report", report]
+    assert run(*args, "--no-use-stepwise").exit_code == 0
+    fit = json.loads(report.read_text())
+    assert fit["resolved_terms"] == "&PC,&PX,&PY"
+    assert {r["name"]: r["status"] for r in fit["coefficients"]}["PY"] == "always"
+    assert run(*args, "--alpha", "0.5", "--overwrite").exit_code == 0
+    fit = json.loads(report.read_text())
+    assert fit["alpha"] == 0.5 and fit["resolved_terms"] == "&PC,@PX,@PY"
