@@ -733,12 +733,10 @@ def _proper_motion_ok(reference: pd.DataFrame, limit_mas: float | None) -> np.nd
 def _group_stats(pairs: pd.DataFrame) -> pd.DataFrame:
     """Per (stack, group): n_match (detections with a match), n_pairs, sigma_x, sigma_y, sigma."""
     g = pairs.groupby(["stack", "group"], sort=True)
-    stats = g.agg(
-        n_match=("xray_row", "nunique"),
-        n_pairs=("xray_row", "size"),
-        sigma_x=("dx", lambda v: float(np.std(v))),
-        sigma_y=("dy", lambda v: float(np.std(v))),
-    ).reset_index()
+    stats = g.agg(n_match=("xray_row", "nunique"), n_pairs=("xray_row", "size"))
+    stats["sigma_x"] = g["dx"].std(ddof=0)
+    stats["sigma_y"] = g["dy"].std(ddof=0)
+    stats = stats.reset_index()
     stats["sigma"] = np.sqrt(stats["sigma_x"] * stats["sigma_y"])
     return stats
 
