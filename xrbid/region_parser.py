@@ -95,11 +95,12 @@ _DEFAULT_COLOR = "green"
 _DEFAULT_MARKER = "boxcircle"
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# properties in the order this package writes them; DS9's own files put color before text too
 _FAST_LINE = (
     r"^\s*(?P<ex>[-+]?)(?P<shape>circle|point)\(\s*(?P<a>" + _NUM + r")\s*,\s*(?P<b>" + _NUM + r")"
     r"\s*(?:,\s*(?P<r>" + _NUM + r")(?P<u>[\"'d]?)\s*)?\)\s*"
-    r"(?:#\s*(?P<props>(?:(?:color=#?[0-9A-Za-z]+|point=[a-z]+(?: \d+)?|tag=\{[^{}=]*\}"
-    r"|text=\{[^{}=]*\})\s*)*))?\s*$"
+    r"(?:#\s*(?:point=(?P<pt>[a-z]+)(?: \d+)?\s*)?(?:color=(?P<col>#?[0-9A-Za-z]+)\s*)?"
+    r"(?:tag=(?P<tag>\{[^{}]*\})\s*)?(?:text=(?P<txt>\{[^{}]*\})\s*)?)?$"
 )
 _SIZE_UNITS = {'"': 1.0, "'": 60.0, "d": 3600.0, "": 3600.0, "r": math.degrees(1) * 3600.0}
 _PROPERTY_RE = re.compile(r"([A-Za-z]+)\s*=\s*(\{[^}]*\}?|\"[^\"]*\"?|'[^']*'?|\S+)")
@@ -128,23 +129,22 @@ def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<strin
     """Parse DS9 region text into a `pandas.DataFrame` (see :data:`COLUMNS`)."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
     state = _State(source=source, pixel_origin=pixel_origin)
-
-    fast = _fast_candidates(lines, text)
-    fast_rows = None
-    if fast is not None:
-        is_fast, groups = fast
-        slow_numbers = np.flatnonzero(~is_fast)
+    fast = _fast_candidates(text)
+    if fast is None:
+        lines = text.split("\n")
+        numbers = range(1, len(lines) + 1)
     else:
-        slow_numbers = range(len(lines))
-    for i in slow_numbers:
-        line = lines[i]
+        is_fast, groups, arrow_lines = fast
+        slow_index = np.flatnonzero(~is_fast)
+        lines = arrow_lines.take(slow_index).to_pylist()
+        numbers = (slow_index + 1).tolist()
+    for number, line in zip(numbers, lines):
         if line.strip():
-            _parse_line(line, i + 1, state)
+            _parse_line(line, number, state)
+    fast_rows = None
     if fast is not None and is_fast.any():
         fast_rows = _fast_rows(np.flatnonzero(is_fast) + 1, groups, state)
-
     return _assemble(state, fast_rows)
 
 
@@ -153,26 +153,33 @@ def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<strin
 # --------------------------------------------------------------------------------------------
 
 
-def _fast_candidates(lines: list[str], text: str):
+def _fast_candidates(text: str):
     """Match every line against the plain circle/point form; None when not worth trying."""
-    if len(lines) < 64 or "composite" in text:
+    if text.count("\n", 0, 20_000) < 64 or "composite" in text:
         return None
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(lines, type=pa.string())
+    arr = _arrow_lines(text)
     groups = pc.extract_regex(arr, _FAST_LINE)
     ok = groups.is_valid()
-    props = groups.field("props")  # groups that did not take part are "" (not null)
-    if pc.any(pc.not_equal(props, "")).as_py():
-        # a key given twice, or a radius on a point / none on a circle, goes the general way
-        for key in ("color=", "point=", "tag=", "text="):
-            ok = pc.and_(ok, pc.fill_null(pc.less_equal(pc.count_substring(props, key), 1), True))
     shape = groups.field("shape")
     has_r = pc.not_equal(groups.field("r"), "")
     ok = pc.and_(ok, pc.equal(pc.equal(shape, "circle"), has_r))
     is_fast = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
-    return is_fast, groups
+    return is_fast, groups, arr
+
+
+def _arrow_lines(text: str):
+    """The lines of ``text`` as an arrow string array, built on the text's UTF-8 bytes without
+    making a Python object per line; each line keeps its trailing newline."""
+    import pyarrow as pa
+
+    data = text.encode("utf-8")
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    offsets = np.concatenate([[0], newlines + 1, [len(data)]]).astype(np.int64)
+    return pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
+    )
 
 
 def _fast_rows(line_numbers: np.ndarray, groups, state: _State) -> pd.DataFrame:
@@ -185,86 +192,110 @@ def _fast_rows(line_numbers: np.ndarray, groups, state: _State) -> pd.DataFrame:
     n = len(g)
 
     # coordinate system and global properties in force at each line
-    change_lines = [ln for ln, _ in state.frame_changes]
-    pos = np.searchsorted(np.asarray(change_lines, dtype=np.int64), line_numbers, side="right")
-    frames_at = np.array([None] + [f for _, f in state.frame_changes], dtype=object)[pos]
-    for frame in pd.unique(frames_at):
+    change_lines = np.asarray([ln for ln, _ in state.frame_changes], dtype=np.int64)
+    pos = np.searchsorted(change_lines, line_numbers, side="right")
+    frame_names = [None] + [f for _, f in state.frame_changes]
+    for k in np.unique(pos):
+        frame = frame_names[k]
         if frame is None or frame not in (*SKY_FRAMES.values(), "image"):
-            first = int(line_numbers[np.flatnonzero(frames_at == frame)[0]])
+            first = int(line_numbers[np.flatnonzero(pos == k)[0]])
             raise _frame_error(state, first, frame)
-    glines = [ln for ln, _ in state.global_changes]
-    gpos = np.searchsorted(np.asarray(glines, dtype=np.int64), line_numbers, side="right")
+    frames = pc.take(pa.array(frame_names, pa.string()), pa.array(pos))
+    is_image = pc.equal(frames, "image").to_numpy(zero_copy_only=False)
+    sky = ~is_image
+    glines = np.asarray([ln for ln, _ in state.global_changes], dtype=np.int64)
+    gpos = pa.array(np.searchsorted(glines, line_numbers, side="right"))
     globals_at = [{}] + [gl for _, gl in state.global_changes]
-    default_color = np.array([gl.get("color", _DEFAULT_COLOR) for gl in globals_at], dtype=object)[
-        gpos
-    ]
-    default_marker = np.array(
-        [gl.get("point", _DEFAULT_MARKER).split()[0] for gl in globals_at], dtype=object
-    )[gpos]
+    default_color = pc.take(
+        pa.array([gl.get("color", _DEFAULT_COLOR) for gl in globals_at], pa.string()), gpos
+    )
+    default_marker = pc.take(
+        pa.array([_symbol(gl.get("point")) for gl in globals_at], pa.string()), gpos
+    )
 
     a = pc.cast(g.field("a"), pa.float64()).to_numpy(zero_copy_only=False)
     b = pc.cast(g.field("b"), pa.float64()).to_numpy(zero_copy_only=False)
     r = g.field("r")
     r = pc.cast(pc.if_else(pc.equal(r, ""), None, r), pa.float64()).to_numpy(zero_copy_only=False)
-    unit = g.field("u").to_numpy(zero_copy_only=False).astype(object)
-    shape = g.field("shape").to_numpy(zero_copy_only=False).astype(object)
-    exclude = pc.equal(g.field("ex"), "-").to_numpy(zero_copy_only=False)
-
-    is_image = frames_at == "image"
-    has_unit = pd.notna(unit) & (unit != "")
-    bad = is_image & has_unit
-    if bad.any():
+    unit = g.field("u")
+    if (is_image & pc.not_equal(unit, "").to_numpy(zero_copy_only=False)).any():
+        bad = is_image & pc.not_equal(unit, "").to_numpy(zero_copy_only=False)
         first = int(line_numbers[np.flatnonzero(bad)[0]])
         raise state.error(first, "an image region has an angular size; give pixels")
-    factor = np.ones(n)
-    sky = ~is_image
-    if sky.any():
-        factor[sky] = [_SIZE_UNITS[u] for u in np.where(pd.isna(unit[sky]), "", unit[sky])]
-    radius = r * factor
-
-    props = g.field("props")
-    label = color = tag = marker = None
-    if pc.any(pc.not_equal(props, "")).as_py():
-        label = _extract(props, r"text=\{(?P<v>[^{}]*)\}")
-        color = _extract(props, r"(?:^|\s)color=(?P<v>#?[0-9A-Za-z]+)")
-        tag = _extract(props, r"tag=\{(?P<v>[^{}]*)\}")
-        marker = _extract(props, r"point=(?P<v>[a-z]+)")
-    if color is None:
-        color = default_color
-    else:
-        color = np.where(pd.isna(color), default_color, color)
-    is_point = shape == "point"
-    if marker is None:
-        marker = np.where(is_point, default_marker, None)
-    else:
-        marker = np.where(is_point, np.where(pd.isna(marker), default_marker, marker), None)
-
-    out = pd.DataFrame(
-        {
-            "shape": shape,
-            "frame": frames_at,
-            "ra": np.where(sky, a, np.nan),
-            "dec": np.where(sky, b, np.nan),
-            "x": np.where(is_image, a - (1 - state.pixel_origin), np.nan),
-            "y": np.where(is_image, b - (1 - state.pixel_origin), np.nan),
-            "radius": radius,
-            "marker": marker,
-            "label": label if label is not None else np.full(n, None, dtype=object),
-            "color": color,
-            "tag": tag if tag is not None else np.full(n, None, dtype=object),
-            "exclude": exclude,
-            "line": line_numbers,
-        }
+    # sky sizes to arcsec; no unit on a sky size means degrees (DS9's rule)
+    factor = np.select(
+        [pc.equal(unit, s).to_numpy(zero_copy_only=False) for s in ('"', "'")],
+        [_SIZE_UNITS['"'], _SIZE_UNITS["'"]],
+        default=_SIZE_UNITS["d"],
     )
-    return out
+    radius = r * np.where(sky, factor, 1.0)
+    shape = g.field("shape")
+    is_point = pc.equal(shape, "point")
+
+    # groups that did not take part come back as "" (not null); tag and text keep their braces
+    # so that an empty text={} is told apart from no text
+    color = pc.coalesce(_present(g.field("col")), default_color)
+    marker = pc.coalesce(_present(g.field("pt")), default_marker)
+    label = pc.utf8_slice_codeunits(_present(g.field("txt")), 1, -1)
+    tag = pc.utf8_slice_codeunits(_present(g.field("tag")), 1, -1)
+    marker = pc.if_else(is_point, marker, pa.scalar(None, pa.string()))
+
+    offset = 1 - state.pixel_origin
+    columns = {
+        "shape": _strings(shape),
+        "frame": _strings(frames),
+        "ra": np.where(sky, a, np.nan),
+        "dec": np.where(sky, b, np.nan),
+        "x": np.where(is_image, a - offset, np.nan),
+        "y": np.where(is_image, b - offset, np.nan),
+        "radius": radius,
+        "marker": _strings(marker),
+        "label": _strings(label),
+        "color": _strings(color),
+        "tag": _strings(tag),
+        "exclude": pc.equal(g.field("ex"), "-").to_numpy(zero_copy_only=False),
+        "line": line_numbers.astype(np.int64),
+    }
+    return _complete(columns, n)
 
 
-def _extract(props, pattern: str) -> np.ndarray:
+def _symbol(point: str | None) -> str:
+    return point.split()[0].lower() if point else _DEFAULT_MARKER
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_STRING_COLUMNS = ("shape", "frame", "marker", "label", "color", "tag")
+_OBJECT_COLUMNS = ("vertices", "params")
+
+
+def _strings(arrow_array) -> pd.Series:
+    """An arrow string array as a pandas string Series (no per-element Python objects)."""
+    return pd.Series(_STR.__from_arrow__(arrow_array))
+
+
+def _complete(columns: dict, n: int) -> pd.DataFrame:
+    """The table with every column of :data:`COLUMNS`, in order, missing ones filled empty."""
+    full = {}
+    for col in COLUMNS:
+        if col in columns:
+            full[col] = columns[col]
+        elif col in _STRING_COLUMNS:
+            full[col] = pd.Series(np.full(n, np.nan), dtype=_STR)
+        elif col in _OBJECT_COLUMNS:
+            full[col] = np.full(n, None, dtype=object)
+        else:
+            full[col] = np.full(n, np.nan)
+    for col in _STRING_COLUMNS + _OBJECT_COLUMNS:
+        if isinstance(full[col], pd.Series):
+            full[col] = full[col].to_numpy() if col in _OBJECT_COLUMNS else full[col].array
+    return pd.DataFrame(full)
+
+
+def _present(values):
+    """Null where an optional regex group did not match (it comes back as "")."""
     import pyarrow.compute as pc
 
-    # struct_field (unlike StructArray.field) keeps the nulls of non-matching rows
-    values = pc.struct_field(pc.extract_regex(props, pattern), "v")
-    return values.to_numpy(zero_copy_only=False).astype(object)
+    return pc.if_else(pc.equal(values, ""), None, values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -626,37 +657,40 @@ def _angle(v: str, number: int, state: _State) -> float:
 
 
 def _assemble(state: _State, fast_rows: pd.DataFrame | None) -> pd.DataFrame:
-    slow = pd.DataFrame(state.rows) if state.rows else None
-    if slow is not None:
-        for col in ("vertices", "params"):
-            if col in slow:
-                slow[col] = [tuple(v) if isinstance(v, list | tuple) else None for v in slow[col]]
+    slow = _slow_rows(state.rows) if state.rows else None
     parts = [p for p in (slow, fast_rows) if p is not None and len(p)]
     if not parts:
-        table = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
-        return _dtypes(table)
-    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:
+        return _complete({}, 0)
+    if len(parts) == 1:
+        table = parts[0]
+    else:
+        table = pd.concat(parts, ignore_index=True)
         table = table.iloc[np.argsort(table["line"].to_numpy(), kind="stable")]
         table = table.reset_index(drop=True)
-    for col in COLUMNS:
-        if col not in table:
-            table[col] = None if col in ("vertices", "params", "marker", "label", "tag") else np.nan
-    table = table[list(COLUMNS)]
     _to_icrs(table)
-    return _dtypes(table)
-
-
-def _dtypes(table: pd.DataFrame) -> pd.DataFrame:
-    floats = ["ra", "dec", "x", "y", "radius", "radius_outer", "semi_major", "semi_minor"]
-    floats += ["box_width", "box_height", "angle"]
-    for col in floats:
-        table[col] = pd.to_numeric(table[col], errors="raise").astype(float)
-    table["exclude"] = table["exclude"].astype(bool)
-    table["line"] = table["line"].astype(np.int64)
-    for col in ("shape", "frame", "marker", "label", "color", "tag"):
-        table[col] = table[col].astype(object).where(table[col].notna(), None)
     return table
+
+
+def _slow_rows(rows: list[dict]) -> pd.DataFrame:
+    n = len(rows)
+    columns: dict = {}
+    for col in COLUMNS:
+        values = [row.get(col) for row in rows]
+        if all(v is None for v in values):
+            continue
+        if col in _STRING_COLUMNS:
+            columns[col] = pd.Series(values, dtype=object).astype(_STR).array
+        elif col in _OBJECT_COLUMNS:
+            out = np.empty(n, dtype=object)
+            out[:] = [tuple(v) if v is not None else None for v in values]
+            columns[col] = out
+        elif col == "exclude":
+            columns[col] = np.array(values, dtype=bool)
+        elif col == "line":
+            columns[col] = np.array(values, dtype=np.int64)
+        else:
+            columns[col] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return _complete(columns, n)
 
 
 def _to_icrs(table: pd.DataFrame) -> None:

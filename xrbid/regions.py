@@ -240,19 +240,34 @@ def format_regions(
         raise InputError(f"unknown marker {marker!r}; use one of {', '.join(MARKERS)}")
     sizes = _radii(df, radius, radius_column, marker, is_image)
 
-    # per-row property text (after " # "), built with vectorised string operations
-    props: list[np.ndarray] = []
+    # properties after " # ": constants go into the line template, per-row values into %s slots
+    pieces: list[str] = []
+    slots: list[Any] = []
     if marker is not None:
-        point = f"point={marker}" if marker_size is None else f"point={marker} {int(marker_size)}"
-        props.append(np.full(len(df), point, dtype=object))
+        size = "" if marker_size is None else f" {int(marker_size)}"
+        pieces.append(f"point={marker}{size}")
     if color_column is not None:
-        props.append(_color_column(df, color_column))
+        pieces.append("color=%s")
+        slots.append(_color_column(df, color_column))
     if tag is not None:
         _check_label_text(str(tag), "tag")
-        props.append(np.full(len(df), f"tag={{{tag}}}", dtype=object))
+        pieces.append(_percent(f"tag={{{tag}}}"))
+    label_slot = ""
     if label_column is not None:
-        props.append(_label_property(df, label_column, on_bad_label))
-    suffix = _join_properties(props, len(df))
+        labels, missing = _labels(df, label_column, on_bad_label)
+        if missing.any():  # the slot holds " text={...}" or nothing
+            label_slot = "%s"
+            slots.append(["" if m else f" text={{{v}}}" for v, m in zip(labels, missing.tolist())])
+        else:
+            pieces.append("text={%s}")
+            slots.append(labels)
+    if pieces:
+        suffix = " # " + " ".join(pieces) + label_slot
+    elif label_slot:  # labels only, some missing: the " # " goes into the slot too
+        suffix = "%s"
+        slots[-1] = [f" #{v}" if v else "" for v in slots[-1]]
+    else:
+        suffix = ""
 
     coord_fmt = _number_format(np.concatenate([lon, lat]), 12) if is_image else "%.10f"
     if marker is None:
@@ -263,10 +278,7 @@ def format_regions(
     else:
         line = f"point({coord_fmt},{coord_fmt})"
         columns = [lon, lat]
-    if suffix is not None:
-        line += "%s"
-        columns.append(suffix)
-    body = _format_rows(line + "\n", columns)
+    body = _format_rows(line + suffix + "\n", columns + slots)
 
     header = [
         DS9_HEADER,
@@ -437,28 +449,30 @@ def _check_label_text(text: str, what: str) -> None:
         )
 
 
-def _label_property(df: pd.DataFrame, column: str, on_bad_label: str) -> np.ndarray:
+def _labels(df: pd.DataFrame, column: str, on_bad_label: str) -> tuple[list[str], np.ndarray]:
+    """The labels as a list of safe strings ("" where missing) and the missing-value mask."""
     _require(df, [column], "labels")
     raw = df[column]
     missing = raw.isna().to_numpy()
-    labels = raw.astype(str).astype(object)
-    labels[missing] = ""
-    bad = labels.str.contains(_BAD_LABEL_RE, regex=True).to_numpy(dtype=bool)
-    if bad.any():
-        if on_bad_label == "error":
-            examples = ", ".join(repr(v) for v in labels.to_numpy()[bad][:3])
-            raise InputError(
-                f"labels in column {column!r} contain characters that would break the region "
-                f"file ({BAD_LABEL_CHARACTERS} or control characters) in {_rows(df, bad)}: "
-                f"{examples}; clean them or use on_bad_label='replace' (--on-bad-label replace)"
-            )
-        labels[bad] = labels[bad].map(escape_label)
-    text = ("text={" + labels + "}").to_numpy(dtype=object, copy=True)
-    text[missing] = ""
-    return text
+    labels = ["" if m else str(v) for v, m in zip(raw.tolist(), missing.tolist())]
+    # one C-level scan of all labels; the per-row search only runs when something is wrong
+    joined = "\n".join(labels)
+    if joined.count("\n") == len(labels) - 1 and not re.search(
+        _BAD_LABEL_RE, joined.replace("\n", "")
+    ):
+        return labels, missing
+    bad = np.array([re.search(_BAD_LABEL_RE, v) is not None for v in labels])
+    if on_bad_label == "error":
+        examples = ", ".join(repr(v) for v in np.asarray(labels, dtype=object)[bad][:3])
+        raise InputError(
+            f"labels in column {column!r} contain characters that would break the region "
+            f"file ({BAD_LABEL_CHARACTERS} or control characters) in {_rows(df, bad)}: "
+            f"{examples}; clean them or use on_bad_label='replace' (--on-bad-label replace)"
+        )
+    return [escape_label(v) if b else v for v, b in zip(labels, bad.tolist())], missing
 
 
-def _color_column(df: pd.DataFrame, column: str) -> np.ndarray:
+def _color_column(df: pd.DataFrame, column: str) -> list[str]:
     _require(df, [column], "per-row colours")
     values = df[column].astype(str)
     bad = ~values.str.fullmatch(_COLOR_RE.pattern).to_numpy(dtype=bool)
@@ -467,19 +481,7 @@ def _color_column(df: pd.DataFrame, column: str) -> np.ndarray:
             f"colour column {column!r} has values DS9 does not know in {_rows(df, bad)}: "
             f"{values[bad].iloc[0]!r}; use colour names (red, hotpink) or #rrggbb"
         )
-    return ("color=" + values).to_numpy(dtype=object)
-
-
-def _join_properties(props: list[np.ndarray], n: int) -> np.ndarray | None:
-    if not props:
-        return None
-    joined = pd.Series(props[0], dtype=object)
-    for more in props[1:]:
-        more = pd.Series(more, dtype=object)
-        both = (joined != "") & (more != "")
-        joined = joined + np.where(both, " ", "") + more
-    joined = joined.to_numpy(dtype=object)
-    return np.where(joined == "", "", " # " + joined.astype(str)).astype(object)
+    return values.tolist()
 
 
 def _global_line(color: str | None, width: int | None, dash: bool, font_size: int | None) -> str:
