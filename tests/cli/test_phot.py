@@ -1,0 +1,235 @@
+"""Tests of ``xrbid phot detect/measure/counterparts`` on the shipped HST images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from click.testing import CliRunner
+
+from xrbid.cli.main import cli
+from xrbid.regions import read_regions
+from xrbid.tables import read_table
+
+TESTDATA = Path(__file__).resolve().parents[2] / "testdata"
+A478 = TESTDATA / "hst-wfpc2-abell478" / "a478hst-cutout.fits"
+OMEGACEN = TESTDATA / "hst-wfpc2-omegacen-c0f" / "u40x010hm_c0f.fits.gz"
+CANDELS = (
+    TESTDATA
+    / "hst-acs-candels-goodsn"
+    / "candels_gn_30mas_189.492060_62.206150_100.0pix-x-100.0pix_astrocut.fits"
+)
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    """Exit code 1, one 'Error:' line on stderr, no traceback."""
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+@pytest.fixture(scope="module")
+def a478_sources(tmp_path_factory):
+    out = tmp_path_factory.mktemp("a478") / "a478.ecsv"
+    reg = out.with_suffix(".reg")
+    result = run("phot", "detect", A478, "-o", out, "--fwhm", "0.2arcsec", "--regions", reg)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{len(read_table(out))} sources on ")
+    return out
+
+
+def test_detect_writes_table_and_regions(a478_sources):
+    table = read_table(a478_sources)
+    assert {"id", "x", "y", "ra", "dec", "sharpness", "peak"} <= set(table.columns)
+    regs = read_regions(a478_sources.with_suffix(".reg"))
+    assert len(regs) == len(table)
+    np.testing.assert_allclose(regs["ra"], table["ra"], atol=1e-9)
+
+
+def test_detect_json_summary(tmp_path):
+    out = tmp_path / "s.ecsv"
+    result = run(
+        "phot",
+        "detect",
+        f"{OMEGACEN}[chip=2]",
+        "-o",
+        out,
+        "--fwhm",
+        "1.5pix",
+        "--threshold",
+        "10",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["n_sources"] == len(read_table(out)) > 100
+    assert summary["fwhm_pix"] == 1.5 and summary["pixel_origin"] == 0
+
+
+def test_measure_with_auto_apcorr(tmp_path, a478_sources):
+    out = tmp_path / "phot.ecsv"
+    result = run(
+        "phot",
+        "measure",
+        A478,
+        "--positions",
+        a478_sources,
+        "-o",
+        out,
+        "--radius",
+        "2pix",
+        "--large-radius",
+        "5pix",
+        "--fwhm",
+        "0.2arcsec",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    phot = read_table(out)
+    assert len(phot) == len(read_table(a478_sources))
+    assert summary["apcorr"]["mode"] == "auto" and summary["apcorr"]["value"] < 0
+    assert {"mag_ab", "mag_st", "mag_vega", "mag_err", "flag_saturated"} <= set(phot.columns)
+    # one line per distinct warning on stderr (no Vega table and no EEF for WFPC2)
+    warnings = [w for w in result.stderr.splitlines() if w.startswith("Warning: ")]
+    assert len(warnings) == 2
+
+
+def test_measure_explicit_apcorr_and_zeropoint(tmp_path, a478_sources):
+    out = tmp_path / "phot.ecsv"
+    result = run(
+        "phot",
+        "measure",
+        A478,
+        "--positions",
+        a478_sources,
+        "-o",
+        out,
+        "--apcorr",
+        "-0.2",
+        "--zeropoint",
+        "25.0",
+    )
+    assert result.exit_code == 0, result.output
+    assert "aperture correction -0.200 mag (value)" in result.stdout
+    phot = read_table(out)
+    ok = phot["rate"] > 0
+    np.testing.assert_allclose(phot.loc[ok, "mag"], -2.5 * np.log10(phot.loc[ok, "rate"]) + 24.8)
+
+
+def test_counterparts_and_cmd(tmp_path):
+    cands = tmp_path / "cands.ecsv"
+    assert run("phot", "detect", f"{CANDELS}[1]", "-o", cands, "--fwhm", "3pix").exit_code == 0
+    out, png = tmp_path / "cphot.ecsv", tmp_path / "cmd.png"
+    result = run(
+        "phot",
+        "counterparts",
+        cands,
+        "--image",
+        f"F814W={CANDELS}[2]",
+        "--image",
+        f"F606W={CANDELS}[1]",
+        "-o",
+        out,
+        "--plot",
+        png,
+        "--apcorr",
+        "none",
+        "--radius",
+        "4pix",
+        "--system",
+        "ab",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_table(out)
+    assert len(table) == len(read_table(cands))
+    assert "f606w_f814w" in table.columns
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "F606W, F814W" in result.stdout
+
+
+def test_existing_output_not_overwritten(tmp_path, a478_sources):
+    out = tmp_path / "exists.ecsv"
+    out.write_text("keep me")
+    result = run("phot", "detect", A478, "-o", out)
+    assert_user_error(result, "exists", "--overwrite")
+    assert out.read_text() == "keep me"
+
+
+def test_missing_photflam_is_one_line(tmp_path, a478_sources):
+    with fits.open(A478) as hdul:
+        hdu = fits.PrimaryHDU(hdul[1].data, hdul[1].header)
+    del hdu.header["PHOTFLAM"]
+    img = tmp_path / "nophot.fits"
+    hdu.writeto(img)
+    out = tmp_path / "p.ecsv"
+    result = run("phot", "measure", img, "--positions", a478_sources, "-o", out, "--apcorr", "none")
+    assert_user_error(result, "PHOTFLAM is missing", "--zeropoint")
+    assert not out.exists()
+
+
+def test_zero_exptime_is_one_line(tmp_path):
+    with fits.open(A478) as hdul:
+        hdu = fits.PrimaryHDU(hdul[1].data, hdul[1].header)
+    hdu.header["EXPTIME"] = 0
+    img = tmp_path / "zero.fits"
+    hdu.writeto(img)
+    result = run("phot", "detect", img, "-o", tmp_path / "s.ecsv")
+    assert_user_error(result, "exposure time is 0.0 s")
+
+
+def test_image_without_wcs_said_once(tmp_path):
+    with fits.open(A478) as hdul:
+        data = hdul[1].data
+    img = tmp_path / "nowcs.fits"
+    fits.PrimaryHDU(data).writeto(img)
+    out = tmp_path / "s.ecsv"
+    result = run(
+        "phot", "detect", img, "-o", out, "--fwhm", "2pix", "--regions", tmp_path / "s.reg"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("pixel-only mode") == 1
+    assert read_table(out)["ra"].isna().all()
+    assert "image" in (tmp_path / "s.reg").read_text()
+    result = run("phot", "detect", img, "-o", tmp_path / "t.ecsv", "--fwhm", "0.1arcsec")
+    assert_user_error(result, "no WCS", "pixels")
+
+
+def test_bad_values(tmp_path, a478_sources):
+    result = run("phot", "detect", A478, "-o", tmp_path / "s.ecsv", "--fwhm", "fast")
+    assert result.exit_code == 2 and "not a length" in result.stderr
+    result = run(
+        "phot", "counterparts", a478_sources, "--image", "F814W", "-o", tmp_path / "c.ecsv"
+    )
+    assert result.exit_code == 2 and "FILTER=IMAGE" in result.stderr
+    result = run("phot", "detect", f"{OMEGACEN}[chip=7]", "-o", tmp_path / "s.ecsv")
+    assert_user_error(result, "chip must be 1..4")
+    result = run(
+        "phot",
+        "measure",
+        A478,
+        "--positions",
+        a478_sources,
+        "-o",
+        tmp_path / "m.ecsv",
+        "--apcorr",
+        "lots",
+    )
+    assert result.exit_code == 2 and "use auto, none or a number" in result.stderr
+
+
+def test_help_has_walkthrough_example():
+    for command in ("detect", "measure", "counterparts"):
+        result = run("phot", command, "--help")
+        assert result.exit_code == 0
+        assert "Example (M101 walkthrough)" in result.stdout
