@@ -594,3 +594,31 @@ def test_schema_page_lists_every_column():
             assert f"`{spec.xrbid}`" in row
         for name in (*spec.csc, *spec.fallback):
             assert f"`{name}`" in row
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True, width=64),
+        min_size=1,
+        max_size=20,
+    ),
+    ext=st.sampled_from(ALL_EXTENSIONS),
+)
+def test_round_trip_property_any_double(tmp_path_factory, values, ext):
+    df = pd.DataFrame(
+        {
+            "source_id": [f"2CXO J{i:06d}" for i in range(len(values))],
+            "ra": np.array(values, dtype=np.float64),
+            "counts": np.array(values[::-1], dtype=np.float64),
+        }
+    )
+    out = write_table(df, tmp_path_factory.mktemp("rt") / f"t{ext}")
+    back = read_table(out)
+    assert list(back.columns) == ["source_id", "ra", "counts"]
+    for col in ("ra", "counts"):
+        # the same 64 bits (NaN payloads aside), signed zeros included
+        got, want = back[col].to_numpy(), df[col].to_numpy()
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        finite = ~np.isnan(want)
+        assert np.array_equal(got[finite].view(np.int64), want[finite].view(np.int64))
