@@ -313,3 +313,17 @@ def test_residual_plot(a478_stars, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     d = result.to_dict()
     assert d["n_matched"] == len(xy) and d["fit"] == "rscale"
+
+
+def test_sip_refit_alternate_keeps_old_linear_solution_as_plain_tan(tmp_path):
+    truth = _wcs(TUC47, 1)
+    xy = random_stars(ACS_WFC_SHAPE, 800, seed=9)
+    sky = truth.all_pix2world(xy, 0)
+    result = fit_wcs(truth, xy, sky[:, 0], sky[:, 1], fit="sip", sip_degree=3)
+    out = tmp_path / "flt_sip.fits"
+    key = write_wcs(TUC47, out, result.wcs, ext=1)
+    with fits.open(out) as hdul:
+        h = hdul[1].header
+        assert h[f"CTYPE1{key}"] == "RA---TAN" and h["CTYPE1"] == "RA---TAN-SIP"
+        assert h["A_ORDER"] == 3  # the new polynomial replaced the degree-4 one
+        np.testing.assert_allclose(WCS(h, key=key).wcs.crval, truth.wcs.crval, atol=1e-12)

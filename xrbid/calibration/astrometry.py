@@ -586,9 +586,15 @@ def write_wcs(
         old = WCS(header, hdul)
     key = _free_alt_key(header)
     old_keyed = old.to_header(relax=True, key=key)
+    sip_changed = not _same_sip(old, new_wcs)
     for card in old_keyed.cards:
         if card.keyword.endswith(key) and _WCS_KEY.match(card.keyword[:-1]):
-            header[card.keyword] = (card.value, card.comment)
+            value = card.value
+            if sip_changed and card.keyword.startswith("CTYPE"):
+                # SIP coefficients carry no alternate letter: the old polynomial is replaced,
+                # so the alternate WCS keeps the old linear solution with a plain projection.
+                value = str(value).replace("-SIP", "")
+            header[card.keyword] = (value, card.comment)
     header[f"WCSNAME{key}"] = (
         str(header.get("WCSNAME", "")) or "ORIGINAL",
         "WCS before the xrbid astrometric fit",
@@ -610,6 +616,12 @@ def write_wcs(
     with atomic_output(output, overwrite) as tmp:
         hdul.writeto(tmp, output_verify="silentfix")
     return key
+
+
+def _same_sip(a: WCS, b: WCS) -> bool:
+    if a.sip is None or b.sip is None:
+        return a.sip is None and b.sip is None
+    return np.array_equal(a.sip.a, b.sip.a) and np.array_equal(a.sip.b, b.sip.b)
 
 
 def _ext_key(ext: int | str) -> int | str | tuple[str, int]:
