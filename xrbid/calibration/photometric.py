@@ -1091,9 +1091,11 @@ def plot_residuals(
         if cols[axis] in stars.columns:
             panels.append((f"{axis} (pixel)", _numeric(stars, cols[axis])))
 
-    fig = Figure(figsize=(9, 7), layout="constrained")
+    rows = (len(panels) + 1) // 2
+    fig = Figure(figsize=(9, 3.5 * rows + 0.5), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 2).ravel()
+    axes = np.atleast_1d(fig.subplots(rows, 2)).ravel()
+    size = 2 if used.sum() > 500 else 4
     low, high = _ylim(resid[used])
     # clipped stars beyond the axis are drawn on its edge as triangles pointing outwards
     shown = np.clip(resid, low, high)
@@ -1104,10 +1106,12 @@ def plot_residuals(
     )
     for ax, (label, values) in zip(axes, panels):
         ax.axhline(0.0, color="0.5", lw=0.8)
-        ax.plot(values[used], resid[used], ".", ms=2, color="k", alpha=0.5, label="used")
+        ax.plot(values[used], resid[used], ".", ms=size, color="k", alpha=0.5, label="used")
         for sel, marker in ((inside, "x"), (above, "^"), (below, "v")):
             if sel.any():
-                ax.plot(values[sel], shown[sel], marker, ms=3, color="tab:red", label="clipped")
+                ax.plot(
+                    values[sel], shown[sel], marker, ms=size + 1, color="tab:red", label="clipped"
+                )
         ax.set_xlabel(label)
         ax.set_ylabel("observed - model (mag)")
         ax.set_ylim(low * 1.04, high * 1.04)
