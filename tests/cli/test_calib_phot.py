@@ -165,10 +165,10 @@ def assert_user_error(result, *fragments):
 
 
 def test_unknown_term(files, tmp_path):
-    out = tmp_path / "cal.ecsv"
-    result = run(*base_args(files, out), "-U", "@.p2,&PQ")
+    out, plot, report = tmp_path / "cal.ecsv", tmp_path / "r.png", tmp_path / "r.json"
+    result = run(*base_args(files, out), "-U", "@.p2,&PQ", "--plot", plot, "--report", report)
     assert_user_error(result, "'PQ' at position 7", "unknown variable 'Q'")
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no output of any kind
 
 
 def test_bad_value_in_terms(files, tmp_path):
