@@ -215,3 +215,8 @@ def test_unreadable_input(tmp_path):
     bad.write_text("<VOTABLE><RESOURCE><TABLE><FIELD")
     assert_user_error(run("csc", "load", bad, "-o", tmp_path / "o.csv"), "bad.vot")
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_output_folder_missing(m101_vot, tmp_path):
+    out = tmp_path / "no" / "such" / "folder" / "m101.ecsv"
+    assert_user_error(run("csc", "load", m101_vot, "-o", out), "does not exist")
