@@ -162,7 +162,12 @@ def phot(
           --plot f555w_residuals.png --report f555w_fit.json
     """
     from xrbid._io import check_output, write_text_atomic
-    from xrbid.calibration.photometric import fit_photometric, join_reference, plot_residuals
+    from xrbid.calibration.photometric import (
+        check_plot_path,
+        fit_photometric,
+        join_reference,
+        plot_residuals,
+    )
     from xrbid.calibration.terms import parse_terms
     from xrbid.tables import check_table_output, read_table, write_table
 
@@ -170,6 +175,8 @@ def phot(
     for path in (plot, report):
         if path is not None:
             check_output(path, overwrite)
+    if plot is not None:
+        check_plot_path(plot)
     filter_list = _split(filters)
     # parse first: a typo in -U is reported before any file is read
     plan = parse_terms(
@@ -209,12 +216,18 @@ def phot(
     out["calib_residual"] = out["mag_cal"] - out[solution.ref_mag]
     out["calib_used"] = solution.used
 
-    if plot is not None:
-        plot_residuals(solution, stars, plot, overwrite=overwrite)
     data = solution.to_dict()
-    if report is not None:
-        write_text_atomic(report, json.dumps(data, indent=2) + "\n", overwrite=overwrite)
-    write_table(out, output, overwrite=overwrite)
+    created = [p for p in (output, plot, report) if p is not None and not p.exists()]
+    try:
+        write_table(out, output, overwrite=overwrite)
+        if plot is not None:
+            plot_residuals(solution, stars, plot, overwrite=overwrite)
+        if report is not None:
+            write_text_atomic(report, json.dumps(data, indent=2) + "\n", overwrite=overwrite)
+    except BaseException:
+        for path in created:  # all or nothing: no half set of new outputs
+            path.unlink(missing_ok=True)
+        raise
 
     zp = [r for r in solution.coefficients if r.term == "ZP"]
     zp_text = (

@@ -206,6 +206,12 @@ def test_no_overlap(files, tmp_path):
     assert_user_error(result, "no star of the photometry table lies within 1 arcsec")
 
 
+def test_unsupported_plot_format(files, tmp_path):
+    result = run(*base_args(files, tmp_path / "cal.ecsv"), "--plot", tmp_path / "res.xyz")
+    assert_user_error(result, "cannot draw a plot in format 'xyz'", ".png")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_existing_output_not_overwritten(files, tmp_path):
     out = tmp_path / "cal.ecsv"
     out.write_text("keep me")

@@ -37,8 +37,10 @@ from xrbid.errors import CalibrationError, ColumnError, InputError
 from .terms import Term, TermPlan, parse_terms
 
 __all__ = [
+    "PLOT_FORMATS",
     "PhotometricSolution",
     "TermFit",
+    "check_plot_path",
     "fit_photometric",
     "join_reference",
     "plot_residuals",
@@ -1068,6 +1070,7 @@ def plot_residuals(
     --------
     >>> plot_residuals(sol, joined, "residuals.png")  # doctest: +SKIP
     """
+    fmt = check_plot_path(path)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -1126,9 +1129,23 @@ def plot_residuals(
         f"{'; fixed ' + ','.join(fixed) if fixed else ''} | {solution.n_used} stars, "
         f"rms {solution.rms:.4f} mag, {solution.n_clipped} clipped"
     )
-    fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
     with atomic_output(path, overwrite) as tmp:
         fig.savefig(tmp, format=fmt, dpi=110)
+
+
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+"""File formats of the residual plot (by extension)."""
+
+
+def check_plot_path(path: str | os.PathLike) -> str:
+    """Return the plot format of ``path`` from its extension; `InputError` if unsupported."""
+    fmt = os.path.splitext(str(path))[1].lstrip(".").lower()
+    if fmt not in PLOT_FORMATS:
+        raise InputError(
+            f"{path}: cannot draw a plot in format {fmt or '(no extension)'!r}; "
+            f"end the name with one of .{', .'.join(PLOT_FORMATS)}"
+        )
+    return fmt
 
 
 def _ylim(resid: np.ndarray) -> tuple[float, float]:
