@@ -622,3 +622,8 @@ def test_round_trip_property_any_double(tmp_path_factory, values, ext):
         assert np.array_equal(np.isnan(got), np.isnan(want))
         finite = ~np.isnan(want)
         assert np.array_equal(got[finite].view(np.int64), want[finite].view(np.int64))
+
+
+def test_select_one_id_as_a_string(m101):
+    rows = select_sources(m101, "2CXO J140447.2+542633")
+    assert len(rows) == int((m101["source_id"] == "2CXO J140447.2+542633").sum())

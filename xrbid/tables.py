@@ -984,8 +984,8 @@ def select_sources(
     ----------
     df : pandas.DataFrame
         A table with a ``source_id`` column.
-    ids : iterable of str
-        Source IDs; blanks around them are ignored.
+    ids : str or iterable of str
+        Source ID(s); blanks around them are ignored.
     missing : {"error", "warn"}
         What to do about IDs not in the table: raise, or warn and go on.
 
@@ -1010,6 +1010,8 @@ def select_sources(
     if missing not in ("error", "warn"):
         raise InputError(f"missing must be 'error' or 'warn', not {missing!r}")
     require_columns(df, ["source_id"], what="selecting sources")
+    if isinstance(ids, str):  # one ID, not its characters
+        ids = [ids]
     wanted = list(dict.fromkeys(str(i).strip() for i in ids))
     wanted = [i for i in wanted if i]
     if not wanted:
