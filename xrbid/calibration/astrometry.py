@@ -644,9 +644,22 @@ def plot_residuals(result: WCSFit, path: str | os.PathLike, *, overwrite: bool =
     used = m["used"].to_numpy()
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     ax = axes[0]
-    ax.quiver(
-        m.x[used], m.y[used], m.dx[used], m.dy[used], angles="xy", color="tab:blue", label="used"
+    # residuals are tiny next to the image: magnify so a typical one is ~4% of the field
+    extent = max(float(np.ptp(m.x)) if len(m) else 1.0, float(np.ptp(m.y)) if len(m) else 1.0)
+    typical = max(result.rms_pix, 1e-6)
+    gain = 0.04 * max(extent, 1.0) / typical
+    q = ax.quiver(
+        m.x[used],
+        m.y[used],
+        m.dx[used] * gain,
+        m.dy[used] * gain,
+        angles="xy",
+        scale_units="xy",
+        scale=1.0,
+        color="tab:blue",
+        label="used",
     )
+    ax.quiverkey(q, 0.62, 0.04, typical * gain, f"{typical:.3g} pix", labelpos="E")
     if (~used).any():
         ax.plot(m.x[~used], m.y[~used], "x", color="tab:red", label="clipped")
     ax.set_xlabel("x (pixel)")
