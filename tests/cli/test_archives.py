@@ -29,6 +29,7 @@ def _run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+@pytest.mark.filterwarnings("ignore::astropy.units.UnitsWarning")  # erg/s/cm^2 in the file
 def test_query_writes_canonical_table(archive, tmp_path):
     archive.reply(
         "/tap/sync", Reply((RECORDED / "csc21-m101-observation-3arcmin.vot").read_bytes())
