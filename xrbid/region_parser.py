@@ -660,7 +660,9 @@ def _assemble(state: _State, fast_rows: pd.DataFrame | None) -> pd.DataFrame:
     slow = _slow_rows(state.rows) if state.rows else None
     parts = [p for p in (slow, fast_rows) if p is not None and len(p)]
     if not parts:
-        return _complete({}, 0)
+        empty = _complete({}, 0)
+        empty.attrs["units"] = _units(empty)
+        return empty
     if len(parts) == 1:
         table = parts[0]
     else:
@@ -668,7 +670,22 @@ def _assemble(state: _State, fast_rows: pd.DataFrame | None) -> pd.DataFrame:
         table = table.iloc[np.argsort(table["line"].to_numpy(), kind="stable")]
         table = table.reset_index(drop=True)
     _to_icrs(table)
+    table.attrs["units"] = _units(table)
     return table
+
+
+_SIZE_COLUMNS = ("radius", "radius_outer", "semi_major", "semi_minor", "box_width", "box_height")
+
+
+def _units(table: pd.DataFrame) -> dict[str, str]:
+    """Column units (for writers that keep them): sizes are arcsec on the sky, pixels on the
+    image, and have no single unit when a file mixes the two."""
+    units = {"ra": "deg", "dec": "deg", "x": "pix", "y": "pix", "angle": "deg"}
+    is_image = (table["frame"] == "image").to_numpy(dtype=bool)
+    size_unit = "pix" if is_image.all() else "arcsec" if not is_image.any() else None
+    if size_unit:
+        units.update(dict.fromkeys(_SIZE_COLUMNS, size_unit))
+    return units
 
 
 def _slow_rows(rows: list[dict]) -> pd.DataFrame:
