@@ -265,3 +265,9 @@ def test_bad_epoch():
     df = archives._gaia_frame(Table.read(GAIA / "1712337806100O-result.ecsv"))
     with pytest.raises(InputError, match="not a date"):
         archives.propagate_gaia(df, "last tuesday")
+
+
+def test_gaia_unreadable_answer(archive):
+    archive.reply("/tap-server/tap/sync", Reply(b"<html>down for maintenance</html>", 200))
+    with pytest.raises(ArchiveError, match="cannot be read as votable"):
+        archives.query_gaia((10.0, 10.0), 30, url=archive.url + "/")
