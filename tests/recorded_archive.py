@@ -81,7 +81,7 @@ def archive_fixture() -> Iterator[RecordedArchive]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(archive))
     server.daemon_threads = True
     archive.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield archive
