@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from photutils.aperture import CircularAperture
 from photutils.aperture import aperture_photometry as _photutils_aperture_photometry
+from photutils.background import Background2D
 from photutils.utils import calc_total_error
 from scipy.spatial import cKDTree
 
@@ -76,6 +77,7 @@ def aperture_photometry(
     extended_annulus: tuple[float, float] | None = None,
     crowding_radius: float | None = None,
     use_sky: bool = False,
+    background: Background2D | None = None,
     sigma: float = 3.0,
     box_size: int = 64,
     batch_size: int = 20000,
@@ -111,6 +113,8 @@ def aperture_photometry(
         (default: the annulus outer radius).
     use_sky : bool
         Place apertures from the ``ra``/``dec`` columns even when ``x``/``y`` are present.
+    background : photutils.background.Background2D, optional
+        A background already estimated on this image (`estimate_background`), to reuse.
     sigma : float
         Sigma-clipping threshold of the annulus median.
     box_size : int
@@ -148,7 +152,8 @@ def aperture_photometry(
     bad = bad_pixel_mask(img.data, mask)
     data = np.where(bad, 0.0, img.data)
     if error is None:
-        bkg = estimate_background(img.data, box_size=box_size, mask=bad)
+        bkg = background or estimate_background(img.data, box_size=box_size, mask=bad)
+        rms = bkg.background_rms  # interpolated on each access: fetch once
         source_signal = np.clip(data - bkg.background, 0.0, None)
         eff_gain = img.effective_gain
         if eff_gain is None:
@@ -158,9 +163,9 @@ def aperture_photometry(
                 UserWarning,
                 stacklevel=2,
             )
-            total_error = np.asarray(bkg.background_rms, dtype=float)
+            total_error = np.asarray(rms, dtype=float)
         else:
-            total_error = calc_total_error(source_signal, bkg.background_rms, eff_gain)
+            total_error = calc_total_error(source_signal, rms, eff_gain)
     else:
         total_error = np.asarray(error, dtype=float)
         if total_error.shape != img.shape:

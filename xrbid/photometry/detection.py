@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from astropy import units as u
+from photutils.background import Background2D
 from photutils.detection import DAOStarFinder, IRAFStarFinder
+from photutils.utils.exceptions import NoDetectionsWarning
 
 from xrbid.errors import InputError
 
@@ -70,6 +73,7 @@ def detect_sources(
     mask: np.ndarray | None = None,
     box_size: int = 64,
     tile_size: int = 2048,
+    background: Background2D | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Find point sources after subtracting a sigma-clipped 2-D background.
@@ -97,6 +101,8 @@ def detect_sources(
         Background box size in pixels.
     tile_size : int
         Images larger than this are searched tile by tile (same result, progress reported).
+    background : photutils.background.Background2D, optional
+        A background already estimated on this image (`estimate_background`), to reuse.
     progress : callable, optional
         Called with the number of pixels rows-x-columns finished after each tile.
 
@@ -124,10 +130,12 @@ def detect_sources(
     rnd = DEFAULT_ROUNDNESS[finder] if roundness_range is None else tuple(roundness_range)
 
     bad = bad_pixel_mask(img.data, mask)
-    bkg = estimate_background(img.data, box_size=box_size, mask=bad)
-    residual = img.data - bkg.background
+    bkg = background or estimate_background(img.data, box_size=box_size, mask=bad)
+    # Background2D interpolates its maps on every access: fetch each once.
+    sky, rms = bkg.background, bkg.background_rms
+    residual = img.data - sky
     residual[bad] = 0.0
-    threshold = threshold_sigma * bkg.background_rms
+    threshold = threshold_sigma * rms
 
     margin = int(np.ceil(3 * fwhm_pix)) + 4
     tables = []
@@ -139,7 +147,9 @@ def detect_sources(
             "roundness_range": rnd,
         }
         cls = DAOStarFinder if finder == "dao" else IRAFStarFinder
-        found = cls(**kwargs).find_stars(residual[ry, rx], mask=bad[ry, rx])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoDetectionsWarning)
+            found = cls(**kwargs).find_stars(residual[ry, rx], mask=bad[ry, rx])
         if found is not None and len(found):
             t = found.to_pandas()
             t["x_centroid"] += rx.start
@@ -175,8 +185,8 @@ def detect_sources(
     out["finder_flux"] = found_all["flux"].to_numpy(float)
     ix = np.clip(np.rint(out["x"].to_numpy()).astype(int), 0, img.shape[1] - 1)
     iy = np.clip(np.rint(out["y"].to_numpy()).astype(int), 0, img.shape[0] - 1)
-    out["background"] = bkg.background[iy, ix]
-    out["background_rms"] = bkg.background_rms[iy, ix]
+    out["background"] = sky[iy, ix]
+    out["background_rms"] = rms[iy, ix]
     out.attrs.update(
         {
             "image": img.label,
