@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from photutils.background import Background2D
 from scipy.spatial import cKDTree
 
 from xrbid.errors import CalibrationError
@@ -127,6 +128,7 @@ def empirical_aperture_correction(
     flatness: float = 0.03,
     max_stars: int = 200,
     min_stars: int = 3,
+    background: Background2D | None = None,
 ) -> ApertureCorrection:
     """Measure ``m(r_large) - m(r_small)`` on bright, isolated, unsaturated, round stars.
 
@@ -148,6 +150,8 @@ def empirical_aperture_correction(
         Aperture radii in pixels.
     annulus : (float, float), optional
         Background annulus (default ``(r_large + 3, r_large + 8)``).
+    background : photutils.background.Background2D, optional
+        A background already estimated on this image, to reuse.
 
     Returns
     -------
@@ -193,6 +197,7 @@ def empirical_aperture_correction(
         radii=[r_small, r_large, r_check],
         annulus=annulus,
         crowding_radius=isolation,
+        background=background,
     )
     f_s = phot[flux_column(r_small)].to_numpy(float)
     e_s = phot[flux_column(r_small, "flux_err")].to_numpy(float)

@@ -16,6 +16,7 @@ from xrbid.errors import CalibrationError, InputError
 
 from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_correction
 from .apertures import aperture_photometry, flux_column
+from .background import estimate_background
 from .detection import detect_sources, fwhm_in_pixels
 from .images import HSTImage, as_image
 from .zeropoints import image_zeropoints, magnitude, magnitude_error
@@ -107,6 +108,10 @@ def measure_magnitudes(
     r_large = max(r_large, r_small)
     annulus = annulus or (r_large + 3.0, r_large + 8.0)
     zps = image_zeropoints(img, zeropoint=zeropoint)
+    if phot_kwargs.get("error") is None and phot_kwargs.get("background") is None:
+        phot_kwargs["background"] = estimate_background(
+            img.data, box_size=phot_kwargs.get("box_size", 64), mask=phot_kwargs.get("mask")
+        )
 
     apc_info: dict[str, Any] = {"mode": "none", "value": 0.0, "error": 0.0}
     if isinstance(apcorr, str) and apcorr.lower() == "auto":
@@ -115,9 +120,16 @@ def measure_magnitudes(
             apc_info.update(mode="auto", empirical=0.0)
         else:
             if sources is None:
-                sources = detect_sources(img, fwhm=fwhm, threshold_sigma=5.0)
+                sources = detect_sources(
+                    img, fwhm=fwhm, threshold_sigma=5.0, background=phot_kwargs.get("background")
+                )
             emp = empirical_aperture_correction(
-                img, sources, r_small=r_small, r_large=r_large, annulus=annulus
+                img,
+                sources,
+                r_small=r_small,
+                r_large=r_large,
+                annulus=annulus,
+                background=phot_kwargs.get("background"),
             )
             apc_info.update(mode="auto", empirical=emp.to_dict())
         dm_emp = 0.0 if emp is None else emp.value
