@@ -627,3 +627,25 @@ def test_round_trip_property_any_double(tmp_path_factory, values, ext):
 def test_select_one_id_as_a_string(m101):
     rows = select_sources(m101, "2CXO J140447.2+542633")
     assert len(rows) == int((m101["source_id"] == "2CXO J140447.2+542633").sum())
+
+
+@pytest.mark.parametrize("ext", [".ecsv", ".fits", ".vot", ".parquet", ".csv"])
+def test_text_column_with_missing_values_keeps_full_strings(tmp_path, ext):
+    df = pd.DataFrame(
+        {
+            "source_id": ["X1", "X2", "X3"],
+            "ra": [1.0, 2.0, 3.0],
+            "dec": [1.0, 2.0, 3.0],
+            "optical_id": ["b1-long-name", None, "c22"],
+        }
+    )
+    out = tmp_path / f"o{ext}"
+    write_table(df, out)
+    back = read_table(out)
+    assert back["optical_id"].iloc[0] == "b1-long-name"
+    assert back["optical_id"].iloc[2] == "c22"
+    missing = back["optical_id"].iloc[1]
+    if ext in (".fits", ".vot"):  # neither format has a null for text: missing text is empty
+        assert pd.isna(missing) or missing == ""
+    else:
+        assert pd.isna(missing)

@@ -918,7 +918,9 @@ def _write_astropy(df: pd.DataFrame, units: dict[str, str], tmp: Path, fmt: str)
         elif pd.api.types.is_float_dtype(series.dtype):
             tab[name] = series.to_numpy(dtype=float)
         elif pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
-            text = series.astype(str).to_numpy(dtype=str)
+            # Missing values become "" under the mask; going through a list keeps numpy from
+            # sizing the string dtype on the missing-value marker (which truncates to <U1).
+            text = np.array(series.astype(object).where(~na, "").tolist(), dtype=str)
             tab[name] = MaskedColumn(text, mask=na) if na.any() else text
         else:
             tab[name] = series.to_numpy()
