@@ -90,7 +90,9 @@ def plot_cmd(
             ax.annotate(str(text), (xv, yv), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.invert_yaxis()
     ax.set_xlabel(f"{blue.upper()} - {red.upper()} (mag)")
-    ax.set_ylabel(f"{'M' if absolute else 'm'}({(magnitude or red).upper()}) (mag)")
+    info = table.attrs.get("photometry", {}).get((magnitude or red).upper(), {})
+    system = f"{info['system']} " if info.get("system") else ""
+    ax.set_ylabel(f"{'M' if absolute else 'm'}({(magnitude or red).upper()}) ({system}mag)")
     ax.set_title(f"{int(ok.sum())} of {len(table)} candidates with both magnitudes", fontsize=9)
     fig.tight_layout()
     out = Path(path)
