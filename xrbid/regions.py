@@ -240,6 +240,18 @@ def format_regions(
         raise InputError(f"unknown marker {marker!r}; use one of {', '.join(MARKERS)}")
     sizes = _radii(df, radius, radius_column, marker, is_image)
 
+    if marker_size is not None and (int(marker_size) != marker_size or marker_size < 1):
+        raise InputError(f"marker size must be a whole number of pixels >= 1, not {marker_size!r}")
+    header = "\n".join(
+        [
+            DS9_HEADER,
+            f"# Written by xrbid {__version__}: {len(df)} {'points' if marker else 'circles'}",
+            _global_line(color, width, dash, font_size),
+            system,
+            "",
+        ]
+    )
+
     # properties after " # ": constants go into the line template, per-row values into %s slots
     pieces: list[str] = []
     slots: list[Any] = []
@@ -280,13 +292,7 @@ def format_regions(
         columns = [lon, lat]
     body = _format_rows(line + suffix + "\n", columns + slots)
 
-    header = [
-        DS9_HEADER,
-        f"# Written by xrbid {__version__}: {len(df)} {'points' if marker else 'circles'}",
-        _global_line(color, width, dash, font_size),
-        system,
-    ]
-    return "\n".join(header) + "\n" + body
+    return header + body
 
 
 def write_regions(
@@ -561,8 +567,8 @@ def parse_regions(text: str, *, pixel_origin: int = 0, source: str = "<string>")
     Examples
     --------
     >>> t = parse_regions('fk5\\ncircle(210.8023,54.3487,10") # text={M101 X-1}')
-    >>> t.loc[0, ["shape", "ra", "dec", "radius", "label"]].tolist()
-    ['circle', 210.8023, 54.3487, 10.0, 'M101 X-1']
+    >>> t.loc[0, "shape"], float(t.loc[0, "ra"]), float(t.loc[0, "radius"]), t.loc[0, "label"]
+    ('circle', 210.8023, 10.0, 'M101 X-1')
     """
     if pixel_origin not in (0, 1):
         raise InputError(f"pixel_origin must be 0 or 1, not {pixel_origin!r}")
