@@ -1,10 +1,112 @@
 """xrbid: optical counterparts of X-ray binaries in nearby galaxies.
 
 The library is importable without Click, without DS9 and without network access; the command
-line (``xrbid``) is a thin shell over it.
+line (``xrbid``) is a thin shell over it. The public functions of every step are available
+from the top level (``xrbid.read_table``, ``xrbid.positional_uncertainty``, ...); they are
+imported on first use, so ``import xrbid`` does not pull in photutils, pyvo or pyds9.
 """
 
-from ._version import __version__
-from .errors import XrbidError
+from __future__ import annotations
 
-__all__ = ["XrbidError", "__version__"]
+import importlib
+from typing import Any
+
+from ._version import __version__
+from .errors import (
+    ArchiveError,
+    CalibrationError,
+    ColumnError,
+    DS9Error,
+    InputError,
+    OutputExistsError,
+    RegionSyntaxError,
+    XrbidError,
+)
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "read_table",
+            "write_table",
+            "normalize_columns",
+            "require_columns",
+            "unique_sources",
+            "select_sources",
+            "SCHEMA",
+        ],
+        "xrbid.tables",
+    ),
+    **dict.fromkeys(
+        ["format_regions", "write_regions", "read_regions", "parse_regions"], "xrbid.regions"
+    ),
+    **dict.fromkeys(
+        [
+            "tangent_plane",
+            "from_tangent_plane",
+            "separation_arcsec",
+            "match_nearest",
+            "match_within",
+        ],
+        "xrbid.sky",
+    ),
+    **dict.fromkeys(
+        ["AlignmentSolution", "align_median", "align_wls", "align_wls_stacks", "apply_shift"],
+        "xrbid.align",
+    ),
+    **dict.fromkeys(
+        ["kim07_radii", "positional_uncertainty", "method_counts"], "xrbid.uncertainty"
+    ),
+    **dict.fromkeys(
+        [
+            "best_observations",
+            "find_counterparts",
+            "merge_optical_catalogs",
+            "write_counterpart_regions",
+        ],
+        "xrbid.selection",
+    ),
+    **dict.fromkeys(
+        [
+            "load_image",
+            "detect_sources",
+            "aperture_photometry",
+            "measure_magnitudes",
+            "photometer_counterparts",
+            "image_zeropoints",
+            "plot_cmd",
+        ],
+        "xrbid.photometry",
+    ),
+    **dict.fromkeys(["query_csc", "query_gaia"], "xrbid.archives"),
+    **dict.fromkeys(["fit_wcs", "calibrate_wcs"], "xrbid.calibration.astrometry"),
+    **dict.fromkeys(["fit_photometric", "join_reference"], "xrbid.calibration.photometric"),
+    "parse_terms": "xrbid.calibration.terms",
+    "DS9": "xrbid.ds9",
+}
+
+__all__ = [
+    "ArchiveError",
+    "CalibrationError",
+    "ColumnError",
+    "DS9Error",
+    "InputError",
+    "OutputExistsError",
+    "RegionSyntaxError",
+    "XrbidError",
+    "__version__",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xrbid' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
