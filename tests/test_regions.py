@@ -310,6 +310,21 @@ def test_physical_and_ciao_files_give_a_clear_error():
             read_regions(PYREGION / name)
 
 
+@pytest.mark.parametrize("system", ["physical", "wcs", "detector"])
+def test_long_files_in_unplaceable_systems_are_refused(system):
+    # long enough for the vectorised path: the error must still come, at the first region
+    text = f"# Region file format: DS9 version 4.1\n{system}\n" + "circle(100,200,5)\n" * 200
+    with pytest.raises(RegionSyntaxError, match=rf"^big.reg, line 3: .*{system}"):
+        parse_regions(text, source="big.reg")
+    with pytest.raises(RegionSyntaxError, match=r"line 1: .*before any coordinate system"):
+        parse_regions("circle(100,200,5)\n" * 200)
+
+
+def test_windows_line_ends():
+    t = parse_regions('fk5\r\ncircle(1,2,3")\r\npoint(4,5) # point=x\r\n')
+    assert t["shape"].tolist() == ["circle", "point"] and t["line"].tolist() == [2, 3]
+
+
 def test_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no such region file"):
         read_regions(tmp_path / "nope.reg")
@@ -378,6 +393,7 @@ def test_sky_round_trip(rows, unit):
     text = format_regions(
         df, radius_column="r", unit=unit, label_column="label", on_bad_label="replace"
     )
+    assert len(_body(text)) == len(df)  # no label can add or break a line
     back = parse_regions(text)
     assert len(back) == len(df)
     np.testing.assert_allclose(back["ra"], df["ra"], rtol=0, atol=1e-9)

@@ -60,7 +60,8 @@ region (in a file, and in a command sent over XPA or SAMP); quotes, backslash, `
 square brackets are quoting or substitution characters on the Tcl/XPA path into DS9.
 """
 
-_BAD_LABEL_RE = r"[{}\[\]#;\"'\\$\x00-\x1f\x7f]"
+# control characters: C0, DEL, C1 (NEL \x85 ends a line for many readers), line/paragraph separators
+_BAD_LABEL_RE = r"[{}\[\]#;\"'\\$\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _LABEL_REPLACEMENTS = str.maketrans(
     {
         "{": "(",
@@ -68,7 +69,7 @@ _LABEL_REPLACEMENTS = str.maketrans(
         "[": "(",
         "]": ")",
         **{c: "_" for c in "#;\"'\\$"},
-        **{chr(i): " " for i in (*range(0x20), 0x7F)},
+        **{chr(i): " " for i in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)},
     }
 )
 _COLOR_RE = re.compile(r"^(?:[A-Za-z]+|#(?:[0-9A-Fa-f]{3}){1,4})$")
@@ -101,7 +102,8 @@ def escape_label(label: str) -> str:
     """Return ``label`` with every character that could break a DS9 region line replaced.
 
     ``{`` and ``[`` become ``(``, ``}`` and ``]`` become ``)``; ``#``, ``;``, quotes,
-    backslash and ``$`` become ``_``; control characters (newline, tab, ...) become a space.
+    backslash and ``$`` become ``_``; control characters (newline, tab, ...) and the Unicode
+    line and paragraph separators become a space.
     Anything else (letters, digits, ``+``, ``-``, ``.``, spaces, non-ASCII letters) is kept.
 
     Examples
