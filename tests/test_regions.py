@@ -276,6 +276,35 @@ def test_several_regions_per_line_properties_and_exclusion():
     assert t["line"].tolist() == [1, 1, 1]
 
 
+def test_other_ds9_shapes_and_forms():
+    text = (
+        "# Region file format: DS9 version 4.1\nfk5\n"
+        "text(202.5,47.2,{Hello world}) # color=red\n"
+        '# vector(202.5,47.2,30",45) vector=1\n'
+        "# segment(202.5,47.2,202.6,47.3)\n"
+        "circle point(202.5,47.2)\n"
+        '+circle(202.5,47.2,1") # include=0\n'
+        'annulus(202.5,47.2,1",2",4")\n'
+        'ellipse(202.5,47.2,3",2",6",4",30)\n'
+        "polygon(1,2,3,4)\n"
+    )
+    with pytest.raises(RegionSyntaxError, match="line 10: polygon takes at least 3"):
+        parse_regions(text)
+    t = parse_regions(text.rsplit("polygon", 1)[0])
+    assert t["shape"].tolist() == [
+        "text", "vector", "segment", "point", "circle", "annulus", "ellipse"
+    ]  # fmt: skip
+    assert t.loc[0, "label"] == "Hello world" and t.loc[0, "color"] == "red"
+    assert (t.loc[1, "radius"], t.loc[1, "angle"]) == (30, 45)
+    assert t.loc[2, "vertices"] == (202.5, 47.2, 202.6, 47.3)
+    assert t.loc[3, "marker"] == "circle"
+    assert bool(t.loc[4, "exclude"])  # include=0 overrides the "+"
+    assert (t.loc[5, "radius"], t.loc[5, "radius_outer"]) == (1, 4)
+    assert t.loc[5, "params"] == (1, 2, 4)
+    assert (t.loc[6, "semi_major"], t.loc[6, "semi_minor"], t.loc[6, "angle"]) == (3, 2, 30)
+    assert t.loc[6, "params"] == (3, 2, 6, 4)
+
+
 def test_image_regions_are_returned_zero_based_by_default():
     t = parse_regions("image\ncircle(100,200,5)")
     assert (t.loc[0, "x"], t.loc[0, "y"], t.loc[0, "radius"]) == (99, 199, 5)

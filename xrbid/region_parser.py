@@ -514,7 +514,8 @@ def _shape_row(shape: str, params: list[str], frame: str, number: int, state: _S
             )
 
     if shape in ("polygon", "segment"):
-        need(len(params) >= 6 and len(params) % 2 == 0, "at least 3 x,y vertex pairs")
+        least = 3 if shape == "polygon" else 2
+        need(len(params) >= 2 * least and len(params) % 2 == 0, f"at least {least} x,y vertices")
         verts = coord(params)
         _set_position(row, verts[0], verts[1], sky, state)
         row["vertices"] = verts
