@@ -305,6 +305,16 @@ def test_other_ds9_shapes_and_forms():
     assert t.loc[6, "params"] == (3, 2, 6, 4)
 
 
+def test_composite_members_inherit_its_properties():
+    text = (
+        "fk5\n# composite(1,2,0) || composite=1 color=red\n"
+        'circle(1,2,3") ||\ncircle(1,2,4") # text={last member}\ncircle(1,2,5")'
+    )
+    t = parse_regions(text)
+    assert t["color"].tolist() == ["red", "red", "green"]
+    assert t["shape"].tolist() == ["circle"] * 3  # the composite itself is not a region row
+
+
 def test_image_regions_are_returned_zero_based_by_default():
     t = parse_regions("image\ncircle(100,200,5)")
     assert (t.loc[0, "x"], t.loc[0, "y"], t.loc[0, "radius"]) == (99, 199, 5)
