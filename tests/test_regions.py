@@ -359,8 +359,8 @@ def test_long_files_in_unplaceable_systems_are_refused(system):
         parse_regions("circle(100,200,5)\n" * 200)
 
 
-def test_windows_line_ends():
-    t = parse_regions('fk5\r\ncircle(1,2,3")\r\npoint(4,5) # point=x\r\n')
+def test_windows_line_ends_and_byte_order_mark():
+    t = parse_regions('\ufefffk5\r\ncircle(1,2,3")\r\npoint(4,5) # point=x\r\n')
     assert t["shape"].tolist() == ["circle", "point"] and t["line"].tolist() == [2, 3]
 
 

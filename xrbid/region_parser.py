@@ -127,6 +127,7 @@ class _State:
 
 def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<string>"):
     """Parse DS9 region text into a `pandas.DataFrame` (see :data:`COLUMNS`)."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark from some editors
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     state = _State(source=source, pixel_origin=pixel_origin)
