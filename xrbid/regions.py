@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._io import check_output, write_text_atomic
+from ._io import atomic_output, check_output
 from ._version import __version__
 from .errors import InputError
 
@@ -209,6 +209,87 @@ def format_regions(
     circle(210.7127100000,54.4055800000,1.31") # text={2CXO J140251.0+542420}
     <BLANKLINE>
     """
+    return "".join(
+        _region_chunks(
+            df,
+            radius=radius,
+            radius_column=radius_column,
+            unit=unit,
+            system=system,
+            color=color,
+            color_column=color_column,
+            width=width,
+            dash=dash,
+            font_size=font_size,
+            label_column=label_column,
+            marker=marker,
+            marker_size=marker_size,
+            tag=tag,
+            on_bad_label=on_bad_label,
+            pixel_origin=pixel_origin,
+        )
+    )
+
+
+def write_regions(
+    df: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False, **options: Any
+) -> Path:
+    """Write a table as a DS9 version 4.1 region file (atomically).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; see :func:`format_regions`.
+    path : str or os.PathLike
+        Output file (``.reg``).
+    overwrite : bool
+        Replace ``path`` if it exists; otherwise an existing file raises `OutputExistsError`.
+    **options
+        Any keyword of :func:`format_regions` (``radius``, ``radius_column``, ``unit``,
+        ``system``, ``color``, ``width``, ``dash``, ``font_size``, ``label_column``,
+        ``marker``, ``tag``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> write_regions(m101_unique, "m101.reg", radius=10, color="hotpink", width=2,
+    ...               label_column="source_id")  # doctest: +SKIP
+    PosixPath('m101.reg')
+    """
+    check_output(path, overwrite)  # fail before formatting a large table
+    chunks = _region_chunks(df, **options)
+    with (
+        atomic_output(path, overwrite) as tmp,
+        open(tmp, "w", encoding="utf-8", newline="\n") as out,
+    ):
+        out.writelines(chunks)
+    return Path(path)
+
+
+def _region_chunks(
+    df: pd.DataFrame,
+    *,
+    radius: Any = None,
+    radius_column: str | None = None,
+    unit: str | None = None,
+    system: Literal["fk5", "icrs", "image"] = "fk5",
+    color: str | None = None,
+    color_column: str | None = None,
+    width: int | None = None,
+    dash: bool = False,
+    font_size: int | None = None,
+    label_column: str | None = None,
+    marker: str | None = None,
+    marker_size: int | None = None,
+    tag: str | None = None,
+    on_bad_label: Literal["error", "replace"] = "error",
+    pixel_origin: int = 0,
+) -> list[str]:
+    """The region file text in pieces: the header, then blocks of region lines."""
     df = _as_dataframe(df)
     if len(df) == 0:
         raise InputError("the table has no rows; there are no regions to write")
@@ -292,43 +373,7 @@ def format_regions(
     else:
         line = f"point({coord_fmt},{coord_fmt})"
         columns = [lon, lat]
-    body = _format_rows(line + suffix + "\n", columns + slots)
-
-    return header + body
-
-
-def write_regions(
-    df: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False, **options: Any
-) -> Path:
-    """Write a table as a DS9 version 4.1 region file (atomically).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        The table; see :func:`format_regions`.
-    path : str or os.PathLike
-        Output file (``.reg``).
-    overwrite : bool
-        Replace ``path`` if it exists; otherwise an existing file raises `OutputExistsError`.
-    **options
-        Any keyword of :func:`format_regions` (``radius``, ``radius_column``, ``unit``,
-        ``system``, ``color``, ``width``, ``dash``, ``font_size``, ``label_column``,
-        ``marker``, ``tag``, ...).
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Examples
-    --------
-    >>> write_regions(m101_unique, "m101.reg", radius=10, color="hotpink", width=2,
-    ...               label_column="source_id")  # doctest: +SKIP
-    PosixPath('m101.reg')
-    """
-    check_output(path, overwrite)  # fail before formatting a large table
-    text = format_regions(df, **options)
-    return write_text_atomic(path, text, overwrite=overwrite)
+    return [header, *_format_rows(line + suffix + "\n", columns + slots)]
 
 
 def _as_dataframe(df: Any) -> pd.DataFrame:
@@ -515,23 +560,22 @@ def _global_line(color: str | None, width: int | None, dash: bool, font_size: in
 _CHUNK = 20_000
 
 
-def _format_rows(line: str, columns: list[Any]) -> str:
-    """Apply the ``%`` template ``line`` to every row of ``columns`` in one C-level call per
-    chunk (formatting a repeated template is several times faster than a loop over rows)."""
+def _format_rows(line: str, columns: list[Any]) -> list[str]:
+    """Apply the ``%`` template ``line`` to every row of ``columns``, one C-level ``%`` call per
+    block of rows (formatting a repeated template is several times faster than a loop over
+    rows); returns the formatted blocks."""
     n = len(columns[0])
     if all(isinstance(c, np.ndarray) and c.dtype.kind == "f" for c in columns):
-        values = np.column_stack(columns).ravel().tolist()
+        table = np.column_stack(columns)
     else:
-        flat = np.empty((n, len(columns)), dtype=object)
+        table = np.empty((n, len(columns)), dtype=object)
         for j, col in enumerate(columns):
-            flat[:, j] = col
-        values = flat.ravel().tolist()
-    k = len(columns)
-    parts = []
+            table[:, j] = col
+    blocks = []
     for start in range(0, n, _CHUNK):
-        m = min(_CHUNK, n - start)
-        parts.append((line * m) % tuple(values[start * k : (start + m) * k]))
-    return "".join(parts)
+        block = table[start : start + _CHUNK]
+        blocks.append((line * len(block)) % tuple(block.ravel().tolist()))
+    return blocks
 
 
 # --------------------------------------------------------------------------------------------
