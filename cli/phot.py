@@ -315,7 +315,7 @@ def measure(
           -o f555w_phot.ecsv --radius 3pix --apcorr auto
     """
     from xrbid._io import check_output
-    from xrbid.photometry import fwhm_in_pixels, measure_magnitudes
+    from xrbid.photometry import length_in_pixels, measure_magnitudes
     from xrbid.tables import read_table, write_table
 
     check_output(output, overwrite)
@@ -323,10 +323,13 @@ def measure(
     table = read_table(positions)
     ann = None
     if annulus:
-        ann = (fwhm_in_pixels(annulus[0], img), fwhm_in_pixels(annulus[1], img))
+        ann = (
+            length_in_pixels(annulus[0], img, "annulus"),
+            length_in_pixels(annulus[1], img, "annulus"),
+        )
     extra: dict[str, Any] = {}
     if extended is not None:
-        extra["extended_radius"] = fwhm_in_pixels(extended, img)
+        extra["extended_radius"] = length_in_pixels(extended, img, "extended radius")
     with _bar(len(table), "measuring", len(table) > 20000 and not as_json) as update:
         result = measure_magnitudes(
             img,
@@ -444,7 +447,7 @@ def counterparts(
           --image F814W=f814w_drc.fits -o m101_cand_phot.ecsv --plot m101_cmd.png
     """
     from xrbid._io import check_output
-    from xrbid.photometry import fwhm_in_pixels, photometer_counterparts, plot_cmd
+    from xrbid.photometry import length_in_pixels, photometer_counterparts, plot_cmd
     from xrbid.tables import read_table, write_table
 
     check_output(output, overwrite)
@@ -457,7 +460,7 @@ def counterparts(
     ann = None
     if annulus:
         first = next(iter(imgs.values()))
-        ann = (fwhm_in_pixels(annulus[0], first), fwhm_in_pixels(annulus[1], first))
+        ann = (length_in_pixels(annulus[0], first), length_in_pixels(annulus[1], first))
     cands = read_table(candidates)
     with _bar(len(imgs), "filters", len(cands) > 20000 and not as_json) as update:
         result = photometer_counterparts(

@@ -14,7 +14,6 @@ from xrbid.photometry import (
     load_image,
     measure_magnitudes,
     photometer_counterparts,
-    plot_cmd,
 )
 
 
@@ -79,15 +78,3 @@ def test_candidates_without_coordinates(images):
         photometer_counterparts(pd.DataFrame({"ra": [1.0]}), images)
     with pytest.raises(InputError, match="no images"):
         photometer_counterparts(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), {})
-
-
-def test_cmd_plot_written_atomically(table, tmp_path):
-    out = plot_cmd(table, tmp_path / "cmd.png", blue="F606W", red="F814W")
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(Exception, match="exists"):
-        plot_cmd(table, out, blue="F606W", red="F814W")
-    with pytest.raises(ColumnError, match="f555w_mag"):
-        plot_cmd(table, tmp_path / "x.png", blue="F555W", red="F814W")
-    assert not (tmp_path / "x.png").exists()
-    plot_cmd(table, tmp_path / "abs.pdf", blue="F606W", red="F814W", absolute=True)
-    assert (tmp_path / "abs.pdf").read_bytes()[:4] == b"%PDF"

@@ -11,7 +11,7 @@ from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_
 from .apertures import OutsideImageWarning, aperture_photometry, flux_column
 from .background import estimate_background
 from .counterparts import photometer_counterparts
-from .detection import detect_sources, fwhm_in_pixels
+from .detection import detect_sources, length_in_pixels
 from .images import HSTImage, PixelOnlyWarning, load_image
 from .magnitudes import NoInfiniteApertureWarning, measure_magnitudes
 from .plots import plot_cmd
@@ -40,8 +40,8 @@ __all__ = [
     "empirical_aperture_correction",
     "estimate_background",
     "flux_column",
-    "fwhm_in_pixels",
     "image_zeropoints",
+    "length_in_pixels",
     "load_image",
     "measure_magnitudes",
     "photometer_counterparts",

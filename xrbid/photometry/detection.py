@@ -19,7 +19,7 @@ from xrbid.errors import InputError
 from .background import bad_pixel_mask, estimate_background
 from .images import HSTImage, as_image
 
-__all__ = ["detect_sources", "fwhm_in_pixels"]
+__all__ = ["detect_sources", "length_in_pixels"]
 
 #: photutils defaults per finder, spelled out so the table documents what was used.
 DEFAULT_SHARPNESS = {"dao": (0.2, 1.0), "iraf": (0.5, 2.0)}
@@ -28,21 +28,29 @@ DEFAULT_ROUNDNESS = {"dao": (-1.0, 1.0), "iraf": (0.0, 0.2)}
 Progress = Callable[[int], None]
 
 
-def fwhm_in_pixels(fwhm: float | u.Quantity, image: HSTImage) -> float:
-    """A FWHM in pixels: floats are pixels, angle quantities use the WCS pixel scale."""
-    if isinstance(fwhm, u.Quantity):
-        if fwhm.unit.physical_type == "angle":
+def length_in_pixels(length: float | u.Quantity, image: HSTImage, what: str = "fwhm") -> float:
+    """A length on the image in pixels: floats are pixels, angles use the WCS pixel scale.
+
+    Examples
+    --------
+    >>> length_in_pixels(0.2 * u.arcsec, load_image("a478hst-cutout.fits"))  # doctest: +SKIP
+    2.0
+    """
+    if isinstance(length, u.Quantity):
+        if length.unit.physical_type == "angle":
             scale = image.pixel_scale
             if scale is None:
                 raise InputError(
-                    f"{image.label} has no WCS, so an angular FWHM cannot be turned into "
-                    "pixels; give the FWHM in pixels"
+                    f"{image.label} has no WCS, so an angular {what} cannot be turned into "
+                    f"pixels; give the {what} in pixels"
                 )
-            return float(fwhm.to_value(u.arcsec) / scale)
-        return float(fwhm.to_value(u.pix))
-    value = float(fwhm)
+            value = float(length.to_value(u.arcsec) / scale)
+        else:
+            value = float(length.to_value(u.pix))
+    else:
+        value = float(length)
     if not value > 0:
-        raise InputError(f"fwhm must be positive, got {fwhm}")
+        raise InputError(f"{what} must be positive, got {length}")
     return value
 
 
@@ -123,7 +131,7 @@ def detect_sources(
     finder = finder.lower()
     if finder not in ("dao", "iraf"):
         raise InputError(f"finder must be 'dao' or 'iraf', got {finder!r}")
-    fwhm_pix = fwhm_in_pixels(fwhm, img)
+    fwhm_pix = length_in_pixels(fwhm, img)
     if not threshold_sigma > 0:
         raise InputError(f"threshold_sigma must be positive, got {threshold_sigma}")
     sharp = DEFAULT_SHARPNESS[finder] if sharpness_range is None else tuple(sharpness_range)

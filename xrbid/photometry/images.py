@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,6 @@ class HSTImage:
     gain: float = 1.0
     is_rate: bool = True
     saturation: float | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -164,7 +163,7 @@ def _gain(header: fits.Header, instrument: str, bunit: str) -> float:
     return 1.0
 
 
-def _saturation(header: fits.Header, is_rate: bool, gain_is_electrons: bool) -> float | None:
+def _saturation(header: fits.Header, is_rate: bool) -> float | None:
     # The A/D saturation limit (SATURATE, raw DN) applies to un-combined count images; after
     # bias subtraction (DEZERO) the calibrated pixel of a saturated star sits near
     # SATURATE - DEZERO. Rates and combined images have no header limit: pass saturation=.
@@ -331,7 +330,7 @@ def load_image(
     rate = _is_rate(header, instrument) if is_rate is None else bool(is_rate)
     gain = _gain(header, instrument, bunit)
     if saturation is None:
-        saturation = _saturation(header, rate, gain == 1.0)
+        saturation = _saturation(header, rate)
     return HSTImage(
         data=data,
         header=header,

@@ -17,7 +17,7 @@ from xrbid.errors import CalibrationError, InputError
 from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_correction
 from .apertures import aperture_photometry, flux_column
 from .background import estimate_background
-from .detection import detect_sources, fwhm_in_pixels
+from .detection import detect_sources, length_in_pixels
 from .images import HSTImage, as_image
 from .zeropoints import image_zeropoints, magnitude, magnitude_error
 
@@ -28,10 +28,6 @@ SYSTEMS = ("vega", "ab", "st")
 
 class NoInfiniteApertureWarning(UserWarning):
     """No EEF for this camera/filter: magnitudes are corrected to the large aperture only."""
-
-
-def _pixels(value: float | u.Quantity, img: HSTImage) -> float:
-    return fwhm_in_pixels(value, img)
 
 
 def measure_magnitudes(
@@ -100,11 +96,11 @@ def measure_magnitudes(
     >>> m[["mag_ab", "mag_err"]].describe()  # doctest: +SKIP
     """
     img = as_image(image)
-    r_small = _pixels(radius, img)
+    r_small = length_in_pixels(radius, img, "radius")
     if large_radius is None:
         r_large = 0.4 / img.pixel_scale if img.pixel_scale else 10.0
     else:
-        r_large = _pixels(large_radius, img)
+        r_large = length_in_pixels(large_radius, img, "large radius")
     r_large = max(r_large, r_small)
     annulus = annulus or (r_large + 3.0, r_large + 8.0)
     zps = image_zeropoints(img, zeropoint=zeropoint)
@@ -163,10 +159,7 @@ def measure_magnitudes(
     )
     flux = phot[flux_column(r_small)].to_numpy(float)
     flux_err = phot[flux_column(r_small, "flux_err")].to_numpy(float)
-    try:
-        rate, rate_err = img.to_rate(flux), img.to_rate(flux_err)
-    except CalibrationError:
-        raise
+    rate, rate_err = img.to_rate(flux), img.to_rate(flux_err)
     phot["rate"], phot["rate_err"] = rate, rate_err
     dm = float(apc_info["value"])
     for system in SYSTEMS:
