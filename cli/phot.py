@@ -284,6 +284,12 @@ def _apcorr_value(text: str) -> Any:
     help="FWHM used to find aperture-correction stars.",
 )
 @click.option("--saturation", type=float, help="Saturation level in data units.")
+@click.option(
+    "--pixels",
+    "use_pixels",
+    is_flag=True,
+    help="Place apertures at the x, y columns (0-based pixels of this image), not at ra, dec.",
+)
 @_image_options
 @overwrite_option
 @json_option
@@ -301,6 +307,7 @@ def measure(
     zeropoint,
     fwhm,
     saturation,
+    use_pixels,
     ext,
     chip,
     exptime,
@@ -321,6 +328,14 @@ def measure(
     check_output(output, overwrite)
     img = _load(image, ext, chip, exptime=exptime, saturation=saturation)
     table = read_table(positions)
+    # Sky positions are exact on any image with a WCS (the table may come from another
+    # filter's image); x, y only fit the image they were measured on.
+    use_sky = (
+        not use_pixels
+        and img.wcs is not None
+        and {"ra", "dec"} <= set(table.columns)
+        and bool(table[["ra", "dec"]].notna().all().all())
+    )
     ann = None
     if annulus:
         ann = (
@@ -341,6 +356,7 @@ def measure(
             eef_value=eef_value,
             zeropoint=zeropoint,
             fwhm=fwhm,
+            use_sky=use_sky,
             progress=update,
             **extra,
         )

@@ -233,3 +233,31 @@ def test_help_has_walkthrough_example():
         result = run("phot", command, "--help")
         assert result.exit_code == 0
         assert "Example (M101 walkthrough)" in result.stdout
+
+
+def test_measure_places_apertures_by_sky_unless_pixels(tmp_path):
+    # chip 2 sources measured on chip 3 of the same exposure: by ra/dec they fall off chip 3
+    src = tmp_path / "wf2.ecsv"
+    args = ("--fwhm", "1.5pix", "--threshold", "20")
+    assert run("phot", "detect", f"{OMEGACEN}[chip=2]", "-o", src, *args).exit_code == 0
+    by_sky, by_pix = tmp_path / "sky.ecsv", tmp_path / "pix.ecsv"
+    common = ("--radius", "2pix", "--apcorr", "none")
+    result = run(
+        "phot", "measure", f"{OMEGACEN}[chip=3]", "--positions", src, "-o", by_sky, *common
+    )
+    assert result.exit_code == 0, result.output
+    assert "positions fall outside" in result.stderr
+    assert read_table(by_sky)["flag_outside"].mean() > 0.9
+    result = run(
+        "phot",
+        "measure",
+        f"{OMEGACEN}[chip=3]",
+        "--positions",
+        src,
+        "-o",
+        by_pix,
+        "--pixels",
+        *common,
+    )
+    assert result.exit_code == 0, result.output
+    assert not read_table(by_pix)["flag_outside"].any()
