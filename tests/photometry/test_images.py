@@ -144,3 +144,23 @@ def test_wcs_matches_astropy_directly(abell478):
     ra, dec = img.pixel_to_sky(x, y)
     np.testing.assert_allclose(ra, ra_ref, atol=1e-11)
     np.testing.assert_allclose(dec, dec_ref, atol=1e-11)
+
+
+def test_acs_flt_sip_distortion_used_and_round_trips(tuc47_flt):
+    img = load_image(tuc47_flt, ext="SCI,1")
+    assert img.wcs.sip is not None  # CTYPE RA---TAN-SIP
+    x, y = (a.ravel() for a in np.meshgrid(np.linspace(0, 4095, 9), np.linspace(0, 2047, 5)))
+    ra, dec = img.pixel_to_sky(x, y)
+    with fits.open(tuc47_flt) as hdul:
+        ref = WCS(hdul[1].header, hdul)
+        no_sip = WCS(hdul[1].header, hdul)
+    no_sip.sip = None
+    ra_ref, dec_ref = ref.all_pix2world(x + 1, y + 1, 1)
+    np.testing.assert_allclose(ra, ra_ref, atol=1e-11)
+    np.testing.assert_allclose(dec, dec_ref, atol=1e-11)
+    # the SIP terms move positions by arcseconds at the chip corners: they are not ignored
+    ra0, dec0 = no_sip.all_pix2world(x, y, 0)
+    offset = np.hypot((ra0 - ra) * np.cos(np.radians(dec)), dec0 - dec) * 3600
+    assert offset.max() > 1.0
+    x2, y2 = img.sky_to_pixel(ra, dec)
+    assert np.max(np.hypot(x2 - x, y2 - y)) < 1e-3

@@ -70,3 +70,75 @@ def test_eef_term_applied_when_given(omegacen):
     apc = m.attrs["apcorr"]
     assert apc["infinite"] == pytest.approx(2.5 * math.log10(0.9))
     assert apc["value"] == pytest.approx(apc["empirical"]["value"] + 2.5 * math.log10(0.9))
+
+
+def _wfc3_uvis_f814w_image(seed=4):
+    """A synthetic WFC3/UVIS F814W frame (seeded): 0.04"/pixel WCS, sky noise, bright stars."""
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from xrbid.photometry import HSTImage
+
+    from .injection import gaussian_star
+
+    rng = np.random.default_rng(seed)
+    shape = (300, 300)
+    data = rng.normal(0.5, 0.05, shape)
+    for k in range(25):
+        x0, y0 = 30 + 60 * (k % 5) + rng.uniform(-2, 2), 30 + 60 * (k // 5) + rng.uniform(-2, 2)
+        data += gaussian_star(shape, x0, y0, 2000.0 * (1 + k % 3), 1.0)
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crpix = [150.0, 150.0]
+    wcs.wcs.crval = [210.8, 54.35]
+    wcs.wcs.cdelt = [-0.04 / 3600, 0.04 / 3600]
+    header = fits.Header(
+        {
+            "INSTRUME": "WFC3",
+            "DETECTOR": "UVIS",
+            "FILTER": "F814W",
+            "EXPTIME": 500.0,
+            "BUNIT": "ELECTRONS/S",
+            "PHOTFLAM": 1.5e-19,
+            "PHOTPLAM": 8045.0,
+        }
+    )
+    return HSTImage(
+        data=data,
+        header=header,
+        wcs=wcs,
+        instrument="WFC3",
+        detector="UVIS",
+        filter="F814W",
+        exptime=500.0,
+        gain=1.0,
+        is_rate=True,
+    )
+
+
+def _pixelated_growth(r_small: float, r_large: float, sub: int = 20) -> float:
+    """-2.5 log10(F(r_large) / F(r_small)) of a pixel-integrated Gaussian (sigma 1 pixel)."""
+    from .injection import gaussian_star
+
+    x0, y0 = 40.3, 40.2
+    star = gaussian_star((81, 81), x0, y0, 1.0, 1.0)
+    fine = np.kron(star, np.ones((sub, sub))) / sub**2  # each pixel split, flux kept
+    centres = (np.arange(81 * sub) + 0.5) / sub - 0.5
+    r = np.hypot(centres[None, :] - x0, centres[:, None] - y0)
+    return -2.5 * math.log10(fine[r <= r_large].sum() / fine[r <= r_small].sum())
+
+
+def test_wfc3_uvis_eef_and_vega_from_shipped_tables():
+    img = _wfc3_uvis_f814w_image()
+    m = measure_magnitudes(img, [[90.0, 90.0]], radius=3.0, fwhm=2.35)
+    apc = m.attrs["apcorr"]
+    # default large radius 0.4" = 10 pixels: published UVIS1 F814W EEF(0.40") = 0.9022
+    assert m.attrs["large_radius_pix"] == pytest.approx(10.0)
+    assert apc["infinite"] == pytest.approx(2.5 * math.log10(0.9022))
+    assert apc["empirical"]["n_stars"] >= 10 and apc["empirical"]["value"] < 0
+    assert apc["value"] == pytest.approx(apc["empirical"]["value"] + apc["infinite"])
+    # the same pixelated star, summed by brute force on 20x20 sub-pixels within 3 and 10 pix
+    assert apc["empirical"]["value"] == pytest.approx(_pixelated_growth(3.0, 10.0), abs=0.003)
+    zp = m.attrs["zeropoints"]
+    assert zp["vega"] == 24.6985  # WFC3/UVIS1 F814W, shipped table
+    np.testing.assert_allclose(m["mag_vega"] - m["mag_ab"], 24.6985 - zp["ab"], atol=1e-9)
