@@ -57,7 +57,7 @@ def _body(text: str) -> list[str]:
 
 def _parse_general_only(text: str, monkeypatch) -> pd.DataFrame:
     with monkeypatch.context() as m:
-        m.setattr(region_parser, "_fast_candidates", lambda text: None)
+        m.setattr(region_parser._FastLines, "find", classmethod(lambda cls, text: None))
         return parse_regions(text)
 
 
@@ -389,18 +389,25 @@ def test_fast_and_general_paths_agree(monkeypatch):
     text = format_regions(df, radius_column="r", label_column="id", color_column="c", tag="g")
     # a file where the system and the global colour change half-way, with odd lines mixed in
     lines = text.splitlines()
+    lines.insert(10, "circle(1.5,2.5,0.5')\ncircle(1.5,-2.5,0.001d)\ncircle(1.5,2.5,3)\npoint(7,8)")
     lines.insert(150, 'galactic\nglobal color=blue\ncircle(1:00:00,2:00:00,3") # text={sexa}')
     lines.append("image\npoint(3,4)\ncircle(5,6,7)\n-circle(8,9,10) # text={ex}")
-    mixed = "\n".join(lines)
+    mixed = "\n".join(lines)  # no newline after the last line
+    found = region_parser._FastLines.find(mixed)
+    assert len(found.parts) == 3  # plain circles, plain points, circles/points with properties
     fast = parse_regions(mixed)
     general = _parse_general_only(mixed, monkeypatch)
     pd.testing.assert_frame_equal(fast, general)
-    assert len(fast) == n + 4
-    k = 150 - 4  # data rows before the inserted lines (the file has 4 header lines)
+    assert len(fast) == n + 8
+    np.testing.assert_array_equal(fast.loc[6:8, "radius"], [30.0, 3.6, 10800.0])
+    assert fast.loc[9, "shape"] == "point" and fast.loc[7, "dec"] == -2.5
+    # rows before the "sexa" circle: 145 data rows (list items 150, less 4 header lines and the
+    # first insertion) and the 4 regions inserted first
+    k = 150 - 4 - 1 + 4
     assert fast.loc[k, "label"] == "sexa" and fast.loc[k, "color"] == "blue"
     assert fast.loc[k, "frame"] == "galactic" and fast.loc[k - 1, "frame"] == "fk5"
-    assert fast.loc[k + 1, "frame"] == "galactic" and fast.loc[k + 1, "color"] == df.loc[k, "c"]
-    assert fast.loc[n + 1, "color"] == "blue" and fast.loc[n + 1, "marker"] == "boxcircle"
+    assert fast.loc[k + 1, "frame"] == "galactic" and fast.loc[k + 1, "color"] == df.loc[k - 4, "c"]
+    assert fast.loc[n + 5, "color"] == "blue" and fast.loc[n + 5, "marker"] == "boxcircle"
     assert fast["exclude"].sum() == 1
 
 

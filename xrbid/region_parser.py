@@ -131,21 +131,18 @@ def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<strin
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     state = _State(source=source, pixel_origin=pixel_origin)
-    fast = _fast_candidates(text)
+    fast = _FastLines.find(text)
     if fast is None:
         lines = text.split("\n")
         numbers = range(1, len(lines) + 1)
     else:
-        is_fast, groups, arrow_lines = fast
-        slow_index = np.flatnonzero(~is_fast)
-        lines = arrow_lines.take(slow_index).to_pylist()
+        slow_index = np.flatnonzero(~fast.is_fast)
+        lines = fast.lines.take(slow_index).to_pylist()
         numbers = (slow_index + 1).tolist()
     for number, line in zip(numbers, lines):
         if line.strip():
             _parse_line(line, number, state)
-    fast_rows = None
-    if fast is not None and is_fast.any():
-        fast_rows = _fast_rows(np.flatnonzero(is_fast) + 1, groups, state)
+    fast_rows = [] if fast is None else [_fast_rows(part, state) for part in fast.parts]
     return _assemble(state, fast_rows)
 
 
@@ -153,21 +150,129 @@ def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<strin
 # fast path
 # --------------------------------------------------------------------------------------------
 
+_PLAIN_NUM = r"-?\d+(?:\.\d*)?"
+# exactly what this package writes without properties (DFA match, then CSV parsing)
+_PLAIN_CIRCLE = rf"^circle\({_PLAIN_NUM},{_PLAIN_NUM},{_PLAIN_NUM}[\"'d]?\)\n$"
+_PLAIN_POINT = rf"^point\({_PLAIN_NUM},{_PLAIN_NUM}\)\n$"
 
-def _fast_candidates(text: str):
-    """Match every line against the plain circle/point form; None when not worth trying."""
-    if text.count("\n", 0, 20_000) < 64 or "composite" in text:
+
+@dataclass
+class _FastPart:
+    """Fast-path regions: 0-based line indices and their fields (arrow arrays or numpy)."""
+
+    index: np.ndarray
+    shape: object  # arrow string array
+    a: np.ndarray
+    b: np.ndarray
+    r: np.ndarray  # NaN for points
+    unit: object  # arrow string array: '"', "'", "d" or ""
+    exclude: np.ndarray
+    props: dict | None = None  # arrow arrays "col", "pt", "tag", "txt" ("" = absent)
+
+
+@dataclass
+class _FastLines:
+    lines: object  # arrow array of all lines (each with its newline)
+    is_fast: np.ndarray
+    parts: list
+
+    @classmethod
+    def find(cls, text: str) -> _FastLines | None:
+        """Sort the lines of a long file into fast-path parts; None when not worth trying."""
+        if text.count("\n", 0, 20_000) < 64 or "composite" in text:
+            return None
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not text.endswith("\n"):
+            text += "\n"
+        lines = _arrow_lines(text)
+        is_fast = np.zeros(len(lines), dtype=bool)
+        parts = []
+        for shape, pattern in (("circle", _PLAIN_CIRCLE), ("point", _PLAIN_POINT)):
+            if shape + "(" not in text:
+                continue
+            plain = pc.match_substring_regex(lines, pattern).to_numpy(zero_copy_only=False)
+            if plain.any():
+                part = _plain_part(lines, plain, shape)
+                if part is not None:
+                    parts.append(part)
+                    is_fast |= plain
+        rest = np.flatnonzero(~is_fast)
+        if rest.size:
+            sub = lines.take(pa.array(rest))
+            groups = pc.extract_regex(sub, _FAST_LINE)
+            has_r = pc.not_equal(groups.field("r"), "")
+            ok = pc.and_(
+                groups.is_valid(), pc.equal(pc.equal(groups.field("shape"), "circle"), has_r)
+            )
+            ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+            if ok.any():
+                parts.append(_regex_part(groups.filter(pa.array(ok)), rest[ok]))
+                is_fast[rest[ok]] = True
+        return cls(lines, is_fast, parts)
+
+
+def _plain_part(lines, mask: np.ndarray, shape: str) -> _FastPart | None:
+    """Plain lines: strip the shape name and brackets and read the numbers as CSV."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    sub = lines.filter(pa.array(mask))
+    n = len(sub)
+    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int64)[sub.offset : sub.offset + n + 1]
+    data = sub.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+    if shape == "circle":
+        unit = pc.utf8_slice_codeunits(sub, -3, -2)  # the character before ")\n"
+        unit = pc.if_else(pc.utf8_is_numeric(unit), "", unit)
+        names = ["a", "b", "r"]
+    else:
+        unit = pa.repeat(pa.scalar("", pa.string()), n)
+        names = ["a", "b"]
+    # plain numbers hold only digits, "-", "." and ",": deleting the letters of the shape
+    # name, the brackets and the unit marks leaves "a,b[,r]" lines
+    data = data.translate(None, (shape + "()\"'d").encode())
+    table = pcsv.read_csv(
+        io.BytesIO(data),
+        read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24, use_threads=False),
+        parse_options=pcsv.ParseOptions(quote_char=False),
+        convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64())),
+    )
+    if table.num_rows != n:  # cannot happen for lines that matched; keep the regex path
         return None
+    column = {name: table.column(name).to_numpy() for name in names}
+    return _FastPart(
+        index=np.flatnonzero(mask),
+        shape=pa.repeat(pa.scalar(shape, pa.string()), n),
+        a=column["a"],
+        b=column["b"],
+        r=column.get("r", np.full(n, np.nan)),
+        unit=unit,
+        exclude=np.zeros(n, dtype=bool),
+    )
+
+
+def _regex_part(g, index: np.ndarray) -> _FastPart:
+    """Lines matched by :data:`_FAST_LINE` (properties allowed) from their regex groups."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = _arrow_lines(text)
-    groups = pc.extract_regex(arr, _FAST_LINE)
-    ok = groups.is_valid()
-    shape = groups.field("shape")
-    has_r = pc.not_equal(groups.field("r"), "")
-    ok = pc.and_(ok, pc.equal(pc.equal(shape, "circle"), has_r))
-    is_fast = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
-    return is_fast, groups, arr
+    r = g.field("r")
+    return _FastPart(
+        index=index,
+        shape=g.field("shape"),
+        a=pc.cast(g.field("a"), pa.float64()).to_numpy(zero_copy_only=False),
+        b=pc.cast(g.field("b"), pa.float64()).to_numpy(zero_copy_only=False),
+        r=pc.cast(pc.if_else(pc.equal(r, ""), None, r), pa.float64()).to_numpy(
+            zero_copy_only=False
+        ),
+        unit=g.field("u"),
+        exclude=pc.equal(g.field("ex"), "-").to_numpy(zero_copy_only=False),
+        props={k: g.field(k) for k in ("col", "pt", "tag", "txt")},
+    )
 
 
 def _arrow_lines(text: str):
@@ -183,14 +288,12 @@ def _arrow_lines(text: str):
     )
 
 
-def _fast_rows(line_numbers: np.ndarray, groups, state: _State) -> pd.DataFrame:
+def _fast_rows(part: _FastPart, state: _State) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    mask = np.zeros(len(groups), dtype=bool)
-    mask[line_numbers - 1] = True
-    g = groups.filter(pa.array(mask))
-    n = len(g)
+    line_numbers = part.index + 1
+    n = len(line_numbers)
 
     # coordinate system and global properties in force at each line
     change_lines = np.asarray([ln for ln, _ in state.frame_changes], dtype=np.int64)
@@ -214,47 +317,44 @@ def _fast_rows(line_numbers: np.ndarray, groups, state: _State) -> pd.DataFrame:
         pa.array([_symbol(gl.get("point")) for gl in globals_at], pa.string()), gpos
     )
 
-    a = pc.cast(g.field("a"), pa.float64()).to_numpy(zero_copy_only=False)
-    b = pc.cast(g.field("b"), pa.float64()).to_numpy(zero_copy_only=False)
-    r = g.field("r")
-    r = pc.cast(pc.if_else(pc.equal(r, ""), None, r), pa.float64()).to_numpy(zero_copy_only=False)
-    unit = g.field("u")
-    if (is_image & pc.not_equal(unit, "").to_numpy(zero_copy_only=False)).any():
-        bad = is_image & pc.not_equal(unit, "").to_numpy(zero_copy_only=False)
-        first = int(line_numbers[np.flatnonzero(bad)[0]])
+    has_unit = pc.not_equal(part.unit, "").to_numpy(zero_copy_only=False)
+    if (is_image & has_unit).any():
+        first = int(line_numbers[np.flatnonzero(is_image & has_unit)[0]])
         raise state.error(first, "an image region has an angular size; give pixels")
     # sky sizes to arcsec; no unit on a sky size means degrees (DS9's rule)
     factor = np.select(
-        [pc.equal(unit, s).to_numpy(zero_copy_only=False) for s in ('"', "'")],
+        [pc.equal(part.unit, s).to_numpy(zero_copy_only=False) for s in ('"', "'")],
         [_SIZE_UNITS['"'], _SIZE_UNITS["'"]],
         default=_SIZE_UNITS["d"],
     )
-    radius = r * np.where(sky, factor, 1.0)
-    shape = g.field("shape")
-    is_point = pc.equal(shape, "point")
+    radius = part.r * np.where(sky, factor, 1.0)
+    is_point = pc.equal(part.shape, "point")
 
-    # groups that did not take part come back as "" (not null); tag and text keep their braces
-    # so that an empty text={} is told apart from no text
-    color = pc.coalesce(_present(g.field("col")), default_color)
-    marker = pc.coalesce(_present(g.field("pt")), default_marker)
-    label = pc.utf8_slice_codeunits(_present(g.field("txt")), 1, -1)
-    tag = pc.utf8_slice_codeunits(_present(g.field("tag")), 1, -1)
+    color, marker = default_color, default_marker
+    label = tag = pa.nulls(n, pa.string())
+    if part.props is not None:
+        # groups that did not take part come back as "" (not null); tag and text keep their
+        # braces so that an empty text={} is told apart from no text
+        color = pc.coalesce(_present(part.props["col"]), color)
+        marker = pc.coalesce(_present(part.props["pt"]), marker)
+        label = pc.utf8_slice_codeunits(_present(part.props["txt"]), 1, -1)
+        tag = pc.utf8_slice_codeunits(_present(part.props["tag"]), 1, -1)
     marker = pc.if_else(is_point, marker, pa.scalar(None, pa.string()))
 
     offset = 1 - state.pixel_origin
     columns = {
-        "shape": _strings(shape),
+        "shape": _strings(part.shape),
         "frame": _strings(frames),
-        "ra": np.where(sky, a, np.nan),
-        "dec": np.where(sky, b, np.nan),
-        "x": np.where(is_image, a - offset, np.nan),
-        "y": np.where(is_image, b - offset, np.nan),
+        "ra": np.where(sky, part.a, np.nan),
+        "dec": np.where(sky, part.b, np.nan),
+        "x": np.where(is_image, part.a - offset, np.nan),
+        "y": np.where(is_image, part.b - offset, np.nan),
         "radius": radius,
         "marker": _strings(marker),
         "label": _strings(label),
         "color": _strings(color),
         "tag": _strings(tag),
-        "exclude": pc.equal(g.field("ex"), "-").to_numpy(zero_copy_only=False),
+        "exclude": part.exclude,
         "line": line_numbers.astype(np.int64),
     }
     return _complete(columns, n)
@@ -658,9 +758,9 @@ def _angle(v: str, number: int, state: _State) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def _assemble(state: _State, fast_rows: pd.DataFrame | None) -> pd.DataFrame:
+def _assemble(state: _State, fast_rows: list[pd.DataFrame]) -> pd.DataFrame:
     slow = _slow_rows(state.rows) if state.rows else None
-    parts = [p for p in (slow, fast_rows) if p is not None and len(p)]
+    parts = [p for p in (slow, *fast_rows) if p is not None and len(p)]
     if not parts:
         empty = _complete({}, 0)
         empty.attrs["units"] = _units(empty)
