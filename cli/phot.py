@@ -345,7 +345,7 @@ def measure(
     extra: dict[str, Any] = {}
     if extended is not None:
         extra["extended_radius"] = length_in_pixels(extended, img, "extended radius")
-    with _bar(len(table), "measuring", len(table) > 20000 and not as_json) as update:
+    with _bar(len(table), "measuring", len(table) > 10000 and not as_json) as update:
         result = measure_magnitudes(
             img,
             table,

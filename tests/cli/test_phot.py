@@ -261,3 +261,31 @@ def test_measure_places_apertures_by_sky_unless_pixels(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert not read_table(by_pix)["flag_outside"].any()
+
+
+@pytest.mark.slow
+def test_progress_bar_on_large_image(tmp_path):
+    # 2400x2400 pixels (the Abell 478 image tiled 4x4) is searched in tiles with a progress bar
+    with fits.open(A478) as hdul:
+        data = np.tile(hdul[1].data, (4, 4))
+        header = hdul[1].header
+    big = tmp_path / "big.fits"
+    fits.PrimaryHDU(data, header).writeto(big)
+    out = tmp_path / "big.ecsv"
+    result = run("phot", "detect", big, "-o", out, "--fwhm", "2pix", "--threshold", "10")
+    assert result.exit_code == 0, result.output
+    assert "detecting" in result.stderr
+    assert "detecting" not in result.stdout
+    result = run(
+        "phot",
+        "detect",
+        big,
+        "-o",
+        tmp_path / "b2.ecsv",
+        "--fwhm",
+        "2pix",
+        "--threshold",
+        "10",
+        "--json",
+    )
+    assert "detecting" not in result.stderr and json.loads(result.stdout)["n_sources"] > 0

@@ -80,7 +80,7 @@ def aperture_photometry(
     background: Background2D | None = None,
     sigma: float = 3.0,
     box_size: int = 64,
-    batch_size: int = 20000,
+    batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Fluxes in several circular apertures with a local annulus background.
