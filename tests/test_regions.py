@@ -359,6 +359,12 @@ def test_long_files_in_unplaceable_systems_are_refused(system):
         parse_regions("circle(100,200,5)\n" * 200)
 
 
+def test_long_plain_files_with_numbers_ending_in_a_point():
+    text = "image\n" + "circle(5.,6.,7.)\n" * 100 + "point(1.,2.)"
+    t = parse_regions(text)
+    assert len(t) == 101 and (t["radius"][:100] == 7).all() and t["x"].iloc[-1] == 0
+
+
 def test_windows_line_ends_and_byte_order_mark():
     t = parse_regions('\ufefffk5\r\ncircle(1,2,3")\r\npoint(4,5) # point=x\r\n')
     assert t["shape"].tolist() == ["circle", "point"] and t["line"].tolist() == [2, 3]

@@ -227,7 +227,7 @@ def _plain_part(lines, mask: np.ndarray, shape: str) -> _FastPart | None:
     data = sub.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
     if shape == "circle":
         unit = pc.utf8_slice_codeunits(sub, -3, -2)  # the character before ")\n"
-        unit = pc.if_else(pc.utf8_is_numeric(unit), "", unit)
+        unit = pc.if_else(pc.is_in(unit, pa.array(['"', "'", "d"])), unit, "")
         names = ["a", "b", "r"]
     else:
         unit = pa.repeat(pa.scalar("", pa.string()), n)
