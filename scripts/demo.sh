@@ -52,7 +52,24 @@ echo "== M101: the guide's published radii, reproduced (its scatter as printed, 
 x pu m101.ecsv --std 0.3813,0.3037 --fallback zero --no-clamp -o m101_guide_pu.frame --headers xrbid
 x best m101_guide_pu.frame -o m101_guide_best.frame --headers xrbid
 
-#OPTICAL-STEPS#
+echo "== HST WFPC2 F814W, Abell 478 (drizzled SCI): detection, DS9 regions, magnitudes"
+a478="$data/hst-wfpc2-abell478/a478hst-cutout.fits"
+x phot detect "$a478" -o a478_sources.ecsv --fwhm 0.2arcsec --threshold 5 --regions a478_sources.reg
+x phot measure "$a478" --positions a478_sources.ecsv -o a478_phot.ecsv --radius 2pix \
+  --large-radius 5pix --fwhm 0.2arcsec
+
+echo "== HST WFPC2 F555W, Omega Cen (GEIS waiver c0f, chip 2): aperture correction on crowded stars"
+omegacen="$data/hst-wfpc2-omegacen-c0f/u40x010hm_c0f.fits.gz"
+x phot detect "$omegacen[chip=2]" -o omegacen_wf2_sources.ecsv --fwhm 1.5pix --threshold 5
+x phot measure "$omegacen[chip=2]" --positions omegacen_wf2_sources.ecsv -o omegacen_wf2_phot.ecsv \
+  --radius 2pix --large-radius 5pix --fwhm 1.5pix
+
+echo "== HST ACS/WFC CANDELS GOODS-N (F606W, F814W, F850LP): three filters to a colour-magnitude diagram"
+echo "   (no X-ray table covers this 3-arcsec cutout: its F606W detections stand in for the candidates)"
+goodsn="$data/hst-acs-candels-goodsn/candels_gn_30mas_189.492060_62.206150_100.0pix-x-100.0pix_astrocut.fits"
+x phot detect "$goodsn[1]" -o goodsn_f606w_sources.ecsv --fwhm 0.1arcsec --regions goodsn_f606w_sources.reg
+x phot counterparts goodsn_f606w_sources.ecsv --image "F606W=$goodsn[1]" --image "F814W=$goodsn[2]" \
+  --image "F850LP=$goodsn[3]" -o goodsn_phot.ecsv --radius 0.12arcsec --apcorr none --plot goodsn_cmd.png
 
 echo
 echo "demo outputs in $out:"
