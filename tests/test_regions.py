@@ -365,6 +365,16 @@ def test_long_plain_files_with_numbers_ending_in_a_point():
     assert len(t) == 101 and (t["radius"][:100] == 7).all() and t["x"].iloc[-1] == 0
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_latitude_out_of_range_names_the_line(fast):
+    text = "galactic\n" + 'circle(10,20,3")\n' * (100 if fast else 1) + "point(10,95)\n"
+    line = 102 if fast else 3
+    with pytest.raises(RegionSyntaxError, match=rf"line {line}: a latitude .* -90..\+90"):
+        parse_regions(text)
+    with pytest.raises(RegionSyntaxError, match="line 2: a latitude"):
+        parse_regions("fk5\npolygon(1,2,3,4,5,-91)")
+
+
 def test_windows_line_ends_and_byte_order_mark():
     t = parse_regions('\ufefffk5\r\ncircle(1,2,3")\r\npoint(4,5) # point=x\r\n')
     assert t["shape"].tolist() == ["circle", "point"] and t["line"].tolist() == [2, 3]
@@ -415,6 +425,58 @@ def test_fast_and_general_paths_agree(monkeypatch):
     assert fast.loc[k + 1, "frame"] == "galactic" and fast.loc[k + 1, "color"] == df.loc[k - 4, "c"]
     assert fast.loc[n + 5, "color"] == "blue" and fast.loc[n + 5, "marker"] == "boxcircle"
     assert fast["exclude"].sum() == 1
+
+
+_number_text = st.builds(
+    lambda v, fmt: fmt % v,
+    st.floats(-90, 90, allow_nan=False),
+    st.sampled_from(["%.6f", "%g", "%r", "%.3e", "%.0f", "%.1f"]),
+)
+_props = st.lists(
+    st.sampled_from(
+        ["color=red", "color=#0a0", "point=x", "point=box 7", "tag={a b}", "text={l 1}",
+         "text={}", "width=2", 'font="times 10"', "source=0"]
+    ),
+    max_size=4,
+)  # fmt: skip
+
+
+@st.composite
+def _region_line(draw):
+    shape = draw(st.sampled_from(["circle", "point"]))
+    numbers = [draw(_number_text), draw(_number_text)]
+    if shape == "circle":
+        size = draw(st.floats(1e-3, 1e3).map(lambda v: f"{v:g}"))
+        numbers.append(size + draw(st.sampled_from(['"', "'", "d", ""])))
+    spaces = draw(st.sampled_from(["", " "]))
+    line = draw(st.sampled_from(["", "-"])) + f"{shape}({(',' + spaces).join(numbers)})"
+    props = draw(_props)
+    return line + (" # " + " ".join(props) if props else "")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frame=st.sampled_from(["fk5", "image", "galactic"]),
+    body=st.lists(_region_line(), min_size=70, max_size=90),
+)
+def test_fast_and_general_paths_agree_on_generated_files(frame, body):
+    text = f"# Region file format: DS9 version 4.1\nglobal color=cyan\n{frame}\n" + "\n".join(body)
+
+    def run(general: bool):
+        try:
+            if general:
+                with pytest.MonkeyPatch.context() as m:
+                    m.setattr(region_parser._FastLines, "find", classmethod(lambda c, t: None))
+                    return parse_regions(text)
+            return parse_regions(text)
+        except RegionSyntaxError as exc:
+            return str(exc)
+
+    fast, general = run(False), run(True)
+    if isinstance(general, str):
+        assert fast == general
+    else:
+        pd.testing.assert_frame_equal(fast, general)
 
 
 # --------------------------------------------------------------------------------------------

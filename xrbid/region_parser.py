@@ -139,10 +139,21 @@ def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<strin
         slow_index = np.flatnonzero(~fast.is_fast)
         lines = fast.lines.take(slow_index).to_pylist()
         numbers = (slow_index + 1).tolist()
+    slow_error = None
     for number, line in zip(numbers, lines):
         if line.strip():
-            _parse_line(line, number, state)
-    fast_rows = [] if fast is None else [_fast_rows(part, state) for part in fast.parts]
+            try:
+                _parse_line(line, number, state)
+            except RegionSyntaxError as exc:  # report the first bad line of either path
+                slow_error = (number, exc)
+                break
+    parts = [] if fast is None else fast.parts
+    errors = [e for e in (_fast_error(p, fast.lines, state) for p in parts) if e is not None]
+    if slow_error is not None:
+        errors.append(slow_error)
+    if errors:
+        raise min(errors, key=lambda e: e[0])[1]
+    fast_rows = [_fast_rows(part, state) for part in parts]
     return _assemble(state, fast_rows)
 
 
@@ -288,7 +299,42 @@ def _arrow_lines(text: str):
     )
 
 
+def _frames_at(line_numbers: np.ndarray, state: _State) -> tuple[np.ndarray, list]:
+    """Index into the list of systems in force at each line (0: none yet), and that list."""
+    change_lines = np.asarray([ln for ln, _ in state.frame_changes], dtype=np.int64)
+    pos = np.searchsorted(change_lines, line_numbers, side="right")
+    return pos, [None] + [f for _, f in state.frame_changes]
+
+
+def _fast_error(part: _FastPart, lines, state: _State) -> tuple[int, Exception] | None:
+    """The first line of ``part`` that is an error (its line number and the error), if any:
+    a region in a system that cannot be placed, or an angular size on an image region."""
+    import pyarrow.compute as pc
+
+    line_numbers = part.index + 1
+    found = []
+    pos, frame_names = _frames_at(line_numbers, state)
+    for k in np.unique(pos):
+        frame = frame_names[k]
+        if frame is None or frame not in (*SKY_FRAMES.values(), "image"):
+            first = int(line_numbers[np.flatnonzero(pos == k)[0]])
+            found.append((first, _frame_error(state, first, frame)))
+    is_image = np.isin(pos, [k for k, f in enumerate(frame_names) if f == "image"])
+    has_unit = pc.not_equal(part.unit, "").to_numpy(zero_copy_only=False)
+    if (is_image & has_unit).any():
+        first = int(line_numbers[np.flatnonzero(is_image & has_unit)[0]])
+        scratch = _State(source=state.source, pixel_origin=state.pixel_origin, frame="image")
+        try:  # the general parser's message for this line
+            _parse_line(lines[first - 1].as_py(), first, scratch)
+            error = state.error(first, "an image region has an angular size; give pixels")
+        except RegionSyntaxError as exc:
+            error = exc
+        found.append((first, error))
+    return min(found, key=lambda e: e[0]) if found else None
+
+
 def _fast_rows(part: _FastPart, state: _State) -> pd.DataFrame:
+    """Table rows of fast-path regions (checked by :func:`_fast_error` first)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -296,14 +342,7 @@ def _fast_rows(part: _FastPart, state: _State) -> pd.DataFrame:
     n = len(line_numbers)
 
     # coordinate system and global properties in force at each line
-    change_lines = np.asarray([ln for ln, _ in state.frame_changes], dtype=np.int64)
-    pos = np.searchsorted(change_lines, line_numbers, side="right")
-    frame_names = [None] + [f for _, f in state.frame_changes]
-    for k in np.unique(pos):
-        frame = frame_names[k]
-        if frame is None or frame not in (*SKY_FRAMES.values(), "image"):
-            first = int(line_numbers[np.flatnonzero(pos == k)[0]])
-            raise _frame_error(state, first, frame)
+    pos, frame_names = _frames_at(line_numbers, state)
     frames = pc.take(pa.array(frame_names, pa.string()), pa.array(pos))
     is_image = pc.equal(frames, "image").to_numpy(zero_copy_only=False)
     sky = ~is_image
@@ -317,10 +356,6 @@ def _fast_rows(part: _FastPart, state: _State) -> pd.DataFrame:
         pa.array([_symbol(gl.get("point")) for gl in globals_at], pa.string()), gpos
     )
 
-    has_unit = pc.not_equal(part.unit, "").to_numpy(zero_copy_only=False)
-    if (is_image & has_unit).any():
-        first = int(line_numbers[np.flatnonzero(is_image & has_unit)[0]])
-        raise state.error(first, "an image region has an angular size; give pixels")
     # sky sizes to arcsec; no unit on a sky size means degrees (DS9's rule)
     factor = np.select(
         [pc.equal(part.unit, s).to_numpy(zero_copy_only=False) for s in ('"', "'")],
@@ -771,6 +806,7 @@ def _assemble(state: _State, fast_rows: list[pd.DataFrame]) -> pd.DataFrame:
         table = pd.concat(parts, ignore_index=True)
         table = table.iloc[np.argsort(table["line"].to_numpy(), kind="stable")]
         table = table.reset_index(drop=True)
+    _check_latitudes(table, state)
     _to_icrs(table)
     table.attrs["units"] = _units(table)
     return table
@@ -810,6 +846,20 @@ def _slow_rows(rows: list[dict]) -> pd.DataFrame:
         else:
             columns[col] = np.array([np.nan if v is None else v for v in values], dtype=float)
     return _complete(columns, n)
+
+
+def _check_latitudes(table: pd.DataFrame, state: _State) -> None:
+    """Sky latitudes (dec, b, beta) must lie within -90..+90 deg; name the first bad line."""
+    lat = table["dec"].to_numpy()
+    bad = np.abs(lat) > 90
+    verts = table["vertices"].to_numpy(dtype=object)
+    sky = (table["frame"] != "image").to_numpy(dtype=bool)
+    for k in np.flatnonzero(sky & pd.notna(verts)):
+        if np.any(np.abs(np.asarray(verts[k][1::2], dtype=float)) > 90):
+            bad[k] = True
+    if bad.any():
+        line = int(table["line"].to_numpy()[bad].min())
+        raise state.error(line, "a latitude (dec) outside -90..+90 deg; is it in degrees?")
 
 
 def _to_icrs(table: pd.DataFrame) -> None:
