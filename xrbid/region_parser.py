@@ -2,16 +2,17 @@
 
 Two paths give the same rows:
 
-* a vectorised fast path for the plain lines this package (and most catalogue scripts) write,
-  ``circle(ra,dec,r")`` / ``point(ra,dec)`` with at most ``color``/``point``/``tag``/``text``
-  properties, matched for all lines at once with one RE2 expression (pyarrow) and converted to
-  floats column by column;
+* a vectorised fast path for the lines this package (and most catalogue scripts) write:
+  plain ``circle(ra,dec,r")`` / ``point(ra,dec)`` lines are found with one RE2 match over all
+  lines (pyarrow) and their numbers read as CSV; lines with ``point``/``color``/``tag``/``text``
+  properties (in that order) are split into fields by one RE2 extraction;
 * a general line parser for everything else DS9 writes: every shape, sexagesimal and unit
   suffixes, ``global`` lines, system lines, composite regions, ``# text(...)``-style commented
   shapes, exclusions, and several regions per line separated by ``;``.
 
 The general parser records where the coordinate system and global properties change, so the
-fast-path lines in between get the right system and defaults.
+fast-path lines in between get the right system and defaults; errors of either path are
+reported for the first bad line of the file.
 
 Use it through :func:`xrbid.regions.read_regions` / :func:`xrbid.regions.parse_regions`.
 """
@@ -113,7 +114,6 @@ class _State:
     source: str
     pixel_origin: int
     frame: str | None = None
-    frame_line: int = 0
     globals: dict = field(default_factory=dict)
     composite: dict | None = None
     # (line, frame) / (line, globals) change points, for the fast-path lines
@@ -490,7 +490,6 @@ def _parse_statement(text: str, number: int, state: _State) -> None:
 
 def _set_frame(frame: str, number: int, state: _State) -> None:
     state.frame = frame
-    state.frame_line = number
     state.frame_changes.append((number, frame))
 
 
