@@ -383,6 +383,13 @@ def test_windows_line_ends_and_byte_order_mark():
 def test_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no such region file"):
         read_regions(tmp_path / "nope.reg")
+    with pytest.raises(InputError, match="is a folder"):
+        read_regions(tmp_path)
+
+
+def test_output_folder_must_exist(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        write_regions(_table(), tmp_path / "no" / "such.reg", radius=2)
 
 
 def test_empty_file_reads_as_empty_table():
