@@ -3,8 +3,8 @@
 Writing (:func:`format_regions`, :func:`write_regions`) produces DS9 version 4.1 files with an
 explicit coordinate system line, full-precision coordinates, radii in the unit asked for, and
 labels that can never break the file or smuggle a second command into DS9. The whole table is
-formatted at once (one C-level ``%`` over a repeated line template), so a million regions take
-well under a second.
+formatted at once (one C-level ``%`` over a repeated line template per block of rows): over a
+million regions per second.
 
 Reading (:func:`read_regions`, :func:`parse_regions`) accepts what DS9 writes (every shape,
 sky and image systems, sexagesimal or degrees, comments, properties, exclusions, several regions
