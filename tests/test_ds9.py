@@ -1,0 +1,486 @@
+"""The DS9 session against a real SAOImage DS9 under Xvfb, over XPA and over SAMP.
+
+Every behaviour test runs once per transport (the ``ds9`` fixture is parametrised). Results are
+checked by reading DS9's state back and by looking at the pixels of DS9's own snapshots;
+expected positions come from astropy's WCS of the image, independently of DS9.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from tests.ds9_session import click_frame_centre, start_ds9, stop_process, wait_until
+from xrbid.ds9 import (
+    CALIBRATOR_TAG,
+    DS9,
+    draw_calibrators,
+    find_ds9,
+    picked_calibrators,
+    postage_stamps,
+    step_through,
+)
+from xrbid.errors import DS9Error, InputError, OutputExistsError
+
+pytestmark = pytest.mark.ds9
+
+PIXEL = 0.1  # arcsec per pixel of the WFPC2 drizzled image (header CD matrix)
+
+
+@pytest.fixture(scope="module")
+def a478(testdata: Path) -> Path:
+    return testdata / "hst-wfpc2-abell478" / "a478hst-cutout.fits"
+
+
+@pytest.fixture(scope="module")
+def a478_wcs(a478: Path) -> WCS:
+    return WCS(fits.getheader(a478, "SCI"))
+
+
+def sky_at(wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """RA/Dec (deg) of 0-based pixel positions, by astropy."""
+    ra, dec = wcs.pixel_to_world_values(np.asarray(x, float), np.asarray(y, float))
+    return np.atleast_1d(ra), np.atleast_1d(dec)
+
+
+def candidates(wcs: WCS, n: int = 6, seed: int = 7) -> pd.DataFrame:
+    """Synthetic candidate positions spread over the image (test-made, seeded)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(80, 520, n)
+    y = rng.uniform(80, 520, n)
+    ra, dec = sky_at(wcs, x, y)
+    ids = [f"CAND J{i:02d}+{int(v * 1000) % 1000:03d}" for i, v in enumerate(x)]
+    return pd.DataFrame({"source_id": ids, "ra": ra, "dec": dec})
+
+
+def sep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
+    a = SkyCoord(np.atleast_1d(ra1) * u.deg, np.atleast_1d(dec1) * u.deg, frame="icrs")
+    b = SkyCoord(np.atleast_1d(ra2) * u.deg, np.atleast_1d(dec2) * u.deg, frame="icrs")
+    return a.separation(b).to_value(u.arcsec)
+
+
+def red_pixels(png: Path) -> np.ndarray:
+    """(row, col) of the pure-red pixels of a PNG (DS9 draws the grey image and red regions)."""
+    import matplotlib.image as mpimg
+
+    rgb = mpimg.imread(png)[..., :3]
+    mask = (rgb[..., 0] > 0.8) & (rgb[..., 1] < 0.25) & (rgb[..., 2] < 0.25)
+    return np.argwhere(mask)
+
+
+# --------------------------------------------------------------------------------------------
+# behaviour, on both transports
+# --------------------------------------------------------------------------------------------
+
+
+def test_open_image_new_and_current_frames(ds9: DS9, a478: Path) -> None:
+    assert ds9.frames() == []
+    assert ds9.open_image(a478) == 1
+    assert ds9.image_file().startswith(str(a478.resolve()))
+    assert ds9.open_image(a478, frame="new") == 2
+    assert ds9.frames() == [1, 2]
+    assert ds9.open_image(a478, frame="current") == 2
+    assert ds9.frames() == [1, 2]
+    assert ds9.has_celestial_wcs()
+
+
+def test_regions_fk5_round_trip_within_10_mas(ds9: DS9, a478: Path, a478_wcs: WCS) -> None:
+    table = candidates(a478_wcs, n=8)
+    table["pu_2sigma"] = np.linspace(0.4, 3.1, len(table))
+    ds9.open_image(a478)
+    ds9.load_regions(table, radius_column="pu_2sigma", label_column="source_id")
+    back = ds9.regions("fk5")
+    assert len(back) == len(table)
+    back = back.set_index("label").loc[table["source_id"]]
+    sep = sep_arcsec(back["ra"], back["dec"], table["ra"], table["dec"])
+    assert sep.max() < 0.01
+    assert np.allclose(back["radius"].to_numpy(), table["pu_2sigma"].to_numpy(), atol=0.001)
+
+
+def test_region_lands_on_the_right_screen_pixel(ds9: DS9, a478: Path, a478_wcs, tmp_path) -> None:
+    """A red circle drawn at a sky position shows up where astropy's WCS puts it."""
+    ds9.open_image(a478)
+    ds9.set("colorbar no")
+    ra, dec = sky_at(a478_wcs, 350.0, 240.0)
+    ds9.load_regions(f'fk5\ncircle({ra[0]:.10f},{dec[0]:.10f},1.5") # color=red width=2\n')
+    pan_ra, pan_dec = sky_at(a478_wcs, 300.0, 300.0)
+    ds9.pan_to(pan_ra[0], pan_dec[0])
+    zoom = 2.0
+    ds9.zoom(zoom)
+    png = ds9.snapshot(tmp_path / "one.png")
+    import matplotlib.image as mpimg
+
+    height, width = mpimg.imread(png).shape[:2]
+    rows_cols = red_pixels(png)
+    assert len(rows_cols) > 50
+    centre_row, centre_col = rows_cols.mean(axis=0)
+    # expected: the frame centre is the pan position; image x right, image y up on screen
+    want_col = (width - 1) / 2 + (350.0 - 300.0) * zoom
+    want_row = (height - 1) / 2 - (240.0 - 300.0) * zoom
+    assert abs(centre_col - want_col) < 2.0
+    assert abs(centre_row - want_row) < 2.0
+    # ring radius: 1.5" = 15 image pixels = 30 screen pixels at zoom 2
+    radii = np.hypot(rows_cols[:, 0] - centre_row, rows_cols[:, 1] - centre_col)
+    assert abs(np.median(radii) - 1.5 / PIXEL * zoom) < 2.0
+
+
+def test_pan_and_crosshair_go_where_asked(ds9: DS9, a478: Path, a478_wcs) -> None:
+    ds9.open_image(a478)
+    ra, dec = sky_at(a478_wcs, [123.0, 432.5], [456.0, 87.25])
+    ds9.pan_to(ra[0], dec[0])
+    got = ds9.pan_position()
+    assert sep_arcsec(got[0], got[1], ra[0], dec[0])[0] < 0.01
+    assert ds9.crosshair_position() is None  # not in crosshair mode yet
+    ds9.crosshair(ra[1], dec[1])
+    got = ds9.crosshair_position()
+    assert got is not None
+    assert sep_arcsec(got[0], got[1], ra[1], dec[1])[0] < 0.01
+
+
+def test_zoom_levels(ds9: DS9, a478: Path) -> None:
+    ds9.open_image(a478)
+    ds9.zoom(4)
+    assert ds9.zoom_level() == 4.0
+    ds9.zoom("fit")
+    assert 0 < ds9.zoom_level() < 1.0  # a 600-pixel image fits a 600-pixel window below zoom 1
+    with pytest.raises(InputError):
+        ds9.zoom(-1)
+
+
+def test_tile_blink_and_frames(ds9: DS9, a478: Path) -> None:
+    ds9.open_image(a478)
+    ds9.open_image(a478)
+    ds9.tile("column")
+    assert ds9.tile_state() == "column"
+    ds9.tile(False)
+    assert ds9.tile_state() is None
+    ds9.blink(0.3)
+    assert ds9.blink_state() == pytest.approx(0.3)
+    ds9.blink(None)
+    assert ds9.blink_state() is None
+    ds9.frame(1)
+    assert ds9.current_frame() == 1
+
+
+def test_match_frames_on_wcs(ds9: DS9, a478: Path, a478_wcs) -> None:
+    ds9.open_image(a478)
+    ds9.open_image(a478)
+    ra, dec = sky_at(a478_wcs, 200.0, 410.0)
+    ds9.pan_to(ra[0], dec[0])
+    ds9.match_frames("wcs")
+    ds9.frame(1)
+    got = ds9.pan_position()
+    assert sep_arcsec(got[0], got[1], ra[0], dec[0])[0] < 0.05
+
+
+def test_scale(ds9: DS9, a478: Path) -> None:
+    ds9.open_image(a478)
+    ds9.scale("log", "zscale")
+    assert ds9.get("scale") == "log"
+    assert ds9.get("scale mode") == "zscale"
+    ds9.scale("sqrt", 99.5)
+    assert ds9.get("scale") == "sqrt"
+    assert float(ds9.get("scale mode")) == 99.5
+
+
+def test_snapshot_is_a_png_and_never_overwrites(ds9: DS9, a478: Path, tmp_path: Path) -> None:
+    ds9.open_image(a478)
+    png = ds9.snapshot(tmp_path / "view.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(OutputExistsError):
+        ds9.snapshot(png)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["view.png"]  # no temporary left
+
+
+def test_selection_and_user_edits_are_read_back(ds9: DS9, a478: Path, a478_wcs) -> None:
+    """What the user clicks, draws and deletes in DS9 is what regions() returns."""
+    table = candidates(a478_wcs, n=3)
+    ds9.open_image(a478)
+    ds9.load_regions(table, radius=2.0, label_column="source_id")
+    ds9.zoom(2)
+    ds9.pan_to(table["ra"][1], table["dec"][1])
+    click_frame_centre(ds9)
+    selected = ds9.selected_regions()
+    assert selected["label"].tolist() == [table["source_id"][1]]
+    ds9.set("regions delete select")  # Region > Delete
+    assert sorted(ds9.regions()["label"]) == sorted(table["source_id"][[0, 2]])
+    # a click on empty sky draws a new circle there
+    ra, dec = sky_at(a478_wcs, 560.0, 40.0)
+    ds9.pan_to(ra[0], dec[0])
+    click_frame_centre(ds9)
+    now = ds9.regions()
+    assert len(now) == 3
+    new = now[now["label"].isna() | (now["label"] == "")]
+    assert len(new) == 1
+    assert sep_arcsec(new["ra"], new["dec"], ra, dec)[0] < 2 * PIXEL
+
+
+def test_labels_cannot_inject_commands(ds9: DS9, a478: Path, a478_wcs) -> None:
+    ra, dec = sky_at(a478_wcs, [200.0, 300.0], [200.0, 300.0])
+    evil = pd.DataFrame(
+        {"source_id": ["X-1} # text={y}\nfk5; circle(1,1,1)", "X-2; exit"], "ra": ra, "dec": dec}
+    )
+    ds9.open_image(a478)
+    with pytest.raises(InputError):
+        ds9.load_regions(evil, radius=1.0, label_column="source_id")
+    assert len(ds9.regions()) == 0  # nothing reached DS9
+    ds9.load_regions(evil, radius=1.0, label_column="source_id", on_bad_label="replace")
+    back = ds9.regions()
+    assert len(back) == 2
+    assert back["label"].tolist() == ["X-1) _ text=(y) fk5_ circle(1,1,1)", "X-2_ exit"]
+    # raw region text is data for DS9's region parser, never a command
+    with pytest.raises(DS9Error, match="rejected"):
+        ds9.load_regions("fk5\nexit\n")
+    assert ds9.frames() == [1]  # DS9 still there
+
+
+@pytest.mark.parametrize("mark", ["color", "selected", "delete"])
+def test_calibrator_pick_back_returns_exactly_the_marked(
+    ds9: DS9, a478: Path, a478_wcs, mark: str
+) -> None:
+    table = candidates(a478_wcs, n=6, seed=11)
+    ds9.open_image(a478)
+    draw_calibrators(ds9, table, radius=2.0)
+    visited = [row["source_id"] for _, row in step_through(ds9, table, zoom=2)]
+    assert visited == table["source_id"].tolist()
+    assert ds9.crosshair_position() is None  # back in region mode for the user's clicks
+    keep = table["source_id"][[0, 3, 4]].tolist()
+    reject = [i for i in table["source_id"] if i not in keep]
+    rows = table.set_index("source_id")
+    if mark == "color":  # select each kept one, Region > Color > red
+        for sid in keep:
+            ds9.pan_to(rows.loc[sid, "ra"], rows.loc[sid, "dec"])
+            click_frame_centre(ds9)
+            ds9.set("regions color red")
+    elif mark == "selected":  # click the first, shift-click the others
+        for n, sid in enumerate(keep):
+            ds9.pan_to(rows.loc[sid, "ra"], rows.loc[sid, "dec"])
+            click_frame_centre(ds9, shift=n > 0)
+    else:  # select each rejected one, Region > Delete
+        for sid in reject:
+            ds9.pan_to(rows.loc[sid, "ra"], rows.loc[sid, "dec"])
+            click_frame_centre(ds9)
+            ds9.set("regions delete select")
+    picked = picked_calibrators(ds9, table, mark=mark)
+    assert picked["source_id"].tolist() == keep
+    assert sep_arcsec(picked["ds9_ra"], picked["ds9_dec"], picked["ra"], picked["dec"]).max() < 0.01
+    tags = ds9.regions()["tag"].dropna().unique().tolist()
+    assert tags == [CALIBRATOR_TAG]
+
+
+def test_postage_stamps_show_both_circles(ds9: DS9, a478: Path, a478_wcs, tmp_path) -> None:
+    table = candidates(a478_wcs, n=2, seed=3)
+    table["pu_1sigma"] = [0.6, 1.0]
+    table["pu_2sigma"] = [1.3, 2.2]
+    paths = postage_stamps(ds9, table, a478, tmp_path / "stamps", size=8.0, pixels=200)
+    assert [p.name for p in paths] == [f"{i.replace(' ', '_')}.png" for i in table["source_id"]]
+    import matplotlib.image as mpimg
+
+    for path, (_, row) in zip(paths, table.iterrows()):
+        rgb = mpimg.imread(path)[..., :3]
+        assert rgb.shape[:2] == (200, 200)
+        green = np.argwhere((rgb[..., 1] > 0.8) & (rgb[..., 0] < 0.3) & (rgb[..., 2] < 0.3))
+        magenta = np.argwhere((rgb[..., 0] > 0.8) & (rgb[..., 2] > 0.8) & (rgb[..., 1] < 0.3))
+        scale = 200 / 8.0  # screen pixels per arcsec
+        assert len(green) > 20 and len(magenta) > 20
+        centre = green.mean(axis=0)  # the 1-sigma circle (unlabelled) is centred on the source
+        assert np.all(np.abs(centre - 99.5) < 2)
+        r1 = np.hypot(*(green - centre).T)
+        assert abs(np.median(r1) - row["pu_1sigma"] * scale) < 2
+        r2 = np.hypot(*(magenta - centre).T)
+        r2 = r2[r2 < 1.5 * row["pu_2sigma"] * scale]  # the dashed ring, without its label
+        assert abs(np.median(r2) - row["pu_2sigma"] * scale) < 2
+    with pytest.raises(InputError, match="exists"):
+        postage_stamps(ds9, table, a478, tmp_path / "stamps")
+
+
+# --------------------------------------------------------------------------------------------
+# faults
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spare_ds9(ds9_server):
+    """Start extra DS9s for a test; stops them (by pid) afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def start(title: str, env=None, wait_xpa: bool = True, args: tuple[str, ...] = ()):
+        process = start_ds9(title, args=args, env=env, wait_xpa=wait_xpa)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:  # a clean exit, so that DS9 leaves the SAMP hub
+            os.kill(process.pid, signal.SIGCONT)
+            try:
+                subprocess.run(["xpaset", "-p", process.args[2], "exit"], timeout=5, check=False)
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        stop_process(process)
+
+
+def test_not_running_says_how_to_start(ds9_server) -> None:
+    with pytest.raises(DS9Error) as err:
+        DS9("no-such-ds9", transport="xpa", timeout=5)
+    message = str(err.value)
+    assert "--start" in message and "ds9 &" in message
+    assert "\n" not in message
+
+
+def test_ds9_not_installed(ds9_server, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(DS9Error, match=r"not installed.*apt install saods9"):
+        DS9("not-installed", transport="xpa", start=True, timeout=5)
+
+
+def test_start_launches_and_waits(ds9_server) -> None:
+    session = DS9("xrbid-started", transport="xpa", start=True, timeout=10)
+    try:
+        assert session.process is not None
+        assert session.target.name == "xrbid-started"
+        assert session.frames() == [1]  # DS9 starts with one empty frame
+        assert session.image_file() == ""
+    finally:
+        session.close(quit=True)
+    assert session.process.wait(10) is not None
+
+
+def test_xpa_method_mismatch_is_named(ds9_server, spare_ds9) -> None:
+    env = dict(os.environ, XPA_METHOD="local")
+    spare_ds9("xrbid-local", env=env, wait_xpa=False, args=("-samp", "no"))
+    wait_until(
+        lambda: (
+            "xrbid-local"
+            in subprocess.run(
+                ["xpaaccess", "-m", "local", "-v", "DS9:*"], capture_output=True, text=True
+            ).stdout
+        ),
+        30,
+        "DS9 over XPA_METHOD=local",
+    )
+    with pytest.raises(DS9Error, match=r"XPA_METHOD mismatch.*XPA_METHOD=local"):
+        DS9("xrbid-local", transport="xpa", timeout=5)
+
+
+def test_stale_name_server_is_named(ds9_server, tmp_path) -> None:
+    """An XPA name server that accepts connections but never answers (hung xpans)."""
+    import socket
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    port = hung.getsockname()[1]
+    script = textwrap.dedent(
+        """
+        from xrbid.ds9 import DS9
+        from xrbid.errors import DS9Error
+        try:
+            DS9(transport="xpa", timeout=2)
+        except DS9Error as exc:
+            print(exc)
+        """
+    )
+    env = dict(os.environ, XPA_NSINET=f"127.0.0.1:{port}", XPA_METHOD="inet")
+    t0 = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    hung.close()
+    assert "name server" in out.stdout and "stale" in out.stdout, out.stdout + out.stderr
+    assert time.monotonic() - t0 < 30
+
+
+def test_no_samp_hub(ds9_server, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{(tmp_path / 'nohub.lock').as_uri()}")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(DS9Error, match="no SAMP hub is running"):
+        DS9(transport="samp", timeout=5)
+
+
+@pytest.mark.parametrize("transport", ["xpa", "samp"])
+def test_two_ds9s_ask_for_a_name(ds9_server, spare_ds9, transport) -> None:
+    spare_ds9("xrbid-second", args=("-samp", "no") if transport == "xpa" else ())
+    if transport == "samp":
+        wait_until(
+            lambda: "xrbid-second" in [t.name for t in find_ds9("samp", timeout=5)],
+            30,
+            "the second DS9 on the SAMP hub",
+        )
+    with pytest.raises(DS9Error) as err:
+        DS9(transport=transport, timeout=5)
+    message = str(err.value)
+    assert ds9_server.title in message and "xrbid-second" in message
+    assert "--target" in message
+
+
+def test_pan_on_image_without_wcs(ds9: DS9, a478: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "no_wcs.fits"
+    fits.PrimaryHDU(fits.getdata(a478, "SCI")).writeto(plain)
+    ds9.open_image(plain)
+    assert not ds9.has_celestial_wcs()
+    with pytest.raises(DS9Error, match="no celestial WCS"):
+        ds9.pan_to(63.35, 10.46)
+    with pytest.raises(DS9Error, match="no celestial WCS"):
+        ds9.crosshair(63.35, 10.46)
+    assert ds9.get("pan image").split() == ["301", "301"]  # not moved
+
+
+def test_region_file_ds9_rejects(ds9: DS9, a478: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.reg"
+    bad.write_text('# Region file format: DS9 version 4.1\nfk5\ncircle(63.35,10.46,garbage")\n')
+    ds9.open_image(a478)
+    with pytest.raises(DS9Error, match=f"rejected the regions of {bad}"):
+        ds9.load_regions(bad)
+
+
+def test_bad_image_file(ds9: DS9, tmp_path: Path) -> None:
+    not_fits = tmp_path / "table.fits"
+    not_fits.write_text("this is not FITS\n")
+    with pytest.raises(DS9Error, match="could not load"):
+        ds9.open_image(not_fits)
+    assert ds9.frames() == []  # the new frame was removed again
+    with pytest.raises(InputError, match="no such file"):
+        ds9.open_image(tmp_path / "missing.fits")
+
+
+def test_regions_need_an_image(ds9: DS9) -> None:
+    with pytest.raises(DS9Error, match="no image"):
+        ds9.load_regions('fk5\ncircle(63.35,10.46,2")\n')
+
+
+@pytest.mark.parametrize("transport", ["xpa", "samp"])
+@pytest.mark.parametrize("how", ["frozen", "killed"])
+def test_ds9_dying_mid_command_times_out(ds9_server, spare_ds9, transport, how) -> None:
+    title = f"xrbid-victim-{transport}-{how}"
+    process = spare_ds9(title, args=("-samp", "no") if transport == "xpa" else ())
+    if transport == "samp":
+        wait_until(
+            lambda: title in [t.name for t in find_ds9("samp", timeout=5)], 30, "DS9 on SAMP"
+        )
+    session = DS9(title, transport=transport, timeout=2)
+    assert session.frames() == [1]
+    os.kill(process.pid, signal.SIGSTOP)  # DS9 stops answering in the middle of work
+    if how == "killed":
+        threading.Timer(0.5, os.kill, (process.pid, signal.SIGKILL)).start()
+    t0 = time.monotonic()
+    with pytest.raises(DS9Error, match=r"did not answer|no longer answers|closed"):
+        session.frames()
+    assert time.monotonic() - t0 < 2 + 2.5
+    with pytest.raises(DS9Error, match="closed"):
+        session.frames()  # the session knows it lost DS9
