@@ -58,10 +58,13 @@ def sky_at(wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def candidates(wcs: WCS, n: int = 6, seed: int = 7) -> pd.DataFrame:
-    """Synthetic candidate positions spread over the image (test-made, seeded)."""
+    """Synthetic candidate positions (test-made, seeded): a 3x3 grid over the image with
+    jitter, so that any two are more than 10 arcsec apart and a click hits only one."""
     rng = np.random.default_rng(seed)
-    x = rng.uniform(80, 520, n)
-    y = rng.uniform(80, 520, n)
+    gx, gy = np.meshgrid([130.0, 300.0, 470.0], [130.0, 300.0, 470.0])
+    order = rng.permutation(9)[:n]
+    x = gx.ravel()[order] + rng.uniform(-20, 20, n)
+    y = gy.ravel()[order] + rng.uniform(-20, 20, n)
     ra, dec = sky_at(wcs, x, y)
     ids = [f"CAND J{i:02d}+{int(v * 1000) % 1000:03d}" for i, v in enumerate(x)]
     return pd.DataFrame({"source_id": ids, "ra": ra, "dec": dec})
@@ -328,7 +331,7 @@ def spare_ds9(ds9_server):
         if process.poll() is None:  # a clean exit, so that DS9 leaves the SAMP hub
             os.kill(process.pid, signal.SIGCONT)
             try:
-                subprocess.run(["xpaset", "-p", process.args[2], "exit"], timeout=5, check=False)
+                subprocess.run(["xpaset", "-p", process.args[2], "exit"], timeout=2, check=False)
                 process.wait(5)
             except subprocess.TimeoutExpired:
                 pass

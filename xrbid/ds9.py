@@ -1452,8 +1452,16 @@ def postage_stamps(
     Returns
     -------
     list of pathlib.Path
-        The PNGs, in table order.
+        The PNGs, in table order; sources that fall off the image get none.
+
+    Raises
+    ------
+    InputError
+        Missing columns, duplicate IDs, existing stamps without ``overwrite``, or no source
+        on the image.
     """
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
     from .regions import format_regions
     from .tables import require_columns
 
@@ -1485,7 +1493,16 @@ def postage_stamps(
     )
     ds9.open_image(image, frame="new")
     ds9._require_wcs("postage stamps")
-    scale = _pixel_scale(ds9)
+    wcs, shape = _frame_wcs(ds9)
+    x, y = wcs.world_to_pixel_values(table["ra"].to_numpy(float), table["dec"].to_numpy(float))
+    inside = (x > -0.5) & (x < shape[1] - 0.5) & (y > -0.5) & (y < shape[0] - 0.5)
+    if not inside.any():
+        raise InputError(
+            f"none of the {len(table)} sources falls on {image}; is it the image of this field?"
+        )
+    table = table.loc[inside].reset_index(drop=True)
+    paths = [p for p, keep in zip(paths, inside) if keep]
+    scale = float(np.mean(proj_plane_pixel_scales(wcs))) * 3600.0
     ds9.set("colorbar no")
     ds9.view_size(pixels, pixels)
     ds9.scale(limits=99.5)
@@ -1499,15 +1516,15 @@ def postage_stamps(
     return paths
 
 
-def _pixel_scale(ds9: DS9) -> float:
-    """Arcsec per image pixel of the current frame, from the header DS9 shows."""
+def _frame_wcs(ds9: DS9):
+    """The celestial WCS and the (rows, columns) shape of the image in the current frame, from
+    the header DS9 shows."""
     from astropy.io import fits
     from astropy.wcs import WCS
-    from astropy.wcs.utils import proj_plane_pixel_scales
 
     header = fits.Header.fromstring(ds9.get("fits header"), sep="\n")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # e.g. non-standard keywords of old HST headers
         wcs = WCS(header).celestial
-    scales = proj_plane_pixel_scales(wcs) * 3600.0
-    return float(np.mean(scales))
+    shape = (int(ds9.get("fits height")), int(ds9.get("fits width")))
+    return wcs, shape

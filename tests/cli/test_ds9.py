@@ -1,0 +1,196 @@
+"""``xrbid ds9 ...`` against the real DS9 of the test session (tests/ds9_session.py)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+from click.testing import CliRunner
+
+from tests.ds9_session import click_frame_centre
+from xrbid.cli.main import cli
+from xrbid.ds9 import DS9
+from xrbid.regions import write_regions
+from xrbid.tables import read_table, write_table
+
+pytestmark = pytest.mark.ds9
+
+
+@pytest.fixture(scope="module")
+def a478(testdata: Path) -> Path:
+    return testdata / "hst-wfpc2-abell478" / "a478hst-cutout.fits"
+
+
+@pytest.fixture(scope="module")
+def field(a478: Path) -> pd.DataFrame:
+    """Synthetic candidates spread over the Abell 478 image, >10" apart (made by the test)."""
+    wcs = WCS(fits.getheader(a478, "SCI"))
+    x = np.array([120.0, 220.0, 320.0, 420.0, 500.0])
+    y = np.array([150.0, 400.0, 250.0, 480.0, 120.0])
+    ra, dec = wcs.pixel_to_world_values(x, y)
+    return pd.DataFrame(
+        {
+            "source_id": [f"TEST J{i:02d}" for i in range(5)],
+            "ra": ra,
+            "dec": dec,
+            "pu_1sigma": [0.5, 0.6, 0.7, 0.8, 0.9],
+            "pu_2sigma": [1.1, 1.3, 1.5, 1.7, 1.9],
+        }
+    )
+
+
+@pytest.fixture
+def session(ds9_server, request) -> DS9:
+    transport = getattr(request, "param", "xpa")
+    s = DS9(ds9_server.title, transport=transport, timeout=10)
+    s.delete_frames()
+    s.set("mode region")
+    s.set("single")
+    s.set("colorbar yes")
+    s.view_size(600, 600)
+    yield s
+    s.close()
+
+
+def run(*args: str, input=None):
+    result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
+    return result
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_show_image_with_regions(session, ds9_server, a478, field, tmp_path) -> None:
+    reg = write_regions(field, tmp_path / "field.reg", radius=1.0, label_column="source_id")
+    result = run(
+        "ds9", "show", a478, "--regions", reg, "--target", ds9_server.title,
+        "--transport", session.transport,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"({session.transport})" in result.output and "5 regions drawn" in result.output
+    assert session.frames() == [1]
+    assert sorted(session.regions()["label"]) == sorted(field["source_id"])
+
+
+def test_no_ds9_is_one_line(ds9_server, a478) -> None:
+    result = run("ds9", "show", a478, "--target", "nobody-here", "--transport", "xpa")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "--start" in lines[0]
+
+
+def _mark_kept(session: DS9, field: pd.DataFrame, keep: list[str]) -> None:
+    """Select each kept candidate with a click and recolour it red, as a user would."""
+    session.edit_mode()
+    rows = field.set_index("source_id")
+    for sid in keep:
+        session.pan_to(rows.loc[sid, "ra"], rows.loc[sid, "dec"])
+        click_frame_centre(session)
+        session.set("regions color red")
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_calibrators_draw_then_collect(session, ds9_server, a478, field, tmp_path) -> None:
+    table = tmp_path / "candidates.ecsv"
+    write_table(field, table)
+    common = ["--target", ds9_server.title, "--transport", session.transport]
+    result = run("ds9", "calibrators", table, "--image", a478, "--draw-only", "--no-step", *common)
+    assert result.exit_code == 0, result.output
+    assert "5 candidates drawn" in result.output
+    keep = ["TEST J01", "TEST J04"]
+    _mark_kept(session, field, keep)
+    out = tmp_path / "kept.ecsv"
+    result = run("ds9", "calibrators", table, "--collect", "-o", out, *common)
+    assert result.exit_code == 0, result.output
+    assert "2 of 5 calibrators kept" in result.output
+    assert read_table(out)["source_id"].tolist() == keep
+    result = run("ds9", "calibrators", table, "--collect", "-o", out, *common)
+    assert result.exit_code == 1 and "exists" in result.output
+
+
+class Keyboard(io.RawIOBase):
+    """Typed lines for the command's prompts; ``before[n]`` runs just before line n is read."""
+
+    def __init__(self, lines: list[str], before: dict[int, Callable[[], None]]) -> None:
+        self.lines = [line.encode() + b"\n" for line in lines]
+        self.before = before
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if not self.lines or len(buffer) == 0:
+            return 0
+        if self.count in self.before:
+            self.before[self.count]()
+        line = self.lines.pop(0)
+        self.count += 1
+        buffer[: len(line)] = line
+        return len(line)
+
+
+def test_calibrators_interactive_steps_then_reads_marks(session, ds9_server, a478, field, tmp_path):
+    table = tmp_path / "candidates.ecsv"
+    write_table(field, table)
+    out = tmp_path / "kept.csv"
+    visited: list[tuple[float, float]] = []
+    keep = ["TEST J00", "TEST J02", "TEST J03"]
+
+    def note_position() -> None:
+        visited.append(session.crosshair_position())
+
+    before = {n: note_position for n in range(5)}  # at each "next" prompt, DS9 is on a candidate
+    before[5] = lambda: _mark_kept(session, field, keep)  # the user marks, then presses Enter
+    keyboard = Keyboard([""] * 6, before)
+    result = run(
+        "ds9", "calibrators", table, "--image", a478, "-o", out, "--zoom", "2",
+        "--target", ds9_server.title, "--transport", "xpa", input=keyboard,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "3 of 5 calibrators kept" in result.output
+    assert read_table(out)["source_id"].tolist() == keep
+    got = np.array(visited)
+    assert np.allclose(got[:, 0], field["ra"], atol=1e-6)  # the crosshair went to each one
+    assert np.allclose(got[:, 1], field["dec"], atol=1e-6)
+
+
+def test_blink_before_after(session, ds9_server, a478, field, tmp_path) -> None:
+    before = write_regions(field, tmp_path / "before.reg", radius=1.0, color="red")
+    shifted = field.assign(ra=field["ra"] + 0.5 / 3600, dec=field["dec"] - 0.3 / 3600)
+    after = write_regions(shifted, tmp_path / "after.reg", radius=1.0, color="green")
+    result = run(
+        "ds9", "blink", a478, "--before", before, "--after", after, "--interval", "0.4",
+        "--target", ds9_server.title, "--transport", "xpa",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert session.frames() == [1, 2]
+    assert session.blink_state() == pytest.approx(0.4)
+    assert session.get("lock frame") == "wcs"
+    for number, want in ((1, field), (2, shifted)):
+        session.frame(number)
+        got = session.regions().sort_values("ra")
+        assert np.allclose(got["ra"], want.sort_values("ra")["ra"], atol=1e-7)
+        assert np.allclose(got["dec"], want.sort_values("ra")["dec"], atol=1e-7)
+    session.blink(None)
+
+
+def test_stamps(session, ds9_server, a478, field, tmp_path) -> None:
+    table = tmp_path / "best.ecsv"
+    write_table(field, table)
+    out = tmp_path / "stamps"
+    args = ["ds9", "stamps", table, "--image", a478, "-o", out, "--size", "6arcsec"]
+    args += ["--pixels", "120", "--target", ds9_server.title]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"TEST_J{i:02d}.png" for i in range(5)]
+    import matplotlib.image as mpimg
+
+    assert mpimg.imread(out / names[0]).shape[:2] == (120, 120)
+    result = run(*args)
+    assert result.exit_code == 1 and "exists" in result.output
