@@ -280,10 +280,12 @@ class _SAMPClient:
             from pyvo.samp.errors import SAMPHubError
         except ImportError as exc:  # pragma: no cover - pyvo is a dependency
             raise DS9Error(f"pyvo.samp cannot be imported ({exc}): pip install pyvo") from None
+        self._count = 0
+        # callable: DS9's answers come back through this client's receiveResponse
         self.client = SAMPIntegratedClient(
             name="xrbid",
             description="xrbid: optical counterparts of X-ray binaries",
-            callable=False,
+            addr="127.0.0.1",
         )
 
         def connect() -> None:
@@ -304,28 +306,45 @@ class _SAMPClient:
             raise DS9Error(f"{_samp_hub_hint()} ({exc})") from None
 
     def call(self, client_id: str, mtype: str, timeout: float, **params: str) -> dict:
+        """Send ``mtype`` to ``client_id`` and wait for its response.
+
+        The call is asynchronous (``call`` + ``receiveResponse``) rather than the hub's
+        ``callAndWait``: the pyvo hub drops a synchronous reply that arrives before it has
+        registered the call, which a local DS9 answering within a millisecond can do.
+        """
         import xmlrpc.client
 
         from pyvo.samp.errors import SAMPProxyError
 
-        seconds = str(max(1, math.ceil(timeout)))
+        self._count += 1
+        tag = f"xrbid-{os.getpid()}-{self._count}"
         what = f"'{mtype} {params.get('cmd', '')}' over SAMP"
+        answered = threading.Event()
+        box: dict[str, dict] = {}
+
+        def receive(private_key: str, responder_id: str, msg_tag: str, response: dict) -> None:
+            box["response"] = response
+            answered.set()
+
+        self.client.bind_receive_response(tag, receive)
         try:
-            return _with_timeout(
-                lambda: self.client.ecall_and_wait(client_id, mtype, seconds, **params),
-                timeout + 1.0,
-                what,
-            )
+            _with_timeout(lambda: self.client.ecall(client_id, tag, mtype, **params), timeout, what)
+            if not answered.wait(timeout):
+                raise DS9Error(
+                    f"DS9 did not answer {what} within {timeout:g} s: it is frozen, busy or was "
+                    "killed; check the DS9 window, then connect again (or raise the timeout)"
+                )
         except (SAMPProxyError, xmlrpc.client.Fault) as exc:
-            # the hub's own time limit, or a recipient that is gone
             raise DS9Error(
-                f"DS9 did not answer {what} within {timeout:g} s ({exc}): it is frozen, busy or "
-                "was killed; check the DS9 window, then connect again"
+                f"the SAMP hub refused {what} ({exc}); is DS9 still connected?"
             ) from None
         except OSError as exc:
             raise DS9Error(
                 f"the SAMP hub cannot be reached ({exc}): is it still running?"
             ) from None
+        finally:
+            self.client.unbind_receive_response(tag)
+        return box["response"]
 
     def ds9_targets(self, timeout: float) -> list[DS9Target]:
         def listing() -> list[str]:
