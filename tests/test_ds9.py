@@ -331,8 +331,11 @@ def spare_ds9(ds9_server):
         if process.poll() is None:  # a clean exit, so that DS9 leaves the SAMP hub
             os.kill(process.pid, signal.SIGCONT)
             try:
-                subprocess.run(["xpaset", "-p", process.args[2], "exit"], timeout=2, check=False)
-                process.wait(5)
+                said = subprocess.run(
+                    ["xpaset", "-p", process.args[2], "exit"], timeout=2, check=False
+                )
+                if said.returncode == 0:
+                    process.wait(5)
             except subprocess.TimeoutExpired:
                 pass
         stop_process(process)
@@ -362,6 +365,20 @@ def test_start_launches_and_waits(ds9_server) -> None:
     finally:
         session.close(quit=True)
     assert session.process.wait(10) is not None
+
+
+def test_auto_falls_back_to_samp(ds9_server, spare_ds9) -> None:
+    spare_ds9("xrbid-samp-only", wait_xpa=False, args=("-xpa", "no"))
+    wait_until(
+        lambda: "xrbid-samp-only" in [t.name for t in find_ds9("samp", timeout=5)],
+        30,
+        "the SAMP-only DS9 on the hub",
+    )
+    with DS9("xrbid-samp-only", timeout=5) as session:
+        assert session.transport == "samp"
+        assert session.frames() == [1]
+    with DS9(ds9_server.title, timeout=5) as session:
+        assert session.transport == "xpa"  # XPA first when both answer
 
 
 def test_xpa_method_mismatch_is_named(ds9_server, spare_ds9) -> None:

@@ -708,7 +708,9 @@ class DS9:
                     raise
                 found = None
             if found is not None:
-                return _XPATransport(found)
+                return _with_timeout(
+                    lambda: _XPATransport(found), self.timeout, f"XPA at {found.address}"
+                )
         if transport in ("auto", "samp"):
             try:
                 client = _SAMPClient(self.timeout)
@@ -1206,12 +1208,13 @@ def _region_text(regions: Any, format_options: dict[str, Any]) -> tuple[str, str
         return "the table", format_regions(regions, **format_options)
     if format_options:
         raise InputError("format options apply to a table; a region file is sent as it is")
-    if isinstance(regions, os.PathLike) or (
+    looks_like_path = (
         isinstance(regions, str)
         and "\n" not in regions
-        and not regions.lstrip().startswith("#")
-        and Path(regions).suffix.lower() in (".reg", ".txt", ".ds9", ".region", ".regions")
-    ):
+        and "(" not in regions
+        and (Path(regions).is_file() or Path(regions).suffix.lower() in (".reg", ".ds9"))
+    )
+    if isinstance(regions, os.PathLike) or looks_like_path:
         path = Path(regions)
         try:
             return str(path), path.read_text(encoding="utf-8", errors="replace")
