@@ -1,0 +1,48 @@
+"""Drive a running SAOImage DS9: one session object over two transports, XPA and SAMP.
+
+:class:`DS9` finds a running DS9 (or starts one) and speaks the workflow: open an image, draw
+regions, read back what is drawn (including what the user added, moved, deleted or selected),
+pan, zoom, put the crosshair on a position, tile and blink frames, save a PNG of what DS9
+shows. The same methods behave the same over both transports:
+
+* **XPA** through `pyds9` (the XPA name server ``xpans`` finds DS9 by its title);
+* **SAMP** through `pyvo.samp` (DS9 answers the ``ds9.set`` / ``ds9.get`` message types,
+  which carry the same commands as XPA).
+
+Safety rules:
+
+* region *text* goes to DS9 as data (the XPA data buffer, or a file named in the SAMP
+  message), never inside a command, so a label or an ID can never become a DS9 command; tables
+  are turned into region text by :func:`xrbid.regions.format_regions`, which escapes labels;
+* commands carry only numbers formatted here, fixed keywords, and file paths checked for the
+  characters DS9's command parser treats specially;
+* every call has a time limit: a DS9 that is frozen or killed half-way through a command gives
+  a `DS9Error` after ``timeout`` seconds, never a hang.
+
+The calibrator workflow (draw candidates, step through them, read back the ones the user
+marked) and postage stamps are built on the session: :func:`draw_calibrators`,
+:func:`step_through`, :func:`picked_calibrators`, :func:`blink_before_after`,
+:func:`postage_stamps`.
+"""
+
+from ._common import CALIBRATOR_TAG, DS9Target
+from .session import DS9, find_ds9
+from .workflows import (
+    blink_before_after,
+    draw_calibrators,
+    picked_calibrators,
+    postage_stamps,
+    step_through,
+)
+
+__all__ = [
+    "CALIBRATOR_TAG",
+    "DS9",
+    "DS9Target",
+    "blink_before_after",
+    "draw_calibrators",
+    "find_ds9",
+    "picked_calibrators",
+    "postage_stamps",
+    "step_through",
+]

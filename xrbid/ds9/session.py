@@ -1,0 +1,750 @@
+"""The DS9 session: one object, the same methods over XPA and SAMP."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from .._io import atomic_output, check_output
+from ..errors import DS9Error, InputError
+from ._common import (
+    _INSTALL_HINT,
+    _START_HINT,
+    _TRANSPORTS,
+    _UNSAFE_PATH_RE,
+    DS9Target,
+    T,
+    Transport,
+    _DS9CommandError,
+    _with_timeout,
+)
+from .samp import _SAMPClient, _SAMPTransport
+from .xpa import _ds9_processes, _xpa_not_found_message, _xpa_targets, _XPATransport
+
+__all__ = ["DS9", "find_ds9"]
+
+
+def find_ds9(transport: Transport = "auto", timeout: float = 10.0) -> list[DS9Target]:
+    """List the DS9s that can be reached.
+
+    Parameters
+    ----------
+    transport : {"auto", "xpa", "samp"}
+        Where to look: XPA, SAMP, or both (``auto``; XPA first).
+    timeout : float
+        Seconds to wait for the XPA name server or the SAMP hub.
+
+    Returns
+    -------
+    list of DS9Target
+        One entry per DS9 (over ``auto``, a DS9 reachable over both is listed once, by XPA).
+
+    Examples
+    --------
+    >>> [t.name for t in find_ds9()]  # doctest: +SKIP
+    ['ds9']
+    """
+    _check_transport(transport)
+    targets: list[DS9Target] = []
+    if transport in ("auto", "xpa"):
+        try:
+            targets += _xpa_targets(timeout)
+        except DS9Error:
+            if transport == "xpa":
+                raise
+    if transport in ("auto", "samp"):
+        try:
+            client = _SAMPClient(timeout)
+        except DS9Error:
+            if transport == "samp":
+                raise
+        else:
+            try:
+                names = {t.name for t in targets}
+                targets += [t for t in client.ds9_targets(timeout) if t.name not in names]
+            finally:
+                client.close()
+    return targets
+
+
+def _check_transport(transport: str) -> None:
+    if transport not in _TRANSPORTS:
+        raise InputError(f"unknown transport {transport!r}; use one of {', '.join(_TRANSPORTS)}")
+
+
+def _pick(targets: list[DS9Target], target: str | None, where: str) -> DS9Target | None:
+    if target is not None:
+        targets = [t for t in targets if target in (t.name, t.address)]
+    if not targets:
+        return None
+    if len(targets) > 1:
+        listed = ", ".join(str(t) for t in targets)
+        raise DS9Error(
+            f"{len(targets)} DS9s answer over {where}: {listed}; say which one with "
+            "target=NAME (--target NAME), NAME being the DS9 title (`ds9 -title NAME`)"
+        )
+    return targets[0]
+
+
+def _launch(title: str, transport: str) -> subprocess.Popen:
+    exe = shutil.which("ds9")
+    if exe is None:
+        raise DS9Error(_INSTALL_HINT)
+    args = [exe, "-title", title]
+    args += ["-xpa", "no"] if transport == "samp" else []
+    log = tempfile.TemporaryFile()
+    try:
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # DS9 stays open after Python exits
+        )
+    except OSError as exc:
+        raise DS9Error(f"cannot start {exe}: {exc}") from None
+    process._xrbid_log = log  # type: ignore[attr-defined]
+    return process
+
+
+def _launch_failure(process: subprocess.Popen) -> str:
+    log = process._xrbid_log  # type: ignore[attr-defined]
+    log.seek(0)
+    lines = [ln.strip() for ln in log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    said = lines[-1] if lines else "no message"
+    hint = "; is DISPLAY set to a running X server?" if "display" in said.lower() else ""
+    return f"DS9 exited at start-up (code {process.returncode}): {said}{hint}"
+
+
+# --------------------------------------------------------------------------------------------
+# the session
+# --------------------------------------------------------------------------------------------
+
+
+class DS9:
+    """A live SAOImage DS9, reached over XPA or SAMP.
+
+    Parameters
+    ----------
+    target : str, optional
+        DS9's title (``ds9 -title NAME``) or transport address. Needed when several DS9s run.
+    transport : {"auto", "xpa", "samp"}
+        ``auto`` looks over XPA first, then over SAMP.
+    start : bool
+        Start ``ds9`` (titled ``target``, default ``xrbid``) when none answers, and wait until
+        it does (up to ``max(timeout, 30)`` seconds).
+    timeout : float
+        Time limit of every call, in seconds.
+
+    Raises
+    ------
+    DS9Error
+        DS9 not running (and ``start`` false), not installed, several DS9s and no ``target``,
+        XPA name server stale or ``XPA_METHOD`` mismatch, no SAMP hub.
+
+    Examples
+    --------
+    >>> with DS9(start=True) as ds9:  # doctest: +SKIP
+    ...     ds9.open_image("a478hst-cutout.fits")
+    ...     ds9.load_regions("m101_2sig.reg")
+    ...     ds9.pan_to(63.35149, 10.46433)
+    """
+
+    def __init__(
+        self,
+        target: str | None = None,
+        transport: Transport = "auto",
+        start: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        _check_transport(transport)
+        if not timeout > 0:
+            raise InputError(f"timeout must be positive, not {timeout!r}")
+        self.timeout = float(timeout)
+        self.process: subprocess.Popen | None = None
+        self._imgwin_loaded = False
+        self._transport: _XPATransport | _SAMPTransport | None = None
+        try:
+            self._transport = self._connect(target, transport, start)
+        except BaseException:
+            self._stop_started()
+            raise
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _connect(self, target: str | None, transport: str, start: bool):
+        connection = self._find(target, transport)
+        if connection is not None:
+            return connection
+        if not start:
+            raise DS9Error(self._not_found(target, transport))
+        title = target or "xrbid"
+        self.process = _launch(title, transport)
+        deadline = time.monotonic() + max(self.timeout, 30.0)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise DS9Error(_launch_failure(self.process))
+            connection = self._find(title, "xpa" if transport == "auto" else transport)
+            if connection is not None:
+                return connection
+            time.sleep(0.2)
+        raise DS9Error(
+            f"started ds9 (pid {self.process.pid}) but it did not answer over {transport} "
+            f"within {max(self.timeout, 30.0):g} s; check the DS9 window and DISPLAY"
+        )
+
+    def _find(self, target: str | None, transport: str):
+        if transport in ("auto", "xpa"):
+            try:
+                found = _pick(_xpa_targets(self.timeout), target, "XPA")
+            except DS9Error:
+                if transport == "xpa":
+                    raise
+                found = None
+            if found is not None:
+                return _with_timeout(
+                    lambda: _XPATransport(found), self.timeout, f"XPA at {found.address}"
+                )
+        if transport in ("auto", "samp"):
+            try:
+                client = _SAMPClient(self.timeout)
+            except DS9Error:
+                if transport == "samp":
+                    raise
+                return None
+            try:
+                found = _pick(client.ds9_targets(self.timeout), target, "SAMP")
+            except BaseException:
+                client.close()
+                raise
+            if found is not None:
+                return _SAMPTransport(client, found, self.timeout)
+            client.close()
+        return None
+
+    def _not_found(self, target: str | None, transport: str) -> str:
+        if shutil.which("ds9") is None and not _ds9_processes():
+            return _INSTALL_HINT
+        if transport == "samp":
+            what = f"no DS9 titled {target!r}" if target else "no DS9"
+            return (
+                f"{what} is registered with the SAMP hub: {_START_HINT}; a DS9 started before "
+                "the hub connects with File > SAMP > Connect"
+            )
+        try:
+            others = _xpa_targets(self.timeout)
+        except DS9Error as exc:
+            return str(exc)
+        message = _xpa_not_found_message(target, others)
+        if transport == "auto":
+            message += " (nor over SAMP)"
+        return message
+
+    def _stop_started(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    @property
+    def transport(self) -> str:
+        """``"xpa"`` or ``"samp"``: how this session talks to DS9."""
+        return self._conn.name
+
+    @property
+    def target(self) -> DS9Target:
+        """The DS9 this session talks to."""
+        return self._conn.target
+
+    @property
+    def _conn(self):
+        if self._transport is None:
+            raise DS9Error("this DS9 session is closed; open a new one with DS9(...)")
+        return self._transport
+
+    def __repr__(self) -> str:
+        state = "closed" if self._transport is None else str(self._transport.target)
+        return f"<DS9 {state}>"
+
+    def __enter__(self) -> DS9:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self, quit: bool = False) -> None:
+        """End the session; with ``quit``, also tell DS9 to exit.
+
+        A DS9 started with ``start=True`` stays open unless ``quit`` is true.
+        """
+        if self._transport is None:
+            return
+        try:
+            if quit:
+                try:
+                    self.set("exit")
+                except DS9Error:
+                    pass  # DS9 may close before answering
+                if self.process is not None:
+                    try:
+                        self.process.wait(5)
+                    except subprocess.TimeoutExpired:
+                        self.process.kill()
+        finally:
+            self._transport.close()
+            self._transport = None
+
+    # -- raw commands -------------------------------------------------------------------------
+
+    def get(self, command: str, *, timeout: float | None = None) -> str:
+        """Send a DS9 ``get`` command (the XPA access point and its parameters) and return the
+        answer. ``command`` is passed to DS9 as is: build it from trusted text only.
+
+        Examples
+        --------
+        >>> ds9.get("frame")  # doctest: +SKIP
+        '1'
+        """
+        conn = self._conn
+        limit = self.timeout if timeout is None else timeout
+        what = f"'get {command}'"
+        if conn.name == "xpa":
+            return self._guard(lambda: conn.get(command), limit, what)
+        return self._guard(lambda: conn.get(command, limit), limit, what)
+
+    def set(self, command: str, data: str | None = None, *, timeout: float | None = None) -> None:
+        """Send a DS9 ``set`` command, with optional ``data`` (e.g. region text) sent apart from
+        the command. ``command`` is passed to DS9 as is: build it from trusted text only.
+
+        Examples
+        --------
+        >>> ds9.set("zoom to fit")  # doctest: +SKIP
+        """
+        conn = self._conn
+        limit = self.timeout if timeout is None else timeout
+        what = f"'set {command}'"
+        if conn.name == "xpa":
+            self._guard(lambda: conn.set(command, data), limit, what)
+        else:
+            self._guard(lambda: conn.set(command, data, limit), limit, what)
+
+    def _guard(self, call: Callable[[], T], timeout: float, what: str) -> T:
+        try:
+            return _with_timeout(call, timeout, what)
+        except _DS9CommandError:
+            raise
+        except DS9Error as exc:
+            # a frozen or vanished DS9: the session cannot be trusted any more
+            name = self._transport.target.name if self._transport is not None else "?"
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+            raise DS9Error(f"DS9 {name!r}: {exc}") from None
+
+    # -- images -----------------------------------------------------------------------------
+
+    def open_image(self, path: str | os.PathLike, frame: Literal["new", "current"] = "new") -> int:
+        """Load a FITS image into a new frame (or the current one); return the frame number.
+
+        Raises
+        ------
+        InputError
+            The file does not exist, or its path has characters DS9 cannot take.
+        DS9Error
+            DS9 cannot load it (not FITS, no image); the new frame is removed again.
+
+        Examples
+        --------
+        >>> ds9.open_image("testdata/hst-wfpc2-abell478/a478hst-cutout.fits")  # doctest: +SKIP
+        1
+        """
+        if frame not in ("new", "current"):
+            raise InputError(f"frame must be 'new' or 'current', not {frame!r}")
+        path = _safe_path(path, must_exist=True)
+        made_frame = False
+        if frame == "new" or not self.frames():
+            self.set("frame new")
+            made_frame = True
+        number = self.current_frame()
+        try:
+            self.set(f"file {{{path}}}", timeout=max(self.timeout, 30.0))
+        except _DS9CommandError as exc:
+            if made_frame:
+                self.set("frame delete")
+            raise DS9Error(f"DS9 could not load {path}: {exc}; is it a FITS image?") from None
+        return number
+
+    def image_file(self) -> str:
+        """The file shown in the current frame (``""`` when there is no frame or no image)."""
+        if not self.frames():
+            return ""  # DS9 8.4 leaves "get file" unanswered over SAMP when there is no frame
+        return self.get("file")
+
+    def has_celestial_wcs(self) -> bool:
+        """Whether the image in the current frame has a celestial WCS DS9 can use."""
+        return bool(self.get("pan wcs fk5 degrees").strip())
+
+    def _require_image(self, doing: str) -> None:
+        if not self.frames():
+            raise DS9Error(f"DS9 has no frame and no image: open an image before {doing}")
+        if not self.image_file():
+            raise DS9Error(f"no image in DS9 frame {self.current_frame()}: open one before {doing}")
+
+    def _require_wcs(self, doing: str) -> None:
+        self._require_image(doing)
+        if not self.has_celestial_wcs():
+            raise DS9Error(
+                f"the image in DS9 frame {self.current_frame()} ({self.image_file()}) has no "
+                f"celestial WCS, so {doing} at RA/Dec is impossible; use an image with a sky WCS"
+            )
+
+    # -- regions ----------------------------------------------------------------------------
+
+    def load_regions(
+        self, regions: str | os.PathLike | pd.DataFrame, **format_options: Any
+    ) -> None:
+        """Draw regions on the current frame.
+
+        Parameters
+        ----------
+        regions : path, str or pandas.DataFrame
+            A region file, region text, or a table (turned into region text by
+            :func:`xrbid.regions.format_regions` with ``format_options``, e.g.
+            ``radius_column="pu_2sigma", label_column="source_id"``).
+        **format_options
+            Passed to :func:`~xrbid.regions.format_regions` for a table.
+
+        Raises
+        ------
+        DS9Error
+            No image in the frame, or DS9 rejects the regions (its message is included).
+
+        Examples
+        --------
+        >>> ds9.load_regions("m101_2sig.reg")  # doctest: +SKIP
+        >>> ds9.load_regions(table, radius=2.0, label_column="source_id")  # doctest: +SKIP
+        """
+        source, text = _region_text(regions, format_options)
+        self._require_image("drawing regions")
+        try:
+            self.set("regions", text, timeout=max(self.timeout, 60.0))
+        except _DS9CommandError as exc:
+            raise DS9Error(f"DS9 rejected the regions of {source}: {exc}") from None
+
+    def regions(self, system: Literal["fk5", "icrs", "image"] = "fk5") -> pd.DataFrame:
+        """The regions drawn on the current frame now, as a table (see
+        :func:`xrbid.regions.parse_regions`), including what the user added, moved or deleted.
+
+        Parameters
+        ----------
+        system : {"fk5", "icrs", "image"}
+            Coordinates DS9 reports: sky (degrees, arcsec sizes) or image pixels.
+
+        Examples
+        --------
+        >>> ds9.regions()[["ra", "dec", "radius", "label"]]  # doctest: +SKIP
+        """
+        return self._read_regions(system, selected=False)
+
+    def selected_regions(self, system: Literal["fk5", "icrs", "image"] = "fk5") -> pd.DataFrame:
+        """The regions the user has selected on the current frame (see :meth:`regions`)."""
+        return self._read_regions(system, selected=True)
+
+    def _read_regions(self, system: str, selected: bool) -> pd.DataFrame:
+        from ..regions import parse_regions
+
+        if system in ("fk5", "icrs"):
+            coords = f"-system wcs -sky {system} -skyformat degrees"
+        elif system == "image":
+            coords = "-system image"
+        else:
+            raise InputError(f"unknown region system {system!r}; use fk5, icrs or image")
+        which = "selected " if selected else ""
+        text = self.get(f"regions {which}-format ds9 {coords}", timeout=max(self.timeout, 60.0))
+        return parse_regions(text, source=f"DS9 {self.target.name} frame {self.current_frame()}")
+
+    def delete_regions(self) -> None:
+        """Delete every region of the current frame."""
+        self.set("regions delete all")
+
+    # -- view -------------------------------------------------------------------------------
+
+    def pan_to(self, ra: float, dec: float) -> None:
+        """Centre the current frame on (``ra``, ``dec``), degrees (FK5/ICRS).
+
+        Raises
+        ------
+        DS9Error
+            The image has no celestial WCS.
+        """
+        ra, dec = _check_sky(ra, dec)
+        self._require_wcs("panning")
+        self.set(f"pan to {ra:.10f} {dec:.10f} wcs fk5")
+
+    def pan_position(self) -> tuple[float, float]:
+        """(RA, Dec) in degrees of the centre of the current frame."""
+        self._require_wcs("reading the pan position")
+        return _two_floats(self.get("pan wcs fk5 degrees"), "pan position")
+
+    def zoom(self, level: float | Literal["fit"]) -> None:
+        """Zoom the current frame to ``level`` (1 = one image pixel per screen pixel) or
+        ``"fit"`` (the whole image in the frame)."""
+        if level == "fit":
+            self.set("zoom to fit")
+            return
+        try:
+            value = float(level)
+        except (TypeError, ValueError):
+            raise InputError(f"zoom must be a positive number or 'fit', not {level!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise InputError(f"zoom must be a positive number or 'fit', not {level!r}")
+        self.set(f"zoom to {value:.6g}")
+
+    def zoom_level(self) -> float:
+        """The zoom factor of the current frame."""
+        return float(self.get("zoom").split()[0])
+
+    def crosshair(self, ra: float, dec: float) -> None:
+        """Switch DS9 to crosshair mode and put the crosshair on (``ra``, ``dec``), degrees."""
+        ra, dec = _check_sky(ra, dec)
+        self._require_wcs("placing the crosshair")
+        self.set("mode crosshair")
+        self.set(f"crosshair {ra:.10f} {dec:.10f} wcs fk5")
+
+    def crosshair_position(self) -> tuple[float, float] | None:
+        """(RA, Dec) of the crosshair in degrees, or None when DS9 is not in crosshair mode."""
+        if self.get("mode").strip() != "crosshair":
+            return None
+        self._require_wcs("reading the crosshair")
+        return _two_floats(self.get("crosshair wcs fk5 degrees"), "crosshair position")
+
+    def edit_mode(self) -> None:
+        """Leave crosshair mode: mouse clicks select and edit regions again."""
+        self.set("mode region")
+
+    # -- frames -----------------------------------------------------------------------------
+
+    def frames(self) -> list[int]:
+        """The frame numbers that exist, in order."""
+        return [int(v) for v in self.get("frame all").split()]
+
+    def current_frame(self) -> int:
+        """The number of the current frame (0 when there is none)."""
+        text = self.get("frame").strip()
+        return int(text) if text else 0
+
+    def frame(self, number: int) -> None:
+        """Make frame ``number`` current."""
+        if int(number) not in self.frames():
+            raise InputError(f"DS9 has no frame {number}; frames: {self.frames()}")
+        self.set(f"frame {int(number)}")
+
+    def delete_frames(self) -> None:
+        """Delete every frame (a clean DS9)."""
+        self.set("frame delete all")
+
+    def tile(self, mode: Literal["grid", "column", "row"] | bool = "grid") -> None:
+        """Show all frames side by side (``grid``, ``column``, ``row``); ``False`` for one."""
+        if mode is False:
+            self.set("tile no")
+            return
+        if mode is True:
+            mode = "grid"
+        if mode not in ("grid", "column", "row"):
+            raise InputError(f"tile mode must be grid, column or row, not {mode!r}")
+        self.set(f"tile mode {mode}")
+        self.set("tile yes")
+
+    def tile_state(self) -> str | None:
+        """The tile mode when frames are tiled, else None."""
+        if self.get("tile").strip() != "yes":
+            return None
+        return self.get("tile mode").strip()
+
+    def blink(self, interval: float | None = 0.5) -> None:
+        """Blink the frames every ``interval`` seconds; ``None`` stops (one frame shown)."""
+        if interval is None:
+            self.set("single")
+            return
+        if not (float(interval) > 0 and math.isfinite(float(interval))):
+            raise InputError(
+                f"blink interval must be a positive number of seconds, not {interval!r}"
+            )
+        self.set(f"blink interval {float(interval):g}")
+        self.set("blink yes")
+
+    def blink_state(self) -> float | None:
+        """The blink interval in seconds while blinking, else None."""
+        if self.get("blink").strip() != "yes":
+            return None
+        return float(self.get("blink interval"))
+
+    def match_frames(self, system: Literal["wcs", "image"] = "wcs") -> None:
+        """Match every frame to the current one on ``system`` and keep them locked so."""
+        if system not in ("wcs", "image"):
+            raise InputError(f"match system must be wcs or image, not {system!r}")
+        if system == "wcs":
+            self._require_wcs("matching frames on WCS")
+        self.set(f"match frame {system}")
+        self.set(f"lock frame {system}")
+        self.set(f"lock crosshair {system}")
+
+    def scale(
+        self,
+        function: str | None = None,
+        limits: str | float | tuple[float, float] | None = None,
+    ) -> None:
+        """Set the colour scale of the current frame.
+
+        Parameters
+        ----------
+        function : {"linear", "log", "pow", "sqrt", "squared", "asinh", "sinh", "histequ"}, optional
+        limits : {"minmax", "zscale", "zmax"}, float or (low, high), optional
+            A named mode, a percentile clip (``99.5``), or explicit limits.
+        """
+        functions = ("linear", "log", "pow", "sqrt", "squared", "asinh", "sinh", "histequ")
+        if function is not None:
+            if function not in functions:
+                raise InputError(f"scale must be one of {', '.join(functions)}, not {function!r}")
+            self.set(f"scale {function}")
+        if limits is None:
+            return
+        if isinstance(limits, str):
+            if limits not in ("minmax", "zscale", "zmax"):
+                raise InputError(
+                    f"scale limits must be minmax, zscale, zmax, a percentile or "
+                    f"(low, high), not {limits!r}"
+                )
+            self.set(f"scale mode {limits}")
+        elif isinstance(limits, tuple | list):
+            low, high = (float(v) for v in limits)
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise InputError(f"scale limits must be finite with low < high, not {limits!r}")
+            self.set(f"scale limits {low:.8g} {high:.8g}")
+        else:
+            pct = float(limits)
+            if not 0 < pct <= 100:
+                raise InputError(f"scale percentile must be in (0, 100], not {limits!r}")
+            self.set(f"scale mode {pct:g}")
+
+    def view_size(self, width: int, height: int) -> None:
+        """Set the size of DS9's image area in screen pixels (what :meth:`snapshot` saves)."""
+        self.set(f"width {int(width)}")
+        self.set(f"height {int(height)}")
+
+    # -- pictures ---------------------------------------------------------------------------
+
+    def snapshot(self, png_path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Save what DS9 shows (image, regions, crosshair, colour bar) as a PNG.
+
+        Uses DS9's own rendering (``saveimage png``). Debian's DS9 does not load the Tk image
+        format it needs for that, so the ``img::window`` Tcl package is loaded into DS9 first.
+
+        Raises
+        ------
+        OutputExistsError
+            ``png_path`` exists and ``overwrite`` is false.
+
+        Examples
+        --------
+        >>> ds9.snapshot("m101_regions.png")  # doctest: +SKIP
+        PosixPath('m101_regions.png')
+        """
+        path = check_output(png_path, overwrite)
+        self._require_image("saving a snapshot")
+        self._load_window_format()
+        with atomic_output(path, overwrite) as tmp:
+            tmp_path = _safe_path(tmp.resolve(), must_exist=False)
+            try:
+                self.set(f"saveimage png {{{tmp_path}}}", timeout=max(self.timeout, 30.0))
+            except _DS9CommandError as exc:
+                raise DS9Error(f"DS9 could not save {path}: {exc}") from None
+            if tmp.stat().st_size == 0:
+                raise DS9Error(f"DS9 wrote an empty picture for {path}; is its window visible?")
+        return path
+
+    def _load_window_format(self) -> None:
+        if self._imgwin_loaded:
+            return
+        with tempfile.TemporaryDirectory(prefix="xrbid-ds9-") as folder:
+            script = Path(folder) / "window_format.tcl"
+            script.write_text("catch {package require img::window}\n", encoding="utf-8")
+            self.set(f"source {{{script}}}")
+        self._imgwin_loaded = True
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _safe_path(path: str | os.PathLike, *, must_exist: bool) -> Path:
+    p = Path(path).expanduser()
+    if must_exist and not p.exists():
+        raise InputError(f"{p}: no such file; check the path")
+    if must_exist and p.is_dir():
+        raise InputError(f"{p}: is a folder, expected a FITS image")
+    p = p.resolve()
+    if _UNSAFE_PATH_RE.search(str(p)):
+        raise InputError(
+            f"{str(p)!r}: DS9 cannot take a path with braces or control characters; "
+            "rename or copy the file"
+        )
+    return p
+
+
+def _region_text(regions: Any, format_options: dict[str, Any]) -> tuple[str, str]:
+    from ..regions import format_regions
+
+    if isinstance(regions, pd.DataFrame):
+        return "the table", format_regions(regions, **format_options)
+    if format_options:
+        raise InputError("format options apply to a table; a region file is sent as it is")
+    looks_like_path = (
+        isinstance(regions, str)
+        and "\n" not in regions
+        and "(" not in regions
+        and (Path(regions).is_file() or Path(regions).suffix.lower() in (".reg", ".ds9"))
+    )
+    if isinstance(regions, os.PathLike) or looks_like_path:
+        path = Path(regions)
+        try:
+            return str(path), path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such region file; check the path") from None
+        except IsADirectoryError:
+            raise InputError(f"{path}: is a folder, expected a region file") from None
+    if isinstance(regions, str):
+        return "the region text", regions
+    raise InputError(
+        f"regions must be a region file, region text or a table, not {type(regions).__name__}"
+    )
+
+
+def _check_sky(ra: float, dec: float) -> tuple[float, float]:
+    try:
+        ra, dec = float(ra), float(dec)
+    except (TypeError, ValueError):
+        raise InputError(f"RA/Dec must be numbers in degrees, not {ra!r}, {dec!r}") from None
+    if not (math.isfinite(ra) and math.isfinite(dec)) or abs(dec) > 90:
+        raise InputError(f"RA/Dec ({ra}, {dec}) is not a sky position in degrees")
+    return ra % 360.0, dec
+
+
+def _two_floats(text: str, what: str) -> tuple[float, float]:
+    parts = text.split()
+    try:
+        return float(parts[0]), float(parts[1])
+    except (IndexError, ValueError):
+        raise DS9Error(f"DS9 answered {text!r} for the {what}; expected two numbers") from None
