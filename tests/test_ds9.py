@@ -355,6 +355,12 @@ def test_ds9_not_installed(ds9_server, monkeypatch, tmp_path) -> None:
         DS9("not-installed", transport="xpa", start=True, timeout=5)
 
 
+def test_start_without_a_display_says_so(ds9_server, monkeypatch) -> None:
+    monkeypatch.delenv("DISPLAY")
+    with pytest.raises(DS9Error, match=r"exited at start-up.*DISPLAY"):
+        DS9("xrbid-no-display", transport="xpa", start=True, timeout=5)
+
+
 def test_start_launches_and_waits(ds9_server) -> None:
     session = DS9("xrbid-started", transport="xpa", start=True, timeout=10)
     try:

@@ -120,8 +120,9 @@ def _launch_failure(process: subprocess.Popen) -> str:
     log = process._xrbid_log  # type: ignore[attr-defined]
     log.seek(0)
     lines = [ln.strip() for ln in log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-    said = lines[-1] if lines else "no message"
-    hint = "; is DISPLAY set to a running X server?" if "display" in said.lower() else ""
+    said = "; ".join(lines[-3:])[-300:] if lines else "no message"
+    windowing = ("display" in said.lower()) or ("window system" in said.lower())
+    hint = "; is DISPLAY set to a running X server?" if windowing else ""
     return f"DS9 exited at start-up (code {process.returncode}): {said}{hint}"
 
 
