@@ -21,10 +21,10 @@ def ds9() -> None:
 
     \b
     On the M101 example:
-      xrbid ds9 show a478hst-cutout.fits --regions m101_2sig.reg --start
-      xrbid ds9 calibrators m101_unique.ecsv --image a478hst-cutout.fits -o calibrators.ecsv
-      xrbid ds9 blink a478hst-cutout.fits --before m101.reg --after m101_aligned.reg
-      xrbid ds9 stamps m101_best.ecsv --image a478hst-cutout.fits -o stamps/
+      xrbid ds9 show m101_f555w.fits --regions m101_2sig.reg --start
+      xrbid ds9 calibrators m101_unique.ecsv --image m101_f555w.fits -o calibrators.ecsv
+      xrbid ds9 blink m101_f555w.fits --before m101.reg --after m101_aligned.reg
+      xrbid ds9 stamps m101_best.ecsv --image m101_f555w.fits -o stamps/
     """
 
 
@@ -96,8 +96,8 @@ def show(
     """Show IMAGE in DS9 with region files drawn over it.
 
     \b
-    Example (the M101 2-sigma circles; the HST image is the shipped Abell 478 one):
-      xrbid ds9 show a478hst-cutout.fits --regions m101_2sig.reg --start
+    Example (the M101 2-sigma circles over your HST image of M101):
+      xrbid ds9 show m101_f555w.fits --regions m101_2sig.reg --start
     """
     session = _connect(target, transport, start, timeout)
     try:
@@ -203,11 +203,11 @@ def calibrators(
 
     \b
     Example (M101):
-      xrbid ds9 calibrators m101_unique.ecsv --image a478hst-cutout.fits \\
-          --ids "2CXO J140251.0+542420,2CXO J140248.0+542403" -o calibrators.ecsv
+      xrbid ds9 calibrators m101_unique.ecsv --image m101_f555w.fits \\
+          --ids "2CXO J140314.3+541806,2CXO J140229.9+542118" -o calibrators.ecsv
     \b
     Draw now, mark at leisure, collect later:
-      xrbid ds9 calibrators m101_unique.ecsv --image a478hst-cutout.fits --draw-only
+      xrbid ds9 calibrators m101_unique.ecsv --image m101_f555w.fits --draw-only
       xrbid ds9 calibrators m101_unique.ecsv --collect -o calibrators.ecsv
     """
     from xrbid.ds9 import draw_calibrators, picked_calibrators, step_through
@@ -229,7 +229,11 @@ def calibrators(
     try:
         if not collect:
             session.open_image(image)
-            draw_calibrators(session, table, radius=radius)
+            drawn = draw_calibrators(session, table, radius=radius)
+            off_image = len(table) - len(drawn)
+            if off_image:
+                click.echo(f"{off_image} candidates fall off the image and are not drawn", err=True)
+            table = drawn
             if not no_step:
                 for i, row in step_through(session, table, zoom=zoom):
                     answer = click.prompt(
@@ -297,7 +301,7 @@ def blink(
 
     \b
     Example (M101):
-      xrbid ds9 blink a478hst-cutout.fits --before m101.reg --after m101_aligned.reg
+      xrbid ds9 blink m101_f555w.fits --before m101.reg --after m101_aligned.reg
     """
     from xrbid.ds9 import blink_before_after
 
@@ -357,7 +361,7 @@ def stamps(
 
     \b
     Example (M101):
-      xrbid ds9 stamps m101_best.ecsv --image a478hst-cutout.fits -o stamps/ --size 8arcsec
+      xrbid ds9 stamps m101_best.ecsv --image m101_f555w.fits -o stamps/ --size 8arcsec
     """
     from xrbid.ds9 import postage_stamps
     from xrbid.tables import read_table

@@ -136,10 +136,10 @@ def ds9_server() -> Iterator[DS9Server]:
         wait_until(lambda: _samp_has_ds9(title), 30, "DS9 registering with the SAMP hub")
         yield DS9Server(f":{number}", title, ds9, hub_lock, workdir)
     finally:
+        if hub is not None:
+            hub.stop()  # first, so that the hub's shutdown notice reaches a live DS9
         if ds9 is not None:
             stop_process(ds9)
-        if hub is not None:
-            hub.stop()
         stop_process(xvfb)
         patch.undo()
         shutil.rmtree(workdir, ignore_errors=True)

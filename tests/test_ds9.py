@@ -285,6 +285,19 @@ def test_calibrator_pick_back_returns_exactly_the_marked(
     assert tags == [CALIBRATOR_TAG]
 
 
+def test_candidates_off_the_image(ds9: DS9, a478: Path, a478_wcs, m101_vot: Path) -> None:
+    from xrbid.tables import read_table, unique_sources
+
+    ds9.open_image(a478)
+    m101 = unique_sources(read_table(m101_vot)).head(20)  # M101 is not in the Abell 478 field
+    with pytest.raises(InputError, match="none of the 20 candidates falls on the image"):
+        draw_calibrators(ds9, m101)
+    mixed = pd.concat([m101.head(3)[["source_id", "ra", "dec"]], candidates(a478_wcs, n=2)])
+    drawn = draw_calibrators(ds9, mixed.reset_index(drop=True))
+    assert drawn["source_id"].tolist() == mixed["source_id"].tolist()[3:]
+    assert sorted(ds9.regions()["label"]) == sorted(drawn["source_id"])
+
+
 def test_postage_stamps_show_both_circles(ds9: DS9, a478: Path, a478_wcs, tmp_path) -> None:
     table = candidates(a478_wcs, n=2, seed=3)
     table["pu_1sigma"] = [0.6, 1.0]

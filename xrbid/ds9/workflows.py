@@ -37,8 +37,9 @@ def draw_calibrators(
     *,
     radius: float = 2.0,
     color: str = CANDIDATE_COLOR,
-) -> None:
-    """Draw the candidate calibrators as labelled circles tagged :data:`CALIBRATOR_TAG`.
+) -> pd.DataFrame:
+    """Draw the candidate calibrators that fall on the image as labelled circles tagged
+    :data:`CALIBRATOR_TAG`.
 
     Parameters
     ----------
@@ -50,10 +51,27 @@ def draw_calibrators(
         Circle radius in arcsec.
     color : str
         Colour of the candidates (a kept calibrator is recoloured by the user).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The candidates on the image (the ones drawn), in table order.
+
+    Raises
+    ------
+    InputError
+        No candidate falls on the image.
     """
     _unique_ids(candidates)
+    ds9._require_wcs("drawing calibrators")
+    on_image = candidates.loc[_on_image(ds9, candidates)].reset_index(drop=True)
+    if len(on_image) == 0:
+        raise InputError(
+            f"none of the {len(candidates)} candidates falls on the image in DS9 "
+            f"({ds9.image_file()}); is it the image of this field?"
+        )
     ds9.load_regions(
-        candidates,
+        on_image,
         radius=radius,
         label_column="source_id",
         color=color,
@@ -61,6 +79,14 @@ def draw_calibrators(
         tag=CALIBRATOR_TAG,
         on_bad_label="replace",
     )
+    return on_image
+
+
+def _on_image(ds9: DS9, table: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``table`` fall on the image of the current frame."""
+    wcs, shape = _frame_wcs(ds9)
+    x, y = wcs.world_to_pixel_values(table["ra"].to_numpy(float), table["dec"].to_numpy(float))
+    return (x > -0.5) & (x < shape[1] - 0.5) & (y > -0.5) & (y < shape[0] - 0.5)
 
 
 def step_through(
@@ -290,9 +316,8 @@ def postage_stamps(
     )
     ds9.open_image(image, frame="new")
     ds9._require_wcs("postage stamps")
-    wcs, shape = _frame_wcs(ds9)
-    x, y = wcs.world_to_pixel_values(table["ra"].to_numpy(float), table["dec"].to_numpy(float))
-    inside = (x > -0.5) & (x < shape[1] - 0.5) & (y > -0.5) & (y < shape[0] - 0.5)
+    wcs, _ = _frame_wcs(ds9)
+    inside = _on_image(ds9, table)
     if not inside.any():
         raise InputError(
             f"none of the {len(table)} sources falls on {image}; is it the image of this field?"
