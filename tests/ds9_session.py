@@ -161,21 +161,27 @@ def ds9(request, ds9_server: DS9Server):
     session.set("mode region")
     session.set("tile no")
     session.set("single")
+    session.set("lock frame none")  # locks outlive frames; a lock left by one test disturbs
+    session.set("lock crosshair none")  # the mouse handling of the next
+    session.set("wcs align no")  # matching frames on WCS may turn the display north up
     session.set("colorbar yes")
     session.view_size(600, 600)
     yield session
     session.close()
 
 
-def click_frame_centre(session, *, shift: bool = False) -> None:
+def click_frame_centre(session, *, shift: bool = False, drag: tuple[int, int] = (0, 0)) -> None:
     """Click (or shift-click) the centre of DS9's current frame, as a user does with the mouse.
 
     The click is a pair of Tk button events on DS9's canvas, handled by DS9's own bindings: on a
     region it selects it (shift-click adds it to the selection), on empty sky it draws a new
-    circle. It runs from DS9's event loop after the XPA/SAMP command has returned (as a real
-    click does) and writes a file when handled, which is waited for here.
+    circle. With ``drag=(dx, dy)`` the button is held and moved by that many screen pixels
+    before it is released (dragging a region moves it). It runs from DS9's event loop after the
+    XPA/SAMP command has returned (as a real click does) and writes a file when handled, which
+    is waited for here.
     """
     state = " -state 1" if shift else ""
+    dx, dy = drag
     with tempfile.TemporaryDirectory(prefix="xrbid-click-") as folder:
         done = Path(folder) / "done"
         # a fresh event time per click, or Tk takes two clicks on one spot for a double click
@@ -190,7 +196,15 @@ proc xrbid_click {{done}} {{
     set y [expr {{($y0 + $y1) / 2}}]
     set t [expr {{[incr ::xrbid_clicks] * 10000}}]
     event generate $c <Button-1> -x $x -y $y -time $t{state}
-    event generate $c <ButtonRelease-1> -x $x -y $y -time [expr {{$t + 50}}]{state}
+    for {{set i 1}} {{$i <= 10}} {{incr i}} {{
+        if {{{dx} == 0 && {dy} == 0}} break
+        set x2 [expr {{$x + {dx} * $i / 10}}]
+        set y2 [expr {{$y + {dy} * $i / 10}}]
+        event generate $c <B1-Motion> -x $x2 -y $y2 -time [expr {{$t + 10 * $i}}]{state}
+        update
+    }}
+    event generate $c <ButtonRelease-1> -x [expr {{$x + {dx}}}] -y [expr {{$y + {dy}}}] \\
+        -time [expr {{$t + 500}}]{state}
     update
     close [open $done w]
 }}

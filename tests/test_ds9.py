@@ -210,7 +210,7 @@ def test_snapshot_is_a_png_and_never_overwrites(ds9: DS9, a478: Path, tmp_path: 
 
 
 def test_selection_and_user_edits_are_read_back(ds9: DS9, a478: Path, a478_wcs) -> None:
-    """What the user clicks, draws and deletes in DS9 is what regions() returns."""
+    """What the user clicks, drags, draws and deletes in DS9 is what regions() returns."""
     table = candidates(a478_wcs, n=3)
     ds9.open_image(a478)
     ds9.load_regions(table, radius=2.0, label_column="source_id")
@@ -221,7 +221,15 @@ def test_selection_and_user_edits_are_read_back(ds9: DS9, a478: Path, a478_wcs) 
     assert selected["label"].tolist() == [table["source_id"][1]]
     ds9.set("regions delete select")  # Region > Delete
     assert sorted(ds9.regions()["label"]) == sorted(table["source_id"][[0, 2]])
-    # a click on empty sky draws a new circle there
+    # dragging a region moves it: 40 screen pixels right, 20 up = +20, +10 image pixels at zoom 2
+    ds9.pan_to(table["ra"][0], table["dec"][0])
+    click_frame_centre(ds9, drag=(40, -20))
+    moved = ds9.regions().set_index("label").loc[table["source_id"][0]]
+    x0, y0 = a478_wcs.world_to_pixel_values(table["ra"][0], table["dec"][0])
+    want_ra, want_dec = sky_at(a478_wcs, x0 + 20.0, y0 + 10.0)
+    assert sep_arcsec(moved["ra"], moved["dec"], want_ra, want_dec)[0] < PIXEL
+    # with nothing selected (Region > Select None), a click on empty sky draws a new circle
+    ds9.set("regions select none")
     ra, dec = sky_at(a478_wcs, 560.0, 40.0)
     ds9.pan_to(ra[0], dec[0])
     click_frame_centre(ds9)

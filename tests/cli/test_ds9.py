@@ -52,6 +52,9 @@ def session(ds9_server, request) -> DS9:
     s.delete_frames()
     s.set("mode region")
     s.set("single")
+    s.set("lock frame none")
+    s.set("lock crosshair none")
+    s.set("wcs align no")
     s.set("colorbar yes")
     s.view_size(600, 600)
     yield s
