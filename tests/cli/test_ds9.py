@@ -137,6 +137,7 @@ class Keyboard(io.RawIOBase):
         return len(line)
 
 
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
 def test_calibrators_interactive_steps_then_reads_marks(session, ds9_server, a478, field, tmp_path):
     table = tmp_path / "candidates.ecsv"
     write_table(field, table)
@@ -152,7 +153,7 @@ def test_calibrators_interactive_steps_then_reads_marks(session, ds9_server, a47
     keyboard = Keyboard([""] * 6, before)
     result = run(
         "ds9", "calibrators", table, "--image", a478, "-o", out, "--zoom", "2",
-        "--target", ds9_server.title, "--transport", "xpa", input=keyboard,
+        "--target", ds9_server.title, "--transport", session.transport, input=keyboard,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "3 of 5 calibrators kept" in result.output
