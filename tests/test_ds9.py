@@ -513,6 +513,7 @@ def test_regions_need_an_image(ds9: DS9) -> None:
 
 @pytest.mark.parametrize("transport", ["xpa", "samp"])
 @pytest.mark.parametrize("how", ["frozen", "killed"])
+@pytest.mark.filterwarnings("ignore::pyvo.samp.errors.SAMPWarning")  # the hub cannot reach it
 def test_ds9_dying_mid_command_times_out(ds9_server, spare_ds9, transport, how) -> None:
     title = f"xrbid-victim-{transport}-{how}"
     process = spare_ds9(title, args=("-samp", "no") if transport == "xpa" else ())
