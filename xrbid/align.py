@@ -1392,20 +1392,7 @@ def _two_step(
     if ok.sum() == 0:
         raise InputError("no usable intermediate–reference links for the two-step fit")
     ox, oy, ww = (bx - ax)[ok], (by - ay)[ok], w2[ok]
-    if common["solver"] == "least_squares":
-        s2 = _solve_least_squares(ox, oy, ww, common["loss"], common["f_scale"], common["bound"])
-    else:
-        sx, sy = _solve_mm(
-            np.zeros(len(ox), dtype=np.intp),
-            1,
-            ox,
-            oy,
-            ww,
-            common["loss"],
-            common["f_scale"],
-            common["bound"],
-        )
-        s2 = (float(sx[0]), float(sy[0]))
+    s2 = _solve_single(ox, oy, ww, common)
     steps = [
         {
             "name": "xray->intermediate",
@@ -1434,6 +1421,17 @@ def _two_step(
     return step1, steps, pairs1, inter
 
 
+def _solve_single(
+    ox: np.ndarray, oy: np.ndarray, ww: np.ndarray, common: dict[str, Any]
+) -> tuple[float, float]:
+    """The shift of one stack's offsets with the configured solver."""
+    if common["solver"] == "least_squares":
+        return _solve_least_squares(ox, oy, ww, common["loss"], common["f_scale"], common["bound"])
+    zeros = np.zeros(len(ox), dtype=np.intp)
+    sx, sy = _solve_mm(zeros, 1, ox, oy, ww, common["loss"], common["f_scale"], common["bound"])
+    return float(sx[0]), float(sy[0])
+
+
 def _wls_engine_pairs(
     pairs: pd.DataFrame, weights: np.ndarray, common: dict[str, Any]
 ) -> tuple[pd.Series, pd.DataFrame]:
@@ -1450,22 +1448,7 @@ def _wls_engine_pairs(
     pairs["used"] = used
     u = pairs[used]
     ox, oy, ww = (u[c].to_numpy(float) for c in ("dx", "dy", "weight"))
-    if not len(u):
-        s = (0.0, 0.0)
-    elif common["solver"] == "least_squares":
-        s = _solve_least_squares(ox, oy, ww, common["loss"], common["f_scale"], common["bound"])
-    else:
-        sx, sy = _solve_mm(
-            np.zeros(len(u), dtype=np.intp),
-            1,
-            ox,
-            oy,
-            ww,
-            common["loss"],
-            common["f_scale"],
-            common["bound"],
-        )
-        s = (float(sx[0]), float(sy[0]))
+    s = _solve_single(ox, oy, ww, common) if len(u) else (0.0, 0.0)
     row = pd.Series(
         {
             "shift_x": s[0],
