@@ -17,6 +17,7 @@ __all__ = [
     "UserError",
     "XrbidGroup",
     "emit",
+    "headers_option",
     "json_option",
     "overwrite_option",
 ]
@@ -62,6 +63,18 @@ def overwrite_option(f: Callable) -> Callable:
     """``--overwrite``: allow replacing existing output files."""
     return click.option(
         "--overwrite", is_flag=True, help="Replace output files that already exist."
+    )(f)
+
+
+def headers_option(f: Callable) -> Callable:
+    """``--headers canonical|xrbid``: the column names of written tables."""
+    return click.option(
+        "--headers",
+        type=click.Choice(["canonical", "xrbid"]),
+        default="canonical",
+        show_default=True,
+        help="Column names to write: canonical (source_id, ra, pu_2sigma, ...) or XRBID-style "
+        "(CSC ID, RA, 2Sig, ...).",
     )(f)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, emit, json_option, overwrite_option
+from ._common import ANGLE, emit, headers_option, json_option, overwrite_option
 
 
 def resolve_galaxy(name: str, *, offline: bool | None) -> tuple[float, float]:
@@ -58,13 +58,7 @@ def resolve_galaxy(name: str, *, offline: bool | None) -> tuple[float, float]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output table; the format follows the extension (.vot .ecsv .csv .fits .parquet).",
 )
-@click.option(
-    "--headers",
-    type=click.Choice(["canonical", "xrbid"]),
-    default="canonical",
-    show_default=True,
-    help="Column names to write.",
-)
+@headers_option
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),

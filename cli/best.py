@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import emit, json_option, overwrite_option
+from ._common import emit, headers_option, json_option, overwrite_option
 
 
 @click.command("best")
@@ -30,13 +30,7 @@ from ._common import emit, json_option, overwrite_option
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write a DS9 region file of the 1-sigma circles.",
 )
-@click.option(
-    "--headers",
-    type=click.Choice(["canonical", "xrbid"]),
-    default="canonical",
-    show_default=True,
-    help="Column names to write: canonical or XRBID-style (CSC ID, 1Sig, 2Sig, ...).",
-)
+@headers_option
 @overwrite_option
 @json_option
 def best(

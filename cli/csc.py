@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import XrbidGroup, emit, json_option, overwrite_option
-
-HEADERS = click.Choice(["canonical", "xrbid"])
+from ._common import XrbidGroup, emit, headers_option, json_option, overwrite_option
 
 
 def _output_option(f):
@@ -21,17 +19,6 @@ def _output_option(f):
         type=click.Path(dir_okay=False, path_type=Path),
         help="Output table; the format follows the extension "
         "(.csv .frame .ecsv .fits .vot .xml .parquet).",
-    )(f)
-
-
-def _headers_option(f):
-    return click.option(
-        "--headers",
-        type=HEADERS,
-        default="canonical",
-        show_default=True,
-        help="Column names to write: canonical (source_id, ra, ...) or XRBID-style "
-        "(CSC ID, RA, ...).",
     )(f)
 
 
@@ -59,7 +46,7 @@ def csc() -> None:
 @csc.command("load")
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
 @_output_option
-@_headers_option
+@headers_option
 @click.option(
     "--table",
     "table",
@@ -100,7 +87,7 @@ def load(
 @csc.command("unique")
 @_table_argument("table_path")
 @_output_option
-@_headers_option
+@headers_option
 @overwrite_option
 @json_option
 def unique(table_path: Path, output: Path, headers: str, overwrite: bool, as_json: bool) -> None:
@@ -136,7 +123,7 @@ def unique(table_path: Path, output: Path, headers: str, overwrite: bool, as_jso
     help="IDs not in the table: stop with an error, or warn and write the rest.",
 )
 @_output_option
-@_headers_option
+@headers_option
 @overwrite_option
 @json_option
 def select(

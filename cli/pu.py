@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import emit, json_option, overwrite_option
+from ._common import emit, headers_option, json_option, overwrite_option
 
 
 def _parse_std(value: str | None) -> tuple[float, float] | None:
@@ -64,13 +64,7 @@ def _parse_std(value: str | None) -> tuple[float, float] | None:
     help="Output table (.ecsv .csv .frame .fits .vot .parquet) with pu_1sigma, pu_2sigma "
     "(arcsec) and pu_method.",
 )
-@click.option(
-    "--headers",
-    type=click.Choice(["canonical", "xrbid"]),
-    default="canonical",
-    show_default=True,
-    help="Column names to write: canonical or XRBID-style (1Sig, 2Sig, ...).",
-)
+@headers_option
 @overwrite_option
 @json_option
 def pu(
