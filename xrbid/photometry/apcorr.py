@@ -50,7 +50,7 @@ def eef(instrument: str, detector: str, filter_name: str, radius_arcsec: float) 
     if table is None or filt not in table.index:
         raise CalibrationError(
             f"no encircled-energy table for {camera or 'unknown camera'} {filt or '?'} "
-            "(shipped: WFC3/UVIS broad bands); give the EEF yourself (eef=, --eef) or an "
+            "(shipped: ACS/WFC and WFC3/UVIS); give the EEF yourself (eef=, --eef) or an "
             "aperture correction (--apcorr VALUE)"
         )
     radii = np.asarray(table.columns, dtype=float)

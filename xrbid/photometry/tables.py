@@ -9,7 +9,7 @@ import pandas as pd
 
 __all__ = ["camera_key", "eef_table", "vega_table"]
 
-_EEF_FILES = {"WFC3/UVIS": "wfc3_uvis1_eef.csv"}
+_EEF_FILES = {"ACS/WFC": "acs_wfc_eef.csv", "WFC3/UVIS": "wfc3_uvis1_eef.csv"}
 _VEGA_FILES = {"ACS/WFC": "acs_wfc_vega.csv", "WFC3/UVIS": "wfc3_uvis1_vega.csv"}
 
 
@@ -29,11 +29,14 @@ def _read(name: str) -> pd.DataFrame:
 
 @cache
 def eef_table(camera: str) -> pd.DataFrame | None:
-    """EEF table of ``camera`` indexed by filter (columns: radius in arcsec), or `None`."""
+    """EEF table of ``camera`` indexed by filter (columns: radius in arcsec), or `None`.
+
+    The last column is the reference ("infinite") aperture, where the EEF is 1.
+    """
     name = _EEF_FILES.get(camera)
     if name is None:
         return None
-    df = _read(name).set_index("filter").drop(columns="pivot_wavelength")
+    df = _read(name).set_index("filter").drop(columns="pivot_wavelength", errors="ignore")
     df.columns = [float(c) for c in df.columns]
     return df
 
