@@ -334,6 +334,9 @@ def test_image_regions_are_returned_zero_based_by_default():
         ('image\ncircle(1,2,3")', 2, "pixels"),
         ("physical\ncircle(1,2,3)", 2, "physical"),
         ('wcs\ncircle(1,2,3")', 2, "wcs"),
+        ('fk5\ncircle(1,2,3") # text={abc', 2, "text= opens with { but is never closed"),
+        ('fk5\ncircle(1,2,3") # color=red tag={a', 2, "tag= opens with {"),
+        ('global font="helvetica 10\nfk5\ncircle(1,2,3")', 1, 'font= opens with "'),
     ],
 )
 def test_syntax_errors_name_source_and_line(text, line, message):

@@ -478,7 +478,7 @@ def _parse_statement(text: str, number: int, state: _State) -> None:
     word = re.match(r"[A-Za-z0-9]+", text.lstrip("+-"))
     keyword = word.group(0).lower() if word else ""
     if keyword == "global":
-        state.globals = {**state.globals, **_properties(text[len("global") :])}
+        state.globals = {**state.globals, **_properties(text[len("global") :], number, state)}
         state.global_changes.append((number, dict(state.globals)))
         return
     bare = text.lower().split("#", 1)[0].strip()
@@ -544,7 +544,7 @@ def _parse_region(text: str, number: int, state: _State) -> None:
         tail = tail[2:].strip()
     if tail.startswith("#"):
         tail = tail[1:]
-    props = _properties(tail)
+    props = _properties(tail, number, state)
 
     inline_text = None
     if shape == "text" and "{" in params_text:
@@ -595,15 +595,20 @@ def _closing_paren(text: str) -> int:
     return -1
 
 
-def _properties(text: str) -> dict:
+_CLOSING = {"{": "}", '"': '"', "'": "'"}
+
+
+def _properties(text: str, number: int, state: _State) -> dict:
     """Parse ``key=value`` properties; ``tag`` may repeat and is kept as a list."""
     props: dict = {}
     for key, value in _PROPERTY_RE.findall(text):
         key = key.lower()
-        if value[:1] in "{\"'":
-            value = value[1:]
-            if value[-1:] in "}\"'":
-                value = value[:-1]
+        if value[:1] in _CLOSING:
+            if len(value) < 2 or value[-1] != _CLOSING[value[0]]:
+                raise state.error(
+                    number, f"{key}= opens with {value[0]} but is never closed: {value[:40]!r}"
+                )
+            value = value[1:-1]
         elif key == "point":  # "point=circle 11": keep the symbol
             value = value.lower()
         if key == "tag":
