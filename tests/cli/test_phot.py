@@ -228,6 +228,16 @@ def test_bad_values(tmp_path, a478_sources):
     assert result.exit_code == 2 and "use auto, none or a number" in result.stderr
 
 
+def test_out_of_range_extension_is_one_line(tmp_path, a478_sources):
+    listing = "extensions are 0:PRIMARY, 1:CUTOUT"
+    out = tmp_path / "s.ecsv"
+    assert_user_error(run("phot", "detect", f"{CANDELS}[9]", "-o", out), "no extension", listing)
+    assert_user_error(run("phot", "detect", CANDELS, "--ext", "9", "-o", out), listing)
+    result = run("phot", "counterparts", a478_sources, "--image", f"F814W={CANDELS}[9]", "-o", out)
+    assert_user_error(result, "no extension", listing)
+    assert not out.exists()
+
+
 def test_help_has_walkthrough_example():
     for command in ("detect", "measure", "counterparts"):
         result = run("phot", command, "--help")

@@ -52,6 +52,13 @@ def test_unknown_extension_lists_what_exists(candels):
         load_image(candels, ext="SCI")
 
 
+@pytest.mark.parametrize("ext", [9, "9", -9])
+def test_out_of_range_extension_number_lists_what_exists(candels, ext):
+    # the CANDELS cutout has four HDUs (0..3): 9 and -9 are out of range
+    with pytest.raises(InputError, match=r"no extension .*9.*; extensions are 0:PRIMARY, 1:CUTOUT"):
+        load_image(candels, ext=ext)
+
+
 def test_flt_counts_in_electrons(tuc47_flt):
     img = load_image(tuc47_flt)
     assert img.ext == "SCI,1"

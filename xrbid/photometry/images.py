@@ -204,13 +204,17 @@ def _pick_hdu(hdul: fits.HDUList, ext: Any) -> tuple[int, str]:
                 if parts[0].isdigit()
                 else ((parts[0], int(parts[1])) if len(parts) == 2 else parts[0])
             )
+        listing = ", ".join(f"{i}:{h.name}" for i, h in enumerate(hdul))
         try:
             index = hdul.index_of(key)
         except (KeyError, IndexError) as exc:
             raise InputError(
-                f"{hdul.filename()}: no extension {ext!r}; extensions are "
-                + ", ".join(f"{i}:{h.name}" for i, h in enumerate(hdul))
+                f"{hdul.filename()}: no extension {ext!r}; extensions are {listing}"
             ) from exc
+        # index_of returns an integer key unchecked: an out-of-range number would
+        # otherwise surface later as a bare IndexError.
+        if not 0 <= index < len(hdul):
+            raise InputError(f"{hdul.filename()}: no extension {ext!r}; extensions are {listing}")
         return index, str(ext)
     for i, hdu in enumerate(hdul):
         if hdu.name == "SCI" and hdu.is_image and hdu.data is not None:
