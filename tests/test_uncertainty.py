@@ -112,6 +112,34 @@ def test_bright_sources_are_clamped_to_c_3p3():
     assert out["pu_2sigma"].to_numpy() == pytest.approx([at_end[1]] * 3, rel=1e-9)
 
 
+def test_infinite_counts_are_missing_not_clamped():
+    # +inf / -inf counts are missing values: no Kim radius, whatever the clamp setting.
+    for clamp in (True, False):
+        r68, r95 = kim07_radii([5.0, 5.0], [np.inf, -np.inf], clamp=clamp)
+        assert np.isnan(r68).all() and np.isnan(r95).all()
+    # Finite counts above 10**3.3, however large, are still clamped to C = 3.3; at theta = 5:
+    # log r95 = 0.484 - 0.2064*3.3 - 0.426 = -0.62312
+    # log r68 = 0.5155 - 0.1945*3.3 - 0.8034 = -0.92975
+    r68, r95 = kim07_radii([5.0], [1e300])
+    assert r95[0] == pytest.approx(10**-0.62312, rel=1e-12)
+    assert r68[0] == pytest.approx(10**-0.92975, rel=1e-12)
+    # In a table: inf rows take the ellipse (err_r0 = 1.6, s = 0.5 -> 2σ = sqrt(1.6² + 1²)),
+    # the finite bright row is clamped.
+    df = frame([5.0, 5.0, 5.0], [np.inf, -np.inf, 1e300], err_r0=[1.6, 1.6, 1.6])
+    out = positional_uncertainty(df, (0.3, 0.4))
+    assert out["pu_method"].tolist() == ["ellipse", "ellipse", "kim07_clamped"]
+    assert out["pu_2sigma"].to_numpy()[:2] == pytest.approx([math.sqrt(3.56)] * 2, rel=1e-12)
+    assert out["pu_1sigma"].to_numpy()[:2] == pytest.approx([math.sqrt(0.89)] * 2, rel=1e-12)
+    assert out["pu_2sigma"].iloc[2] == pytest.approx(
+        math.sqrt(10 ** (2 * -0.62312) + 1.0), rel=1e-12
+    )
+    # Without an ellipse they are NaN (method 'none'), never a clamped radius.
+    with pytest.warns(UserWarning, match="2 rows have no usable theta/counts"):
+        out = positional_uncertainty(frame([5.0, 5.0], [np.inf, -np.inf]), (0.3, 0.4))
+    assert out["pu_method"].tolist() == ["none", "none"]
+    assert out["pu_2sigma"].isna().all()
+
+
 def test_clamp_off_treats_bright_sources_like_the_guide_code():
     df = frame([6.0], [5000.0], err_r0=[0.8])
     out = positional_uncertainty(df, GUIDE_STD, fallback="zero", clamp=False)
@@ -147,6 +175,8 @@ UNCOVERED = {
     "counts one (C = 0)": (3.0, 1.0),
     "counts below one": (3.0, 0.4),
     "counts NaN": (3.0, np.nan),
+    "counts +inf": (3.0, np.inf),
+    "counts -inf": (3.0, -np.inf),
 }
 
 
@@ -204,6 +234,16 @@ def test_method_counts_summary():
 def test_negative_counts_is_an_error():
     with pytest.raises(InputError, match="negative counts"):
         positional_uncertainty(frame([2.0, 3.0], [10.0, -4.0]), (0.1, 0.1))
+
+
+def test_non_numeric_counts_name_the_first_bad_row():
+    df = pd.DataFrame({"theta": [2.0, 3.0, 4.0, 5.0], "counts": ["10", None, "12 cts", "n/a"]})
+    with pytest.raises(InputError) as info:
+        positional_uncertainty(df, (0.1, 0.1))
+    message = str(info.value)
+    assert "column 'counts' (source counts) must be numeric" in message
+    assert "2 row(s) are not numbers" in message
+    assert "first: row 2, value '12 cts'" in message
 
 
 def test_negative_theta_is_an_error():

@@ -16,10 +16,10 @@ Each row records the rule it used in ``pu_method``:
 ``kim07``
     the equations, as published;
 ``kim07_clamped``
-    counts above 10**3.3 (C > 3.3, beyond the fit's bright end): evaluated at C = 3.3;
+    finite counts above 10**3.3 (C > 3.3, beyond the fit's bright end): evaluated at C = 3.3;
 ``ellipse``
-    no usable θ or counts: the CSC 95% error-ellipse major radius ``err_r0`` is the 2σ X-ray
-    term and ``err_r0 / 2`` the 1σ term;
+    no usable θ or counts (NaN, ±inf, counts <= 1): the CSC 95% error-ellipse major radius
+    ``err_r0`` is the 2σ X-ray term and ``err_r0 / 2`` the 1σ term;
 ``zero``
     no usable θ or counts and a zero X-ray term (the XRBID guide's behaviour, ``fallback="zero"``):
     the radius is the alignment scatter alone;
@@ -87,7 +87,8 @@ def kim07_radii(theta: Any, counts: Any, *, clamp: bool = True) -> tuple[np.ndar
         Source counts (CSC ``src_cnts_aper_b``).
     clamp : bool
         Evaluate sources brighter than 10**3.3 counts at C = 3.3 (the fit's bright end). When
-        false they get NaN, like every row outside 0 < C <= 3.3 or with NaN θ.
+        false they get NaN, like every row outside 0 < C <= 3.3 or with NaN θ. Counts that
+        are not finite (±inf) are missing values and always get NaN.
 
     Returns
     -------
@@ -103,6 +104,8 @@ def kim07_radii(theta: Any, counts: Any, *, clamp: bool = True) -> tuple[np.ndar
     theta = np.asarray(theta, dtype=float)
     counts = np.asarray(counts, dtype=float)
     theta, counts = np.broadcast_arrays(theta, counts)
+    # Infinite counts are missing values, not very bright sources: never clamp them.
+    counts = np.where(np.isfinite(counts), counts, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.log10(counts)
     if clamp:
@@ -202,7 +205,16 @@ def _numeric_column(df: pd.DataFrame, name: str, what: str) -> np.ndarray:
     try:
         return pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError):
-        raise InputError(f"column '{name}' ({what}) must be numeric") from None
+        pass
+    # Name the first offending cell: a value that is present but does not parse as a number.
+    column = df[name]
+    parsed = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero((parsed.isna() & column.notna()).to_numpy())
+    first = f" (first: row {int(bad[0])}, value {column.iloc[int(bad[0])]!r})" if bad.size else ""
+    raise InputError(
+        f"column '{name}' ({what}) must be numeric: {bad.size} row(s) are not numbers{first}; "
+        "fix or drop those rows"
+    )
 
 
 def positional_uncertainty(
@@ -223,7 +235,7 @@ def positional_uncertainty(
         The alignment scatter (σx, σy) in arcsec, or an alignment solution (object, mapping or
         JSON file) holding ``std_x`` and ``std_y``; see `astro_scatter`.
     fallback : {"ellipse", "zero", "none"}
-        X-ray term of rows the equations do not cover (θ NaN, counts NaN or <= 1):
+        X-ray term of rows the equations do not cover (θ NaN, counts NaN, ±inf or <= 1):
         ``"ellipse"`` uses ``err_r0`` as the 2σ term and ``err_r0/2`` as the 1σ term (rows
         without ``err_r0`` get NaN, method ``none``); ``"zero"`` uses no X-ray term, which
         reproduces the XRBID guide's published radii; ``"none"`` leaves them NaN.
@@ -265,6 +277,8 @@ def positional_uncertainty(
 
     theta = _numeric_column(df, "theta", "off-axis angle, arcmin")
     counts = _numeric_column(df, "counts", "source counts")
+    # ±inf counts are missing values (like NaN): they take the fallback rule, never the clamp.
+    counts = np.where(np.isfinite(counts), counts, np.nan)
     if np.any(counts < 0):
         n = int(np.sum(counts < 0))
         raise InputError(
