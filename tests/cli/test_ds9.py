@@ -163,13 +163,14 @@ def test_calibrators_interactive_steps_then_reads_marks(session, ds9_server, a47
     assert np.allclose(got[:, 1], field["dec"], atol=1e-6)
 
 
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
 def test_blink_before_after(session, ds9_server, a478, field, tmp_path) -> None:
     before = write_regions(field, tmp_path / "before.reg", radius=1.0, color="red")
     shifted = field.assign(ra=field["ra"] + 0.5 / 3600, dec=field["dec"] - 0.3 / 3600)
     after = write_regions(shifted, tmp_path / "after.reg", radius=1.0, color="green")
     result = run(
         "ds9", "blink", a478, "--before", before, "--after", after, "--interval", "0.4",
-        "--target", ds9_server.title, "--transport", "xpa",
+        "--target", ds9_server.title, "--transport", session.transport,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert session.frames() == [1, 2]
@@ -183,18 +184,28 @@ def test_blink_before_after(session, ds9_server, a478, field, tmp_path) -> None:
     session.blink(None)
 
 
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
 def test_stamps(session, ds9_server, a478, field, tmp_path) -> None:
     table = tmp_path / "best.ecsv"
     write_table(field, table)
     out = tmp_path / "stamps"
     args = ["ds9", "stamps", table, "--image", a478, "-o", out, "--size", "6arcsec"]
-    args += ["--pixels", "120", "--target", ds9_server.title]
+    args += ["--pixels", "120", "--target", ds9_server.title, "--transport", session.transport]
     result = run(*args)
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"TEST_J{i:02d}.png" for i in range(5)]
     import matplotlib.image as mpimg
 
-    assert mpimg.imread(out / names[0]).shape[:2] == (120, 120)
+    for name, (_, row) in zip(names, field.iterrows()):
+        rgb = mpimg.imread(out / name)[..., :3]
+        assert rgb.shape[:2] == (120, 120)
+        # DS9 drew the 1-sigma circle (green) centred on the stamp, of the source's radius
+        green = np.argwhere((rgb[..., 1] > 0.8) & (rgb[..., 0] < 0.3) & (rgb[..., 2] < 0.3))
+        assert len(green) > 10
+        centre = green.mean(axis=0)
+        assert np.all(np.abs(centre - 59.5) < 2)
+        scale = 120 / 6.0  # screen pixels per arcsec
+        assert abs(np.median(np.hypot(*(green - centre).T)) - row["pu_1sigma"] * scale) < 2
     result = run(*args)
     assert result.exit_code == 1 and "exists" in result.output
