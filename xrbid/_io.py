@@ -25,7 +25,9 @@ def check_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputExistsError(
+            f"{path} exists; use --overwrite (overwrite=True in Python) to replace it"
+        )
     if not path.parent.exists():
         raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
     return path
@@ -52,7 +54,7 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
         yield tmp
         if path.exists() and not overwrite:  # appeared while we were writing
             raise OutputExistsError(
-                f"{path} exists; pass --overwrite (overwrite=True) to replace it"
+                f"{path} exists; use --overwrite (overwrite=True in Python) to replace it"
             )
         os.replace(tmp, path)
     finally:

@@ -560,7 +560,8 @@ def _read_votable(path: Path, table: int | None):
         if len(tables) > 1:
             names = "; ".join(f"{i}: {t.name or t.ID or 'unnamed'}" for i, t in enumerate(tables))
             raise InputError(
-                f"{path} holds {len(tables)} tables ({names}); choose one with --table N (table=N)"
+                f"{path} holds {len(tables)} tables ({names}); take one out with "
+                f"`xrbid csc load {path} --table N -o OUT` (read_table(..., table=N) in Python)"
             )
         table = 0
     if not 0 <= table < len(tables):
@@ -744,8 +745,9 @@ def _read_fits(path: Path, table: int | None):
         if table is None:
             if len(hdus) > 1:
                 raise InputError(
-                    f"{path} holds {len(hdus)} tables (HDUs {hdus}); choose one with --table N "
-                    "(table=N, counting tables from 0)"
+                    f"{path} holds {len(hdus)} tables (HDUs {hdus}); take one out with "
+                    f"`xrbid csc load {path} --table N -o OUT`, N counting tables from 0 "
+                    "(read_table(..., table=N) in Python)"
                 )
             table = 0
         if not 0 <= table < len(hdus):

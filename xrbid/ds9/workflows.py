@@ -302,7 +302,9 @@ def postage_stamps(
     if not overwrite:
         for p in paths:
             if p.exists():
-                raise InputError(f"{p} exists; pass --overwrite (overwrite=True) to replace it")
+                raise InputError(
+                    f"{p} exists; use --overwrite (overwrite=True in Python) to replace it"
+                )
     out.mkdir(parents=True, exist_ok=True)
     one = format_regions(table, radius_column="pu_1sigma", color="green", width=2)
     two = format_regions(
