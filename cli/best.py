@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -53,6 +54,8 @@ def best(
       xrbid best m101_pu.ecsv -o m101_best.ecsv \\
           --regions-2sigma m101_best_2sig.reg --regions-1sigma m101_best_1sig.reg
     """
+    import pandas as pd
+
     from xrbid._io import check_output
     from xrbid.regions import write_regions
     from xrbid.selection import best_observations
@@ -70,7 +73,11 @@ def best(
         required=required,
         what="the best observation (run `xrbid pu` first for pu_2sigma)",
     )
-    out = best_observations(df)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        out = best_observations(df)
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
     # Region files first: a failure there leaves no table behind either.
     written = []
     if reg2 is not None:
@@ -88,18 +95,25 @@ def best(
         written.append(str(reg1))
     write_table(out, output, overwrite=overwrite, headers=headers)
 
+    radius = pd.to_numeric(out["pu_2sigma"], errors="coerce")
+    has_radius = int(radius.notna().sum())
+    median = float(radius.median()) if has_radius else None
     data = {
         "input": str(table_path),
         "output": str(output),
         "rows": len(df),
         "sources": len(out),
         "regions": written,
-        "median_pu_2sigma": float(out["pu_2sigma"].median()),
+        "median_pu_2sigma": median,
+        "sources_without_radius": len(out) - has_radius,
     }
     extra = f" and {', '.join(written)}" if written else ""
+    radius_text = (
+        f"median 2-sigma radius {median:.3f} arcsec" if median is not None else "no 2-sigma radius"
+    )
     emit(
         f"{table_path}: {len(df)} rows -> best observation of {len(out)} sources "
-        f"(median 2-sigma radius {data['median_pu_2sigma']:.3f} arcsec) -> {output}{extra}",
+        f"({radius_text}) -> {output}{extra}",
         data,
         as_json,
     )

@@ -9,6 +9,7 @@ published best rows. Counterpart geometry uses positions whose separations are k
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,29 @@ def test_all_nan_group():
             ("M", NAN, NAN, NAN, "d"),
         ]
     )
-    assert chosen(df) == {"N": "b", "M": "c"}
+    with pytest.warns(UserWarning, match="1 of 2 sources have no 2-sigma radius"):
+        assert chosen(df) == {"N": "b", "M": "c"}
+
+
+def test_sources_without_radius_are_counted_in_a_warning():
+    df = obs(
+        [
+            ("A", 5.0, 1.0, NAN, "a"),
+            ("B", 5.0, 1.0, NAN, "b1"),
+            ("B", NAN, NAN, NAN, "b2"),
+            ("C", 5.0, 1.0, NAN, "c"),
+        ]
+    )
+    with pytest.warns(UserWarning, match="3 of 3 sources have no 2-sigma radius"):
+        best = best_observations(df)
+    assert best["pu_2sigma"].isna().all()
+
+
+def test_no_warning_when_every_source_has_a_radius():
+    df = obs([("A", 5.0, 1.0, NAN, "nan"), ("A", 5.0, 1.0, 2.0, "two"), ("B", 1.0, 1.0, 1.0, "b")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert chosen(df) == {"A": "two", "B": "b"}
 
 
 def test_nan_radius_ranks_last():
@@ -223,7 +246,9 @@ def test_m101_best_matches_the_guide_procedure(m101_pu):
 def test_best_matches_the_guide_procedure_on_random_groups(rows):
     df = pd.DataFrame(rows, columns=["source_id", "counts", "theta", "pu_2sigma"])
     df["row"] = np.arange(len(df))
-    best = best_observations(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # groups with only NaN radii
+        best = best_observations(df)
     assert best["row"].tolist() == guide_procedure_nan_last(df)
 
 

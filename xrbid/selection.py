@@ -89,6 +89,11 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
     InputError
         If a row has no source_id.
 
+    Warns
+    -----
+    UserWarning
+        If some sources' chosen rows have no ``pu_2sigma`` (NaN): it says how many.
+
     Examples
     --------
     >>> import pandas as pd
@@ -121,6 +126,16 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
 
     best = df.iloc[chosen].reset_index(drop=True)
     best["n_obs"] = np.bincount(codes)[codes[chosen]]
+    n_no_radius = int(np.isnan(radius[chosen]).sum())
+    if n_no_radius:
+        warnings.warn(
+            f"{n_no_radius} of {chosen.size} sources have no 2-sigma radius (pu_2sigma NaN in "
+            "their best observation): they have no search circle; give them one with "
+            "positional_uncertainty's fallback ('ellipse' needs err_r0, 'zero' uses the "
+            "alignment scatter alone)",
+            UserWarning,
+            stacklevel=2,
+        )
     return best
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -94,3 +95,27 @@ def test_best_existing_region_file_is_kept(m101_pu, tmp_path):
     res = run("best", m101_pu, "-o", out, "--regions-2sigma", reg2)
     assert res.exit_code == 1 and "--overwrite" in res.output
     assert reg2.read_text() == "mine" and not out.exists()
+
+
+def test_best_warns_when_no_source_has_a_radius(tmp_path):
+    table = tmp_path / "t.csv"
+    pd.DataFrame(
+        {
+            "source_id": ["A", "A", "B"],
+            "theta": [1.0, 2.0, 3.0],
+            "counts": [5.0, 6.0, 7.0],
+            "pu_2sigma": [float("nan")] * 3,
+        }
+    ).to_csv(table, index=False)
+    out = tmp_path / "best.ecsv"
+    res = run("best", table, "-o", out)
+    assert res.exit_code == 0, res.output
+    assert "Warning: 2 of 2 sources have no 2-sigma radius" in res.stderr
+    assert "nan" not in res.stdout
+    assert "best observation of 2 sources (no 2-sigma radius)" in res.stdout
+    assert len(read_table(out)) == 2
+
+    res = run("best", table, "-o", tmp_path / "best2.ecsv", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["median_pu_2sigma"] is None and data["sources_without_radius"] == 2
