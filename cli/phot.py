@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import warnings
 from contextlib import contextmanager
@@ -39,6 +40,30 @@ class LengthParam(click.ParamType):
 
 
 LENGTH = LengthParam()
+DEFAULT_FWHM = "0.1arcsec"
+
+
+def _check_default_fwhm(images: list) -> None:
+    """Refuse the angular default ``--fwhm`` on an image without WCS, naming the default.
+
+    Without this the user, who gave no ``--fwhm``, would read that "an angular fwhm"
+    cannot be turned into pixels.
+    """
+    from click.core import ParameterSource
+
+    from xrbid.errors import InputError
+
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("fwhm") is not ParameterSource.DEFAULT:
+        return
+    for img in images:
+        if img.pixel_scale is None:
+            raise InputError(
+                f"{img.label} has no WCS, so the default --fwhm {DEFAULT_FWHM} cannot be "
+                "turned into pixels; pass --fwhm Npix (e.g. --fwhm 2pix)"
+            )
+
+
 _SPEC = re.compile(r"^(?P<path>.+?)\[(?P<ext>[^\]]+)\]$")
 
 
@@ -125,7 +150,7 @@ def phot() -> None:
     help="Source table (.ecsv, .csv, .fits, ...).",
 )
 @click.option(
-    "--fwhm", type=LENGTH, default="0.1arcsec", show_default=True, help=f"PSF FWHM: {LENGTH_HELP}."
+    "--fwhm", type=LENGTH, default=DEFAULT_FWHM, show_default=True, help=f"PSF FWHM: {LENGTH_HELP}."
 )
 @click.option(
     "--threshold",
@@ -181,6 +206,7 @@ def detect(
     if regions_path:
         check_output(regions_path, overwrite)
     img = _load(image, ext, chip, exptime=exptime)
+    _check_default_fwhm([img])
     ny, nx = img.shape
     with _bar(nx * ny, "detecting", nx * ny > 2048 * 2048 and not as_json) as update:
         sources = detect_sources(
@@ -279,7 +305,7 @@ def _apcorr_value(text: str) -> Any:
 @click.option(
     "--fwhm",
     type=LENGTH,
-    default="0.1arcsec",
+    default=DEFAULT_FWHM,
     show_default=True,
     help="FWHM used to find aperture-correction stars.",
 )
@@ -327,6 +353,9 @@ def measure(
 
     check_output(output, overwrite)
     img = _load(image, ext, chip, exptime=exptime, saturation=saturation)
+    apcorr_value = _apcorr_value(apcorr)
+    if apcorr_value == "auto":  # the FWHM only serves to find aperture-correction stars
+        _check_default_fwhm([img])
     table = read_table(positions)
     # Sky positions are exact on any image with a WCS (the table may come from another
     # filter's image); x, y only fit the image they were measured on.
@@ -352,7 +381,7 @@ def measure(
             radius=radius,
             large_radius=large_radius,
             annulus=ann,
-            apcorr=_apcorr_value(apcorr),
+            apcorr=apcorr_value,
             eef_value=eef_value,
             zeropoint=zeropoint,
             fwhm=fwhm,
@@ -384,6 +413,19 @@ def measure(
         },
         as_json,
     )
+
+
+def _filter_zeropoint(text: str) -> tuple[str, float]:
+    filt, sep, value = text.partition("=")
+    try:
+        number = float(value)
+        if not sep or not filt.strip() or not math.isfinite(number):
+            raise ValueError
+        return filt.strip().upper(), number
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: write FILTER=VALUE, e.g. F814W=25.52", param_hint="--zeropoint"
+        ) from None
 
 
 def _filter_image(text: str) -> tuple[str, str]:
@@ -424,11 +466,18 @@ def _filter_image(text: str) -> tuple[str, str]:
     show_default=True,
     help="Magnitude system of the <filter>_mag columns.",
 )
+@click.option(
+    "--zeropoint",
+    "zeropoints",
+    multiple=True,
+    help="FILTER=VALUE (repeat): explicit zero point of that filter's <filter>_mag, "
+    "used instead of the header/table one.",
+)
 @click.option("--distance-modulus", type=float, help="Adds <filter>_abs_mag columns.")
 @click.option(
     "--fwhm",
     type=LENGTH,
-    default="0.1arcsec",
+    default=DEFAULT_FWHM,
     show_default=True,
     help="FWHM used to find aperture-correction stars.",
 )
@@ -449,6 +498,7 @@ def counterparts(
     annulus,
     apcorr,
     system,
+    zeropoints,
     distance_modulus,
     fwhm,
     plot_path,
@@ -472,7 +522,17 @@ def counterparts(
     pairs = [_filter_image(t) for t in images]
     if len({f for f, _ in pairs}) != len(pairs):
         raise click.BadParameter("each filter may be given once", param_hint="--image")
+    zps = dict(_filter_zeropoint(t) for t in zeropoints)
+    unknown = sorted(set(zps) - {f.upper() for f, _ in pairs})
+    if unknown:
+        raise click.BadParameter(
+            f"no --image for {', '.join(unknown)}; give FILTER=VALUE for the filters of --image",
+            param_hint="--zeropoint",
+        )
     imgs = {f: _load(spec, None, None) for f, spec in pairs}
+    apcorr_value = _apcorr_value(apcorr)
+    if apcorr_value == "auto":
+        _check_default_fwhm(list(imgs.values()))
     ann = None
     if annulus:
         first = next(iter(imgs.values()))
@@ -484,8 +544,9 @@ def counterparts(
             imgs,
             radius=radius,
             annulus=ann,
-            apcorr=_apcorr_value(apcorr),
+            apcorr=apcorr_value,
             system=system,
+            zeropoints=zps or None,
             distance_modulus=distance_modulus,
             fwhm=fwhm,
             progress=update,
@@ -504,9 +565,10 @@ def counterparts(
             overwrite=overwrite,
         )
     counts = {f: int(result[f"{f.lower()}_mag"].notna().sum()) for f in order}
+    systems = {f: result.attrs["photometry"][f]["system"] for f in order}
     emit(
         f"{len(result)} candidates in {', '.join(order)} "
-        f"({', '.join(f'{f}: {n} with {system} mag' for f, n in counts.items())}) -> {output}"
+        f"({', '.join(f'{f}: {n} with {systems[f]} mag' for f, n in counts.items())}) -> {output}"
         + (f"; CMD -> {plot_path}" if plot_path else ""),
         {
             "n_candidates": len(result),

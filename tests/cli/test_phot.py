@@ -158,6 +158,42 @@ def test_counterparts_and_cmd(tmp_path):
     assert "F606W, F814W" in result.stdout
 
 
+def test_counterparts_zeropoint_override_shifts_by_the_difference(tmp_path):
+    cands = tmp_path / "cands.ecsv"
+    assert run("phot", "detect", f"{CANDELS}[1]", "-o", cands, "--fwhm", "3pix").exit_code == 0
+    common = ["--image", f"F814W={CANDELS}[2]", "--image", f"F606W={CANDELS}[1]"]
+    common += ["--apcorr", "none", "--radius", "4pix", "--system", "ab"]
+    header_out, user_out = tmp_path / "header.ecsv", tmp_path / "user.ecsv"
+    assert run("phot", "counterparts", cands, *common, "-o", header_out).exit_code == 0
+    result = run(
+        "phot", "counterparts", cands, *common, "--zeropoint", "f814w=25.0", "-o", user_out
+    )
+    assert result.exit_code == 0, result.output
+    assert "F814W: " in result.stdout and "with user mag" in result.stdout
+    # AB zero point by hand from the F814W cutout header:
+    # ZP_AB = -2.5 log10 PHOTFLAM - 21.10 - 5 log10 PHOTPLAM + 18.692
+    with fits.open(CANDELS) as hdul:
+        photflam, photplam = hdul[2].header["PHOTFLAM"], hdul[2].header["PHOTPLAM"]
+    zp_ab = -2.5 * np.log10(photflam) - 21.10 - 5 * np.log10(photplam) + 18.692
+    header, user = read_table(header_out), read_table(user_out)
+    ok = header["f814w_mag"].notna()
+    assert ok.sum() > 0
+    np.testing.assert_allclose(
+        user.loc[ok, "f814w_mag"] - header.loc[ok, "f814w_mag"], 25.0 - zp_ab, atol=1e-9
+    )
+    np.testing.assert_array_equal(user["f606w_mag"], header["f606w_mag"])  # not overridden
+
+
+def test_counterparts_bad_zeropoint(tmp_path, a478_sources):
+    out = tmp_path / "c.ecsv"
+    base = ["phot", "counterparts", a478_sources, "--image", f"F814W={A478}", "-o", out]
+    result = run(*base, "--zeropoint", "F814W=bright")
+    assert result.exit_code == 2 and "FILTER=VALUE" in result.stderr
+    result = run(*base, "--zeropoint", "F555W=25.0")
+    assert result.exit_code == 2 and "no --image for F555W" in result.stderr
+    assert not out.exists()
+
+
 def test_existing_output_not_overwritten(tmp_path, a478_sources):
     out = tmp_path / "exists.ecsv"
     out.write_text("keep me")
@@ -203,6 +239,37 @@ def test_image_without_wcs_said_once(tmp_path):
     assert "image" in (tmp_path / "s.reg").read_text()
     result = run("phot", "detect", img, "-o", tmp_path / "t.ecsv", "--fwhm", "0.1arcsec")
     assert_user_error(result, "no WCS", "pixels")
+
+
+def test_no_wcs_and_no_fwhm_names_the_default(tmp_path):
+    with fits.open(A478) as hdul:
+        data = hdul[1].data
+    img = tmp_path / "nowcs.fits"
+    fits.PrimaryHDU(data).writeto(img)
+    out = tmp_path / "s.ecsv"
+    result = run("phot", "detect", img, "-o", out)
+    assert_user_error(result, "no WCS", "default --fwhm 0.1arcsec", "pass --fwhm Npix")
+    assert not out.exists()
+    assert run("phot", "detect", img, "-o", out, "--fwhm", "2pix").exit_code == 0
+    # measure needs the FWHM only to find aperture-correction stars (--apcorr auto)
+    phot = tmp_path / "p.ecsv"
+    result = run("phot", "measure", img, "--positions", out, "-o", phot, "--zeropoint", "25")
+    assert_user_error(result, "default --fwhm 0.1arcsec", "pass --fwhm Npix")
+    assert not phot.exists()
+    result = run(
+        "phot",
+        "measure",
+        img,
+        "--positions",
+        out,
+        "-o",
+        phot,
+        "--zeropoint",
+        "25",
+        "--apcorr",
+        "none",
+    )
+    assert result.exit_code == 0, result.output
 
 
 def test_bad_values(tmp_path, a478_sources):
