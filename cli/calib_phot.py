@@ -25,15 +25,26 @@ def _split(value: str | None) -> tuple[str, ...]:
 )
 @click.option(
     "--ref-mag",
-    required=True,
-    help="Catalogue column of the standard magnitude in the filter being calibrated (e.g. V).",
+    default=None,
+    help="Catalogue column of the standard magnitude in the filter being calibrated (e.g. V). "
+    "Default: the catalogue column named after the photometry's filter (--filter, or the "
+    "table's filter column; an HST filter maps to its standard band, F555W -> V), or the "
+    "catalogue's only magnitude column.",
+)
+@click.option(
+    "--filter",
+    "filter_name",
+    default=None,
+    metavar="NAME",
+    help="Filter of the photometry (e.g. F555W or V), used to choose --ref-mag.",
 )
 @click.option(
     "--filters",
     default="",
     metavar="F1,F2,...",
     help="Catalogue magnitude columns defining the colours, bluest first: C = F1 - F2, "
-    "D = F2 - F3, ... (e.g. B,V,R gives C = B - V, D = V - R).",
+    "D = F2 - F3, ... (e.g. B,V,R gives C = B - V, D = V - R). Default when colour terms are "
+    "used: all the catalogue's magnitude columns of known bands, ordered by wavelength.",
 )
 @click.option(
     "-U",
@@ -125,7 +136,8 @@ def _split(value: str | None) -> tuple[str, ...]:
 def phot(
     phot_path: Path,
     ref_path: Path | None,
-    ref_mag: str,
+    ref_mag: str | None,
+    filter_name: str | None,
     filters: str,
     terms: str,
     per_image_pointing: bool,
@@ -164,6 +176,7 @@ def phot(
     from xrbid._io import check_output, write_text_atomic
     from xrbid.calibration.photometric import (
         check_plot_path,
+        choose_reference_columns,
         fit_photometric,
         join_reference,
         plot_residuals,
@@ -185,8 +198,15 @@ def phot(
         per_image_pointing=per_image_pointing,
     )
     stars = read_table(phot_path)
+    ref = (
+        read_table(ref_path)
+        if ref_path is not None
+        else stars.drop(columns=mag_column, errors="ignore")
+    )
+    ref_mag, filter_list, notes = choose_reference_columns(
+        stars, ref, ref_mag=ref_mag, filter_name=filter_name, filters=filter_list, plan=plan
+    )
     if ref_path is not None:
-        ref = read_table(ref_path)
         wanted = [ref_mag, *filter_list, *([ref_err_column] if ref_err_column else [])]
         stars = join_reference(
             stars,
@@ -244,5 +264,6 @@ def phot(
         f"{solution.n_used} stars used, {solution.n_clipped} clipped",
         f"rms {solution.rms:.4f} mag",
     ]
+    parts += notes
     summary = f"calibrated {out['mag_cal'].notna().sum()} rows: " + "; ".join(parts)
     emit(f"{summary} -> {output}", {**data, "output": str(output)}, as_json)

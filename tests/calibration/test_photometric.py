@@ -14,8 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xrbid.calibration.photometric import fit_photometric, join_reference, plot_residuals
-from xrbid.calibration.terms import TermSyntaxError
+from xrbid.calibration.photometric import (
+    choose_reference_columns,
+    fit_photometric,
+    join_reference,
+    magnitude_columns,
+    plot_residuals,
+)
+from xrbid.calibration.terms import TermSyntaxError, parse_terms
 from xrbid.errors import CalibrationError, ColumnError, InputError, OutputExistsError
 
 NORM = {"xy_center": (2048.0, 2048.0), "xy_scale": 2048.0}
@@ -511,3 +517,60 @@ def test_real_gaia_dr3_bp_against_g(testdata):
     # a straight line cannot pass through zero at zero colour
     line = fit_photometric(gaia, "&PC", **kwargs)
     assert abs(line["ZP"].coefficient) > 5 * line["ZP"].error
+
+
+# ---------------------------------------------------------------- choosing catalogue columns
+
+
+def _catalogue(*names: str) -> pd.DataFrame:
+    return pd.DataFrame({"ra": [1.0], "dec": [2.0], **{n: [15.0] for n in names}})
+
+
+def test_magnitude_columns_skip_errors_and_positions():
+    ref = _catalogue("Vmag", "e_Vmag", "B_mag", "B_mag_err", "gmag", "pm_ra", "x")
+    assert magnitude_columns(ref) == ["Vmag", "B_mag", "gmag"]
+
+
+def test_colour_filters_ordered_by_wavelength():
+    """Bessell (2005) order U < B < V < R < I whatever the column order."""
+    ref = _catalogue("Rmag", "V", "I", "B", "U")
+    plan = parse_terms("&PC,&PD")
+    _, filters, notes = choose_reference_columns(_catalogue(), ref, ref_mag="V", plan=plan)
+    assert filters == ("U", "B", "V", "Rmag", "I")
+    assert notes == ["--filters U,B,V,Rmag,I from the catalogue, bluest first"]
+
+
+def test_sdss_r_is_not_cousins_r():
+    ref = _catalogue("R", "g")
+    with pytest.raises(CalibrationError, match=r"no magnitude column\(s\) for r.*--ref-mag"):
+        choose_reference_columns(_catalogue(), ref, filter_name="r")
+    assert choose_reference_columns(_catalogue(), ref, filter_name="R")[0] == "R"
+
+
+def test_hst_filter_maps_to_its_standard_band():
+    stars = _catalogue().assign(filter="F814W")
+    ref_mag, filters, notes = choose_reference_columns(stars, _catalogue("V", "Imag"))
+    assert (ref_mag, filters) == ("Imag", ())
+    assert notes == ["--ref-mag Imag from filter F814W"]
+
+
+def test_hst_filter_named_in_catalogue_wins():
+    stars = _catalogue().assign(filter="F555W")
+    assert choose_reference_columns(stars, _catalogue("V", "f555w"))[0] == "f555w"
+
+
+def test_single_magnitude_column_needs_no_filter():
+    assert choose_reference_columns(_catalogue(), _catalogue("Gmag", "e_Gmag"))[0] == "Gmag"
+
+
+def test_several_filters_in_photometry_is_no_filter():
+    stars = pd.DataFrame({"ra": [1.0, 1.0], "dec": [2.0, 2.0], "filter": ["F435W", "F555W"]})
+    with pytest.raises(CalibrationError, match=r"add --ref-mag COLUMN or --filter NAME"):
+        choose_reference_columns(stars, _catalogue("B", "V"))
+
+
+def test_unknown_band_needs_explicit_filters():
+    with pytest.raises(CalibrationError, match=r"add --filters .*candidates: V, mag_x"):
+        choose_reference_columns(
+            _catalogue(), _catalogue("V", "mag_x"), ref_mag="V", plan=parse_terms("&PC")
+        )

@@ -177,11 +177,85 @@ def test_bad_value_in_terms(files, tmp_path):
 
 
 def test_colour_terms_without_filters(files, tmp_path):
+    """One magnitude column in the catalogue: no colour can be formed, nor derived."""
+    out = tmp_path / "cal.ecsv"
+    v_only = tmp_path / "v_only.ecsv"
+    write_table(read_table(files / "standards.ecsv").drop(columns="b"), v_only)
+    result = run(files / "phot.ecsv", "--ref", v_only, "-U", "&PC", "-o", out)
+    assert_user_error(result, "1 colour(s)", "add --filters F1,F2,...", "(candidates: v)")
+    assert not out.exists()
+
+
+def test_colour_terms_with_too_few_filters(files, tmp_path):
     out = tmp_path / "cal.ecsv"
     args = [files / "phot.ecsv", "--ref", files / "standards.ecsv", "--ref-mag", "V"]
-    result = run(*args, "-U", "&PC", "-o", out)
+    result = run(*args, "--filters", "V", "-U", "&PC", "-o", out)
     assert_user_error(result, "colour C", "--filters B,V")
     assert not out.exists()
+
+
+# ------------------------------------------------------- the issue's form: no --ref-mag
+
+
+def check_issue_fit(report):
+    fit = json.loads(report.read_text())
+    assert fit["ref_mag"] == "v" and fit["filters"] == ["b", "v"]
+    assert fit["kept"] == ["PX", "PC"]
+    rows = {r["name"]: r for r in fit["coefficients"]}
+    for name, true in (("ZP", TRUE_ZP), ("PC", TRUE_PC)):
+        assert abs(rows[name]["coefficient"] - true) < 3 * rows[name]["error"]
+
+
+def test_issue_example_with_filter_column(files, tmp_path):
+    """`xrbid calib phot PHOT.ecsv --ref TABLE -U '@.p2,&PC,#PA=0.12' -o CALIBRATED.ecsv`.
+
+    The photometry names its filter (F555W) in a ``filter`` column: the standard magnitude is
+    the catalogue's V (F555W's standard band) and the colour B - V (its bands by wavelength).
+    """
+    phot = tmp_path / "f555w_phot.ecsv"
+    write_table(read_table(files / "phot.ecsv").assign(filter="F555W"), phot)
+    out, report = tmp_path / "cal.ecsv", tmp_path / "fit.json"
+    result = run(
+        phot, "--ref", files / "standards.ecsv", "-U", "@.p2,&PC,#PA=0.12", "-o", out,
+        "--report", report,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "--ref-mag v from filter F555W" in line
+    assert "--filters b,v from the catalogue" in line
+    check_issue_fit(report)
+    assert read_table(out)["mag_cal"].notna().sum() == 600
+
+
+def test_issue_example_with_filter_option(files, tmp_path):
+    report = tmp_path / "fit.json"
+    result = run(
+        files / "phot.ecsv", "--ref", files / "standards.ecsv", "--filter", "V",
+        "-U", "@.p2,&PC,#PA=0.12", "-o", tmp_path / "cal.ecsv", "--report", report,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "--ref-mag v from filter V" in result.output
+    check_issue_fit(report)
+
+
+def test_issue_example_without_a_filter_names_the_option(files, tmp_path):
+    out = tmp_path / "cal.ecsv"
+    result = run(
+        files / "phot.ecsv", "--ref", files / "standards.ecsv", "-U", "@.p2,&PC,#PA=0.12",
+        "-o", out,
+    )  # fmt: skip
+    assert_user_error(
+        result, "cannot tell which reference column", "add --ref-mag COLUMN", "(candidates: b, v)"
+    )
+    assert not out.exists()
+
+
+def test_filter_without_matching_catalogue_column(files, tmp_path):
+    result = run(
+        files / "phot.ecsv", "--ref", files / "standards.ecsv", "--filter", "F814W",
+        "-o", tmp_path / "cal.ecsv",
+    )  # fmt: skip
+    assert_user_error(result, "filter F814W", "F814W (I)", "add --ref-mag", "(candidates: b, v)")
 
 
 def test_filter_column_missing_from_catalogue(files, tmp_path):
