@@ -92,14 +92,13 @@ def query(
       xrbid csc query --center 210.80243 54.34875 --radius 15arcmin -o M101.vot
     Answers are cached on disk; with --offline (or XRBID_OFFLINE=1) only the cache is used.
     """
-    from xrbid._io import check_output
     from xrbid.archives import query_csc
     from xrbid.errors import InputError
-    from xrbid.tables import write_table
+    from xrbid.tables import check_table_output, write_table
 
     if (galaxy is None) == (center is None):
         raise InputError("give the cone centre with --galaxy NAME or with --center RA DEC (one)")
-    check_output(output, overwrite)
+    check_table_output(output, overwrite)  # extension and existence, before any query
     ra, dec = center if center is not None else resolve_galaxy(galaxy, offline=offline or None)
     df = query_csc(
         (ra, dec),

@@ -179,10 +179,31 @@ def test_cache_folder_argument(archive, tmp_path):
 
 
 def test_bad_centre_and_radius():
-    with pytest.raises(InputError, match="Dec must be in"):
+    with pytest.raises(InputError, match=r"centre Dec 95 is outside \[-90, 90\] degrees"):
         archives.query_csc((10.0, 95.0), 30, cache=False)
     with pytest.raises(InputError, match="positive angle"):
         archives.query_gaia((10.0, 10.0), -1 * u.arcsec, cache=False)
+
+
+@pytest.mark.parametrize(
+    ("ra", "dec", "message"),
+    [
+        (410.8, 54.35, r"centre RA 410.8 is outside \[0, 360\] degrees"),
+        (-0.5, 54.35, r"centre RA -0.5 is outside \[0, 360\]"),
+        (float("nan"), 54.35, r"centre RA nan is outside"),
+        (210.8, -90.5, r"centre Dec -90.5 is outside \[-90, 90\]"),
+    ],
+)
+def test_centre_out_of_range_is_rejected_not_wrapped(ra, dec, message):
+    """No request is made: the service address is unreachable and would fail differently."""
+    for query in (archives.query_csc, archives.query_gaia):
+        with pytest.raises(InputError, match=message):
+            query((ra, dec), 30, cache=False, url="http://127.0.0.1:9/none")
+
+
+def test_centre_on_the_range_edges_is_accepted():
+    assert archives._center((360.0, 90.0)) == (0.0, 90.0)
+    assert archives._center((0.0, -90.0)) == (0.0, -90.0)
 
 
 # ----------------------------------------------------------------------------------- Gaia

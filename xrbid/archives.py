@@ -182,8 +182,15 @@ def _center(center: Any) -> tuple[float, float]:
             raise InputError(
                 f"centre {center!r} is not a sky position; give (ra, dec) in degrees"
             ) from None
-    if not (np.isfinite(ra) and np.isfinite(dec) and -90.0 <= dec <= 90.0):
-        raise InputError(f"centre ({ra}, {dec}) is not a sky position; Dec must be in [-90, 90]")
+    # reject rather than wrap: RA 410.8 is a typo more often than a deliberate 50.8
+    if not (np.isfinite(ra) and 0.0 <= ra <= 360.0):
+        raise InputError(
+            f"centre RA {ra:g} is outside [0, 360] degrees; give RA in degrees within [0, 360]"
+        )
+    if not (np.isfinite(dec) and -90.0 <= dec <= 90.0):
+        raise InputError(
+            f"centre Dec {dec:g} is outside [-90, 90] degrees; give Dec in degrees within [-90, 90]"
+        )
     return ra % 360.0, dec
 
 

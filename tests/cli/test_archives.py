@@ -98,3 +98,43 @@ def test_existing_output_needs_overwrite(archive, tmp_path):
     r = _run("csc", "query", "--center", *M101, "--radius", "3arcmin", "-o", str(out))
     assert r.exit_code == 1 and "--overwrite" in r.output
     assert out.read_text() == "keep me" and archive.requests == []
+
+
+def test_bad_output_extension_fails_before_the_query(archive, tmp_path):
+    archive.reply(
+        "/tap/sync", Reply((RECORDED / "csc21-m101-observation-3arcmin.vot").read_bytes())
+    )
+    out = tmp_path / "out.txt"
+    r = _run(
+        "csc", "query", "--center", *M101, "--radius", "3arcmin", "--url", archive.url + "/tap",
+        "-o", str(out),
+    )  # fmt: skip
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.startswith("Error: ") and r.output.count("\n") == 1
+    assert "'.txt'" in r.output or ".txt" in r.output
+    assert ".ecsv" in r.output  # the line names the formats to use instead
+    assert archive.requests == [] and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("center", "message"),
+    [
+        (["410.8", "54.35"], "centre RA 410.8 is outside [0, 360] degrees"),
+        (["--", "-10", "54.35"], "centre RA -10 is outside [0, 360] degrees"),
+        (["210.8", "91"], "centre Dec 91 is outside [-90, 90] degrees"),
+    ],
+)
+def test_centre_out_of_range_is_one_line_and_no_query(archive, tmp_path, center, message):
+    out = tmp_path / "M101.ecsv"
+    url = archive.url + "/tap"
+    opts = ["--radius", "3arcmin", "--url", url, "-o", str(out)]
+    if center[0] == "--":  # a negative number must come after the options
+        args = ["csc", "query", *opts, "--center", *center[1:]]
+    else:
+        args = ["csc", "query", "--center", *center, *opts]
+    r = _run(*args)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output == f"Error: {message}; give {message.split()[1]} in degrees within " + (
+        "[0, 360]\n" if "RA" in message else "[-90, 90]\n"
+    )
+    assert archive.requests == [] and not out.exists()
