@@ -486,3 +486,20 @@ def test_candidate_region_file(tmp_path):
     assert back["dec"].to_numpy() == pytest.approx([54.349, 54.3491], abs=1e-6)
     with pytest.raises(Exception, match="exists"):
         write_counterpart_regions(c, path)
+
+
+def test_infinite_counts_are_not_a_valid_observation():
+    # The finite row wins although the infinite one has the smaller radius: an infinite count is
+    # no measurement (it takes the fallback radius, not the Kim et al. equations).
+    df = pd.DataFrame(
+        {
+            "source_id": ["S", "S"],
+            "ra": [10.0, 10.0],
+            "dec": [20.0, 20.0],
+            "counts": [np.inf, 50.0],
+            "theta": [1.0, 2.0],
+            "pu_2sigma": [0.5, 0.9],
+        }
+    )
+    best = best_observations(df)
+    assert best["counts"].tolist() == [50.0]

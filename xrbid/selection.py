@@ -66,7 +66,7 @@ def _source_codes(df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
 def best_observations(df: pd.DataFrame) -> pd.DataFrame:
     """One row per source: its best observation.
 
-    Among a source's rows, prefer (in this order) those with valid (not NaN) counts and θ,
+    Among a source's rows, prefer (in this order) those with valid (finite) counts and θ,
     then those with counts > 0, then the smallest ``pu_2sigma``; on a tie the first row in
     table order wins. NaN radii rank last.
 
@@ -113,7 +113,7 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
     theta = _numbers(df, "theta")
     radius = _numbers(df, "pu_2sigma")
 
-    invalid = np.isnan(counts) | np.isnan(theta)
+    invalid = ~(np.isfinite(counts) & np.isfinite(theta))  # NaN or ±inf: not a measurement
     not_positive = ~(counts > 0)
     radius_key = np.where(np.isnan(radius), np.inf, radius)
     position = np.arange(len(df))
