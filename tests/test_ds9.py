@@ -453,6 +453,76 @@ def test_stale_name_server_is_named(ds9_server, tmp_path) -> None:
     assert time.monotonic() - t0 < 30
 
 
+def test_wrong_title_lists_the_answering_ds9s(ds9_server) -> None:
+    """A title nobody runs, while the session DS9 answers: no blame on the name server."""
+    with pytest.raises(DS9Error) as err:
+        DS9("nobody-here", transport="xpa", timeout=5)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("no DS9 titled 'nobody-here' answers over XPA")
+    assert repr(ds9_server.title) in message.split("DS9s that answer: ")[1]
+    assert "stale" not in message and "XPA_METHOD" not in message
+
+
+def test_wrong_title_when_no_ds9_answers_over_xpa(ds9_server, tmp_path) -> None:
+    """An empty name server of its own (a fresh xpans) while the session DS9 runs: asked for
+    another title, the message says that title is not running and names the running one; asked
+    for the running one's title, it blames the name server."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    xpans = subprocess.Popen(
+        ["xpans", "-p", str(port), "-l", str(tmp_path / "xpans.log")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    script = textwrap.dedent(
+        """
+        import sys
+        from xrbid.ds9 import DS9
+        from xrbid.errors import DS9Error
+        try:
+            DS9(sys.argv[1], transport="xpa", timeout=5)
+        except DS9Error as exc:
+            print(exc)
+        """
+    )
+    env = dict(os.environ, XPA_NSINET=f"127.0.0.1:{port}", XPA_METHOD="inet")
+
+    def listening(port: int) -> bool:
+        with socket.socket() as client:
+            return client.connect_ex(("127.0.0.1", port)) == 0
+
+    def message(title: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", script, title],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        return out.stdout.strip() + out.stderr
+
+    try:
+        wait_until(lambda: listening(port) or xpans.poll() is not None, 10, "xpans")
+        assert xpans.poll() is None
+        other = message("nobody-here")
+        mine = message(ds9_server.title)
+    finally:
+        stop_process(xpans)
+    assert "\n" not in other
+    assert other.startswith("no DS9 titled 'nobody-here' is running"), other
+    assert f"{ds9_server.title!r} (pid {ds9_server.process.pid})" in other, other
+    assert "ds9 -title nobody-here &" in other
+    assert "registered" not in other
+    assert mine.startswith(f"no DS9 titled {ds9_server.title!r} is registered"), mine
+    assert "name server is stale" in mine and f"pid {ds9_server.process.pid}" in mine
+
+
 def test_no_samp_hub(ds9_server, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{(tmp_path / 'nohub.lock').as_uri()}")
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -84,6 +84,10 @@ def test_no_ds9_is_one_line(ds9_server, a478) -> None:
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "--start" in lines[0]
+    # the wrong title is named, with the DS9s that do answer, and no name server is blamed
+    assert lines[0].startswith("Error: no DS9 titled 'nobody-here' answers over XPA")
+    assert repr(ds9_server.title) in lines[0].split("DS9s that answer: ")[1]
+    assert "stale" not in lines[0]
 
 
 def _mark_kept(session: DS9, field: pd.DataFrame, keep: list[str]) -> None:

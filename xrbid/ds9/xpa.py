@@ -3,6 +3,7 @@ saying what is wrong when it cannot be found (stale name server, XPA_METHOD mism
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -134,8 +135,8 @@ class _XPATransport:
         pass
 
 
-def _ds9_processes() -> list[tuple[int, str]]:
-    """Running ``ds9`` processes (pid, command line) of any user, read from /proc."""
+def _ds9_argvs() -> list[tuple[int, list[str]]]:
+    """Running ``ds9`` processes (pid, argument list) of any user, read from /proc."""
     found = []
     proc = Path("/proc")
     if not proc.is_dir():
@@ -149,8 +150,26 @@ def _ds9_processes() -> list[tuple[int, str]]:
             continue
         words = [a.decode("utf-8", "replace") for a in argv if a]
         if any(w.endswith("ds9.tcl") or Path(w).name == "ds9" for w in words[:3]):
-            found.append((int(entry.name), " ".join(words)))
+            found.append((int(entry.name), words))
     return found
+
+
+def _ds9_processes() -> list[tuple[int, str]]:
+    """Running ``ds9`` processes (pid, command line) of any user, read from /proc."""
+    return [(pid, " ".join(words)) for pid, words in _ds9_argvs()]
+
+
+def _ds9_process_titles() -> list[tuple[int, str]]:
+    """Running ``ds9`` processes (pid, title): the ``-title`` argument, else DS9's default
+    title ``ds9``."""
+    titled = []
+    for pid, words in _ds9_argvs():
+        title = "ds9"
+        for flag, value in itertools.pairwise(words):
+            if flag == "-title":
+                title = value
+        titled.append((pid, title))
+    return titled
 
 
 def _xpa_other_methods(timeout: float = 3.0) -> list[tuple[str, str]]:
@@ -195,14 +214,27 @@ def _xpa_not_found_message(target: str | None, others: list[DS9Target]) -> str:
             "before starting Python (or restart ds9 with the same XPA_METHOD as xrbid)"
         )
     if target and others:
-        running = ", ".join(t.name for t in others)
+        answering = ", ".join(repr(t.name) for t in others)
         return (
-            f"{what} answers over XPA (running: {running}); start it with "
-            f"`ds9 -title {target} &` (or pass start=True, --start), or pick a running one"
+            f"{what} answers over XPA; DS9s that answer: {answering}; pass one of these as "
+            f"target (--target), or start it with `ds9 -title {target} &` (or pass start=True, "
+            "--start)"
         )
-    running = _ds9_processes()
-    if running and not others:
-        pid = running[0][0]
+    if others:
+        return f"{what} is running: {_START_HINT}"
+    # no DS9 answers over XPA at all: a running ds9 points at the name server only when its
+    # title is the one asked for (or none was asked for)
+    running = _ds9_process_titles()
+    unrelated = [(pid, title) for pid, title in running if target and title != target]
+    if running and len(unrelated) == len(running):
+        listed = ", ".join(f"{title!r} (pid {pid})" for pid, title in unrelated)
+        return (
+            f"{what} is running (ds9 running: {listed}; no DS9 answers over XPA, so those "
+            "have a stale name server or another XPA_METHOD); start it with "
+            f"`ds9 -title {target} &` (or pass start=True, --start)"
+        )
+    if running:
+        pid = next(pid for pid, title in running if target in (None, title))
         return (
             f"{what} is registered with the XPA name server, yet a ds9 process runs (pid {pid}): "
             "the name server is stale or ds9 runs with another XPA_METHOD; in DS9 use "
