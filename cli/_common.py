@@ -103,33 +103,20 @@ def _json_default(obj: Any) -> Any:
 
 
 class AngleParam(click.ParamType):
-    """An angle with a unit, parsed by astropy (``2arcsec``, ``0.5arcmin``, ``1.2"``).
+    """An angle with a unit (``2arcsec``, ``0.5arcmin``, ``1.2"``), as a float in arcsec.
 
-    The value is returned as a float in ``unit`` (arcsec by default). A bare number is taken to
-    be in ``unit``.
+    Parsing is :func:`xrbid.sky.to_arcsec`; a bare number is taken to be in arcsec.
     """
 
     name = "angle"
 
-    def __init__(self, unit: str = "arcsec") -> None:
-        self.unit = unit
-
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if isinstance(value, float | int):
-            return float(value)
-        from astropy import units as u
+        from xrbid.sky import to_arcsec
 
-        text = str(value).strip().replace('"', "arcsec").replace("'", "arcmin")
         try:
-            q = u.Quantity(text)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not an angle; write it like 2arcsec or 0.5arcmin", param, ctx)
-        if q.unit == u.dimensionless_unscaled:
-            return float(q.value)
-        try:
-            return float(q.to_value(self.unit))
-        except u.UnitConversionError:
-            self.fail(f"{value!r} is not an angle; write it like 2arcsec or 0.5arcmin", param, ctx)
+            return to_arcsec(value, what="angle")
+        except XrbidError as exc:
+            self.fail(str(exc), param, ctx)
 
 
-ANGLE = AngleParam("arcsec")
+ANGLE = AngleParam()
