@@ -23,11 +23,14 @@ from xrbid.align import (
     align_wls,
     align_wls_stacks,
     apply_shift,
+    read_solution,
+    read_solution_data,
 )
 from xrbid.errors import ColumnError, InputError, OutputExistsError
 from xrbid.regions import read_regions
 from xrbid.sky import from_tangent_plane, separation_arcsec, tangent_plane
 from xrbid.tables import read_table
+from xrbid.uncertainty import astro_scatter
 
 ARCSEC = 1 / 3600.0
 
@@ -254,6 +257,33 @@ def test_solution_json_nan_and_bad_files(tmp_path):
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(InputError, match="not JSON"):
         AlignmentSolution.read_json(tmp_path / "broken.json")
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ('{"format": "something-else/9", "std_x": 0.1, "std_y": 0.2}', "'something-else/9'"),
+        ('[{"format": "xrbid-alignment/1", "std_x": 0.1, "std_y": 0.2}]', "a JSON list"),
+        ('{"std_x": 0.1, "std_y": 0.2}', "no 'format'"),
+        ("0.25", "a JSON float"),
+    ],
+)
+def test_solution_reader_checks_the_format(tmp_path, content, match):
+    path = tmp_path / "sol.json"
+    path.write_text(content)
+    for reader in (read_solution_data, AlignmentSolution.read_json, astro_scatter):
+        with pytest.raises(InputError, match="not an xrbid alignment solution") as info:
+            reader(path)
+        assert match in str(info.value) and str(path) in str(info.value)
+
+
+def test_solution_reader_accepts_what_write_json_writes(tmp_path):
+    xray, optical = _three_pairs()
+    path = align_median(xray, optical).write_json(tmp_path / "sol.json")
+    data = read_solution_data(path)
+    assert data["format"] == "xrbid-alignment/1"
+    assert read_solution(path).n_used == 3
+    assert astro_scatter(path) == (data["std_x"], data["std_y"])
 
 
 def test_matched_regions_and_plot(tmp_path):

@@ -289,7 +289,9 @@ def test_input_is_not_modified():
 
 def test_astro_std_from_solution_json(tmp_path):
     path = tmp_path / "solution.json"
-    path.write_text(json.dumps({"method": "median", "std_x": 0.3, "std_y": 0.4, "n_used": 9}))
+    path.write_text(
+        json.dumps({"format": "xrbid-alignment/1", "method": "median", "std_x": 0.3, "std_y": 0.4})
+    )
     out = positional_uncertainty(frame([np.nan], [0.0]), path, fallback="zero")
     assert out["pu_1sigma"].iloc[0] == pytest.approx(0.5)
     assert astro_scatter(str(path)) == (0.3, 0.4)

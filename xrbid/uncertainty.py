@@ -30,11 +30,9 @@ Each row records the rule it used in ``pu_method``:
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -146,17 +144,10 @@ def astro_scatter(astro_std: Any) -> tuple[float, float]:
     """
     where = "astro_std"
     if isinstance(astro_std, str | os.PathLike):
-        path = Path(astro_std)
-        where = str(path)
-        try:
-            astro_std = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such alignment solution file; check the path") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(
-                f"{path}: not an alignment solution JSON ({exc}); give the file written by "
-                "`xrbid align`"
-            ) from None
+        from .align.solution import read_solution_data
+
+        where = str(astro_std)
+        astro_std = read_solution_data(astro_std)
     if isinstance(astro_std, Mapping):
         missing = [k for k in ("std_x", "std_y") if k not in astro_std]
         if missing:

@@ -47,7 +47,11 @@ def test_pu_on_m101_reproduces_the_guide(m101_vot, tmp_path):
 
 def test_pu_solution_json_and_json_summary(m101_vot, tmp_path):
     solution = tmp_path / "m101_align.json"
-    solution.write_text(json.dumps({"method": "median", "std_x": 0.3813, "std_y": 0.3037}))
+    solution.write_text(
+        json.dumps(
+            {"format": "xrbid-alignment/1", "method": "median", "std_x": 0.3813, "std_y": 0.3037}
+        )
+    )
     out = tmp_path / "pu.ecsv"
     res = run("pu", m101_vot, "--solution", solution, "-o", out, "--json")
     assert res.exit_code == 0, res.output
@@ -149,3 +153,20 @@ def test_pu_does_not_overwrite_without_flag(tmp_path):
     res = run("pu", table, "--std", "0.1,0.2", "-o", out, "--overwrite")
     assert res.exit_code == 0, res.output
     assert len(read_table(out)) == 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"format": "something-else/9", "method": "median", "std_x": 0.1, "std_y": 0.2}',
+        "[0.1, 0.2]",
+    ],
+)
+def test_pu_refuses_a_solution_of_another_format_or_a_list(m101_vot, tmp_path, content):
+    solution = tmp_path / "sol.json"
+    solution.write_text(content)
+    out = tmp_path / "o.ecsv"
+    res = run("pu", m101_vot, "--solution", solution, "-o", out)
+    assert res.exit_code == 1
+    assert "not an xrbid alignment solution" in res.output and "Traceback" not in res.output
+    assert not out.exists()

@@ -1,0 +1,179 @@
+"""What the alignment methods share: reading their inputs and assembling their solution."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ColumnError, InputError
+from .solution import AlignmentSolution
+
+MIN_PAIRS = 3
+"""Fewer matches than this raise the ``few_matches`` QA flag; median clipping stops above it."""
+
+
+def load(table: Any, what: str) -> pd.DataFrame:
+    """A DataFrame from a DataFrame, a table file or (for positions) a DS9 region file."""
+    if isinstance(table, pd.DataFrame):
+        df = table
+    elif isinstance(table, str | os.PathLike):
+        path = Path(table)
+        if path.suffix.lower() == ".reg":
+            from ..regions import read_regions
+
+            df = read_regions(path)
+        else:
+            from ..tables import read_table
+
+            df = read_table(path)
+    else:
+        raise InputError(f"{what}: expected a table (DataFrame or file path), got {type(table)}")
+    if {"ra", "dec"} <= set(df.columns) and len(df) and "shape" in df.columns:
+        sky = np.isfinite(pd.to_numeric(df["ra"], errors="coerce").to_numpy(float))
+        if not sky.any():
+            raise InputError(
+                f"{what}: the region file has no sky coordinates (image or physical system); "
+                "save the regions in fk5 from DS9 (Region > Save, coordinate system fk5)"
+            )
+        df = df[sky].reset_index(drop=True)
+    return df
+
+
+def positions(df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
+    missing = [c for c in ("ra", "dec") if c not in df.columns]
+    if missing:
+        raise ColumnError(
+            f"{what} has no sky coordinates (no {' and '.join(missing)} column); give a table "
+            "with RA/Dec in degrees, or a region file in fk5/icrs coordinates"
+        )
+    ra = pd.to_numeric(df["ra"], errors="coerce").to_numpy(float)
+    dec = pd.to_numeric(df["dec"], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(ra) & np.isfinite(dec))
+    if bad.any():
+        raise InputError(
+            f"{what}: {int(bad.sum())} row(s) have no valid RA/Dec (first: row "
+            f"{int(np.flatnonzero(bad)[0])}); remove them first"
+        )
+    if np.any(np.abs(dec) > 90):
+        raise InputError(f"{what}: Dec outside [-90, 90]; the coordinates must be in degrees")
+    return ra, dec
+
+
+def ids(df: pd.DataFrame) -> np.ndarray | None:
+    return df["source_id"].astype(str).to_numpy() if "source_id" in df.columns else None
+
+
+def significant(shift: tuple[float, float], std: tuple[float, float]) -> bool:
+    return any(
+        np.isfinite(s) and np.isfinite(e) and abs(s) > e for s, e in zip(shift, std, strict=True)
+    )
+
+
+def build_solution(
+    method: str,
+    xray: pd.DataFrame,
+    reference: pd.DataFrame,
+    pairs: pd.DataFrame,
+    *,
+    qa: Callable[[int, tuple[float, float]], dict[str, bool]],
+    ra0: float,
+    dec0: float,
+    params: dict[str, Any],
+    shift: tuple[float, float] | None = None,
+    steps: list[dict[str, Any]] | None = None,
+    notes: list[str] | None = None,
+) -> AlignmentSolution:
+    """The residuals, QA flags and solution of a fit, from its candidate pairs.
+
+    Parameters
+    ----------
+    method : str
+        The solution's method name.
+    xray, reference : DataFrame
+        The tables the pairs index (``xray_row``, ``ref_row``); their ``source_id`` names
+        the pairs and the unmatched X-ray sources.
+    pairs : DataFrame
+        One row per candidate pair: ``xray_row``, ``ref_row``, ``sep``, ``dx``, ``dy``
+        (reference − X-ray on the tangent plane, arcsec), ``group``, ``weight``, ``used``.
+    qa : callable
+        ``qa(n_used, shift)`` gives the QA flags.
+    ra0, dec0 : float
+        The tangent point, degrees.
+    params : dict
+        The settings to record.
+    shift : (float, float), optional
+        The fitted shift (arcsec); default the median of the used offsets per axis (no
+        shift with none used).
+    steps, notes : list, optional
+        Partial steps and remarks to record.
+
+    Returns
+    -------
+    AlignmentSolution
+        The scatter is the population standard deviation (ddof=0) of the used offsets per
+        axis, NaN with none used; the shift is significant when ``|shift| > std`` on either
+        axis.
+    """
+    xra, xdec = positions(xray, "X-ray table")
+    rra, rdec = positions(reference, "reference table")
+    xr = pairs["xray_row"].to_numpy(int)
+    rr = pairs["ref_row"].to_numpy(int)
+    used = pairs["used"].to_numpy(bool)
+    dx = pairs["dx"].to_numpy(float)
+    dy = pairs["dy"].to_numpy(float)
+    n_used = int(used.sum())
+    if n_used:
+        std = (float(np.std(dx[used])), float(np.std(dy[used])))
+        if shift is None:
+            shift = (float(np.median(dx[used])), float(np.median(dy[used])))
+    else:
+        std = (float("nan"), float("nan"))
+        if shift is None:
+            shift = (0.0, 0.0)
+    xid, rid = ids(xray), ids(reference)
+    out_pairs = pd.DataFrame(
+        {
+            "xray_row": xr,
+            "xray_id": xid[xr] if xid is not None else None,
+            "ref_row": rr,
+            "ref_id": rid[rr] if rid is not None else None,
+            "xray_ra": xra[xr],
+            "xray_dec": xdec[xr],
+            "ref_ra": rra[rr],
+            "ref_dec": rdec[rr],
+            "sep": pairs["sep"].to_numpy(float),
+            "dx": dx,
+            "dy": dy,
+            "group": pairs["group"].to_numpy(int),
+            "weight": pairs["weight"].to_numpy(float),
+            "used": used,
+        }
+    )
+    matched = np.zeros(len(xray), dtype=bool)
+    matched[xr] = True
+    unmatched_rows = np.flatnonzero(~matched)
+    unmatched = (
+        [str(v) for v in xid[unmatched_rows]] if xid is not None else unmatched_rows.tolist()
+    )
+    return AlignmentSolution(
+        method=method,
+        shift_x=shift[0],
+        shift_y=shift[1],
+        std_x=std[0],
+        std_y=std[1],
+        n_used=n_used,
+        significant=significant(shift, std),
+        ra0=float(ra0),
+        dec0=float(dec0),
+        pairs=out_pairs,
+        unmatched=unmatched,
+        flags=qa(n_used, shift),
+        params=params,
+        steps=list(steps or []),
+        notes=list(notes or []),
+    )

@@ -1,0 +1,444 @@
+"""The translation-only WLS alignment of the CSC 2.1 fine-astrometry specification.
+
+Separation groups, error-ellipse weights, Cauchy loss, bounded shifts, a proper-motion cut,
+an optional two-step fit through an intermediate catalogue, and the QA flags of §5.7, whose
+thresholds are named once below.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ColumnError, InputError
+from ..sky import centroid, to_arcsec
+from ._common import MIN_PAIRS, build_solution, load, positions
+from ._engine import (
+    proper_motion_ok,
+    reference_density,
+    stack_reference_points,
+    two_step,
+    weights_of,
+    wls_engine,
+)
+from ._solvers import WLSOptions
+from .solution import AlignmentSolution
+
+__all__ = [
+    "QA_FLAGS",
+    "WLSOptions",
+    "align_wls",
+    "align_wls_stacks",
+]
+
+QA_FEW_MATCHES_SHIFT = 0.5
+"""arcsec: with fewer than `MIN_PAIRS` matches, a total shift above this raises QA."""
+QA_MAX_SHIFT = 1.0
+"""arcsec: a total shift above this raises QA."""
+QA_MAX_DENSITY = 100.0
+"""Reference sources per arcmin² above which QA is raised."""
+QA_CENTRAL_THETA = 5.0
+"""arcmin: with few matches, QA is raised unless a matched field has a source this central."""
+QA_BRIGHT_COUNTS = 15.0
+"""counts: with few matches, QA is raised unless a source has more counts than this."""
+
+QA_FLAGS = {
+    "no_matches": "no reference source within the match radius of any X-ray source",
+    "few_matches": f"fewer than {MIN_PAIRS} matches (WLS: and no source at theta < "
+    f"{QA_CENTRAL_THETA:g}', or none with more than {QA_BRIGHT_COUNTS:g} counts, or a total "
+    f'shift > {QA_FEW_MATCHES_SHIFT:g}")',
+    "shift_large": f'total shift larger than {QA_MAX_SHIFT:g}"',
+    "density_high": f"more than {QA_MAX_DENSITY:g} reference sources per square arcmin",
+}
+"""The QA flags a solution can carry, with what each means."""
+
+
+def qa_flags(
+    xray: pd.DataFrame,
+    x_code: np.ndarray,
+    *,
+    n_match: np.ndarray,
+    n_used: np.ndarray,
+    total_shift: np.ndarray,
+    density: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The QA triggers of CSC 2.1 spec §5.7, vectorised over stacks.
+
+    Parameters
+    ----------
+    xray : DataFrame
+        The X-ray detections (``theta`` in arcmin and ``counts`` are looked at).
+    x_code : ndarray of int
+        Stack index (0..n-1) of each X-ray row.
+    n_match, n_used, total_shift, density : ndarray, shape (n,)
+        Per stack: X-ray sources matched in the chosen group, pairs used, the total shift
+        (arcsec) and the reference density (per arcmin²).
+
+    Returns
+    -------
+    dict of str to ndarray of bool
+        One entry per flag of `QA_FLAGS`.
+    """
+    n = len(n_match)
+    has_central = _any_per_stack(xray, "theta", x_code, n, lambda v: v < QA_CENTRAL_THETA)
+    has_bright = _any_per_stack(xray, "counts", x_code, n, lambda v: v > QA_BRIGHT_COUNTS)
+    no_matches = n_used == 0
+    few = (n_match < MIN_PAIRS) & (
+        ~has_central | ~has_bright | (total_shift > QA_FEW_MATCHES_SHIFT)
+    )
+    return {
+        "no_matches": no_matches,
+        "few_matches": few | no_matches,
+        "shift_large": total_shift > QA_MAX_SHIFT,
+        "density_high": density > QA_MAX_DENSITY,
+    }
+
+
+def _any_per_stack(
+    xray: pd.DataFrame, column: str, code: np.ndarray, n: int, test: Any
+) -> np.ndarray:
+    """Per stack: whether any row passes ``test`` on ``column``.
+
+    NaN values never pass. An absent column gives False everywhere: the QA condition "there
+    is no such source" cannot be shown false, so the conservative outcome (flag) is kept.
+    """
+    if column not in xray.columns:
+        return np.zeros(n, dtype=bool)
+    v = pd.to_numeric(xray[column], errors="coerce").to_numpy(float)
+    ok = test(v) & np.isfinite(v)
+    return np.bincount(code, ok.astype(float), minlength=n) > 0
+
+
+def align_wls_stacks(
+    xray: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    stack_column: str = "stack_id",
+    weights: Any = "ellipse",
+    loss: str = "cauchy",
+    f_scale: float = 1.0,
+    bounds: Any = "5arcsec",
+    max_sep: Any = "3arcsec",
+    group_edges: tuple[float, ...] = (1.0, 2.0, 3.0),
+    min_matches: int = 3,
+    pm_limit: float | None = 50.0,
+    field_radius: Any = "10arcmin",
+    density: Any = None,
+    solver: str = "mm",
+) -> pd.DataFrame:
+    """WLS translations (CSC 2.1 fine astrometry, direct fit) for many stacks at once.
+
+    The matching, separation groups, group choice, weights and QA flags are computed for all
+    stacks together with array operations; the fits run together too (``solver="mm"``,
+    a majorise-minimise iteration that converges to the same bounded minimum of the robust
+    cost as `scipy.optimize.least_squares`, which ``solver="least_squares"`` calls per stack).
+
+    Parameters
+    ----------
+    xray : DataFrame
+        Detections of all stacks: ``stack_column``, ``ra``, ``dec``, ``err_r0``/``err_r1``
+        (arcsec, for ``weights="ellipse"``), optionally ``theta`` (arcmin) and ``counts`` for
+        the QA rules, and ``ra_stack``/``dec_stack`` for the tangent point (default: the
+        centroid of each stack's detections).
+    reference : DataFrame
+        Reference sources per stack: ``stack_column``, ``ra``, ``dec``, optionally ``pmra``
+        and ``pmdec`` (mas/yr).
+    stack_column : str
+        Column naming the stack of each row in both tables.
+    weights, loss, f_scale, bounds, max_sep, group_edges, min_matches : see `align_wls`
+    pm_limit, field_radius, density : see `align_wls`
+    solver : {"mm", "least_squares"}
+        How the fits are solved (see above).
+
+    Returns
+    -------
+    DataFrame
+        One row per stack (index: the stack values): ``shift_x``, ``shift_y``, ``std_x``,
+        ``std_y`` (arcsec), ``n_used`` (pairs), ``n_match`` (detections), ``group``,
+        ``n_match_total``, ``density``, ``ra0``, ``dec0``, the flags of `QA_FLAGS` and
+        ``qa_required``.
+    """
+    if stack_column not in xray.columns or stack_column not in reference.columns:
+        raise ColumnError(
+            f"both tables need the stack column {stack_column!r}; pass stack_column=..."
+        )
+    options = WLSOptions.from_user(
+        loss=loss,
+        f_scale=f_scale,
+        bounds=bounds,
+        max_sep=max_sep,
+        group_edges=group_edges,
+        min_matches=min_matches,
+        solver=solver,
+    )
+    keep_ref = proper_motion_ok(reference, pm_limit)
+    stacks = pd.Index(pd.unique(xray[stack_column]))
+    n = len(stacks)
+    x_code = stacks.get_indexer(xray[stack_column])
+    r_all = stacks.get_indexer(reference[stack_column])
+    ra0, dec0 = stack_reference_points(xray, x_code, n, None)
+    in_stack = r_all >= 0
+    dens = reference_density(
+        reference[in_stack],
+        r_all[in_stack],
+        n,
+        ra0,
+        dec0,
+        to_arcsec(field_radius, what="field_radius"),
+        density,
+    )
+    ref = reference[keep_ref & in_stack]
+    r_code = r_all[keep_ref & in_stack]
+    w = weights_of(xray, weights, "X-ray table")
+    result, _ = wls_engine(
+        xray,
+        ref,
+        x_code=x_code,
+        r_code=r_code,
+        n=n,
+        ra0=ra0,
+        dec0=dec0,
+        w=w,
+        options=options,
+        select_groups=True,
+    )
+    flags = qa_flags(
+        xray,
+        x_code,
+        n_match=result["n_match"].to_numpy(),
+        n_used=result["n_used"].to_numpy(),
+        total_shift=np.hypot(result["shift_x"], result["shift_y"]).to_numpy(),
+        density=dens,
+    )
+    result["density"] = dens
+    result["ra0"] = ra0
+    result["dec0"] = dec0
+    for k, v in flags.items():
+        result[k] = v
+    result["qa_required"] = np.logical_or.reduce(list(flags.values()))
+    result.index = stacks.rename(stack_column)
+    return result
+
+
+def align_wls(
+    xray: Any,
+    reference: Any,
+    *,
+    weights: Any = "ellipse",
+    loss: str = "cauchy",
+    f_scale: float = 1.0,
+    bounds: Any = "5arcsec",
+    max_sep: Any = "3arcsec",
+    group_edges: tuple[float, ...] = (1.0, 2.0, 3.0),
+    min_matches: int = 3,
+    pm_limit: float | None = 50.0,
+    ref_point: tuple[float, float] | None = None,
+    field_radius: Any = "10arcmin",
+    density: float | None = None,
+    intermediate: Any = None,
+    link_column: str = "reference_id",
+    solver: str = "least_squares",
+) -> AlignmentSolution:
+    """Translation-only weighted least-squares alignment (CSC 2.1 fine astrometry, §4–5.7).
+
+    1. Reference sources with total proper motion above ``pm_limit`` are dropped (rows with
+       null proper motions are kept).
+    2. Every reference source within ``max_sep`` (3") of each X-ray source is a candidate
+       pair (ambiguous matches included); offsets are taken on the tangent plane about
+       ``ref_point``.
+    3. The pairs are split by separation into groups (0–1", 1–2", 2–3"); for each, the
+       number of X-ray sources with a match and sigma = sqrt(σx·σy) of the offsets. The fit
+       uses the group with at least ``min_matches`` matches and the lowest sigma, or, if
+       none has that many, the group with most matches (ties: lowest sigma).
+    4. The shift minimises Σ ρ(w_i d_i²), d_i the distance between reference and shifted
+       X-ray position, w_i = 1/(r0·r1) from the error ellipse, ρ the ``loss`` (Cauchy),
+       within ±``bounds`` on each axis, with `scipy.optimize.least_squares` from no shift.
+    5. With an ``intermediate`` catalogue that has more candidate pairs than the reference,
+       the shift is the sum of two fits, X-ray → intermediate (weights
+       1/sqrt((r0·r1)² + (σ_ra·σ_dec)²)) and intermediate → reference (one-to-one links,
+       weights 1/(σ_ra·σ_dec)): T = T2·T1.
+    6. QA flags (`QA_FLAGS`): reference density above `QA_MAX_DENSITY` per arcmin², total
+       shift above `QA_MAX_SHIFT`, fewer than `MIN_PAIRS` matches together with no source at
+       θ < `QA_CENTRAL_THETA`, none above `QA_BRIGHT_COUNTS` counts or a shift above
+       `QA_FEW_MATCHES_SHIFT`, and no matches at all.
+
+    Parameters
+    ----------
+    xray : DataFrame or path
+        X-ray detections: ``ra``, ``dec``, ``err_r0``/``err_r1`` (arcsec) for elliptical
+        weights, optionally ``theta`` (arcmin), ``counts``, ``source_id``.
+    reference : DataFrame or path
+        Reference (e.g. Gaia) sources: ``ra``, ``dec``, optionally ``pmra``/``pmdec``
+        (mas/yr) and ``source_id``.
+    weights : {"ellipse", "uniform"} or array_like
+        Per-X-ray-source weights; ``"ellipse"`` is 1/(err_r0·err_r1). Rows with no usable
+        weight are left out (noted).
+    loss : str
+        A `scipy.optimize.least_squares` loss; the specification uses ``"cauchy"``.
+    f_scale : float
+        Soft margin of the loss between inlier and outlier residuals (scipy's ``f_scale``).
+    bounds : float, str or Quantity
+        Largest shift allowed on each axis (float = arcsec). Default 5".
+    max_sep : float, str or Quantity
+        Match radius (default 3", the last group edge).
+    group_edges : tuple of float
+        Upper edges of the separation groups, arcsec.
+    min_matches : int
+        Matches a group needs to be chosen on its scatter (3 in §5.5.3).
+    pm_limit : float or None
+        Proper-motion cut in mas/yr (None: keep all).
+    ref_point : (float, float), optional
+        Tangent point in degrees (the stack centre); default the centroid of the X-ray
+        sources.
+    field_radius : float, str or Quantity
+        Radius around ``ref_point`` over which the reference density is counted (10').
+    density : float, optional
+        Reference sources per arcmin², when the reference table is not complete over the
+        field (e.g. it holds only sources near detections).
+    intermediate : DataFrame or path, optional
+        An intermediate catalogue (e.g. ALLWISE): ``ra``, ``dec``, ``err_ra``/``err_dec``
+        (arcsec; ``sigra``/``sigdec`` accepted), and ``link_column`` holding the
+        ``source_id`` of its associated reference source.
+    link_column : str
+        Column of ``intermediate`` naming the associated reference source.
+    solver : {"least_squares", "mm"}
+        ``least_squares`` (the specification) or the vectorised equivalent.
+
+    Returns
+    -------
+    AlignmentSolution
+        ``method="wls"`` or ``"wls-two-step"``; ``pairs`` holds every candidate pair with its
+        ``group`` and whether it was ``used``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> ref = pd.DataFrame({"ra": 150 + rng.uniform(-0.05, 0.05, 30),
+    ...                     "dec": 2 + rng.uniform(-0.05, 0.05, 30)})
+    >>> xray = ref.assign(ra=ref["ra"] - 0.4 / 3600 / np.cos(np.radians(ref["dec"])),
+    ...                   dec=ref["dec"] - 0.2 / 3600, err_r0=0.5, err_r1=0.4)
+    >>> sol = align_wls(xray, ref)
+    >>> round(sol.shift_x, 4), round(sol.shift_y, 4)
+    (0.4, 0.2)
+    """
+    xray = load(xray, "X-ray table")
+    reference = load(reference, "reference table")
+    xra, xdec = positions(xray, "X-ray table")
+    positions(reference, "reference table")
+    if len(xray) == 0:
+        raise InputError("the X-ray table is empty")
+    options = WLSOptions.from_user(
+        loss=loss,
+        f_scale=f_scale,
+        bounds=bounds,
+        max_sep=max_sep,
+        group_edges=group_edges,
+        min_matches=min_matches,
+        solver=solver,
+    )
+    ra0, dec0 = ref_point if ref_point is not None else centroid(xra, xdec)
+    ra0a, dec0a = np.array([float(ra0)]), np.array([float(dec0)])
+    notes: list[str] = []
+
+    keep_ref = proper_motion_ok(reference, pm_limit)
+    if (~keep_ref).any():
+        notes.append(
+            f"{int((~keep_ref).sum())} reference source(s) with proper motion > "
+            f"{pm_limit:g} mas/yr dropped"
+        )
+    dens = reference_density(
+        reference,
+        np.zeros(len(reference), dtype=np.intp),
+        1,
+        ra0a,
+        dec0a,
+        to_arcsec(field_radius, what="field_radius"),
+        density,
+    )[0]
+    ref_kept = reference[keep_ref]
+    w = weights_of(xray, weights, "X-ray table")
+    if np.isnan(w).any():
+        notes.append(f"{int(np.isnan(w).sum())} X-ray source(s) without a usable weight left out")
+    x_code = np.zeros(len(xray), dtype=np.intp)
+    direct, pairs = wls_engine(
+        xray,
+        ref_kept,
+        x_code=x_code,
+        r_code=np.zeros(len(ref_kept), dtype=np.intp),
+        n=1,
+        ra0=ra0a,
+        dec0=dec0a,
+        w=w,
+        options=options,
+        select_groups=True,
+    )
+    pairs["ref_row"] = np.flatnonzero(keep_ref)[pairs["ref_row"].to_numpy()]
+    method, row, steps, ref_for_pairs = "wls", direct.iloc[0], [], reference
+
+    if intermediate is not None:
+        inter = load(intermediate, "intermediate catalogue")
+        two = two_step(
+            xray,
+            reference,
+            keep_ref,
+            inter,
+            link_column,
+            w,
+            int(direct.iloc[0]["n_pairs_total"]),
+            options,
+            float(ra0),
+            float(dec0),
+            notes,
+        )
+        if two is not None:
+            method, row, steps, pairs, ref_for_pairs = "wls-two-step", *two
+
+    shift = (float(row["shift_x"]), float(row["shift_y"]))
+    if method == "wls-two-step":
+        shift = (
+            steps[0]["shift_x"] + steps[1]["shift_x"],
+            steps[0]["shift_y"] + steps[1]["shift_y"],
+        )
+    n_match = int(row["n_match"])
+
+    def qa(n_used: int, shift: tuple[float, float]) -> dict[str, bool]:
+        flags = qa_flags(
+            xray,
+            x_code,
+            n_match=np.array([n_match]),
+            n_used=np.array([n_used]),
+            total_shift=np.array([math.hypot(*shift)]),
+            density=np.array([dens]),
+        )
+        return {k: bool(v[0]) for k, v in flags.items()}
+
+    return build_solution(
+        method,
+        xray,
+        ref_for_pairs,
+        pairs,
+        qa=qa,
+        shift=shift,
+        ra0=ra0,
+        dec0=dec0,
+        params={
+            "weights": weights if isinstance(weights, str) else "array",
+            "loss": options.loss,
+            "f_scale": options.f_scale,
+            "bounds": options.bound,
+            "max_sep": options.max_sep,
+            "group_edges": ",".join(f"{e:g}" for e in options.group_edges),
+            "min_matches": options.min_matches,
+            "pm_limit": pm_limit,
+            "density": float(dens),
+            "group": int(row["group"]),
+            "n_match": n_match,
+            "solver": options.solver,
+        },
+        steps=steps,
+        notes=notes,
+    )
