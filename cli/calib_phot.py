@@ -175,10 +175,8 @@ def phot(
     """
     from xrbid._io import check_output, write_text_atomic
     from xrbid.calibration.photometric import (
+        calibrate_photometry,
         check_plot_path,
-        choose_reference_columns,
-        fit_photometric,
-        join_reference,
         plot_residuals,
     )
     from xrbid.calibration.terms import parse_terms
@@ -198,31 +196,17 @@ def phot(
         per_image_pointing=per_image_pointing,
     )
     stars = read_table(phot_path)
-    ref = (
-        read_table(ref_path)
-        if ref_path is not None
-        else stars.drop(columns=mag_column, errors="ignore")
-    )
-    ref_mag, filter_list, notes = choose_reference_columns(
-        stars, ref, ref_mag=ref_mag, filter_name=filter_name, filters=filter_list, plan=plan
-    )
-    if ref_path is not None:
-        wanted = [ref_mag, *filter_list, *([ref_err_column] if ref_err_column else [])]
-        stars = join_reference(
-            stars,
-            ref,
-            list(dict.fromkeys(wanted)),
-            max_sep=max_sep,
-            image=image_column if image_column in stars.columns else None,
-        )
-    solution = fit_photometric(
+    out, solution, notes = calibrate_photometry(
         stars,
+        read_table(ref_path) if ref_path is not None else None,
         plan,
         ref_mag=ref_mag,
+        filter_name=filter_name,
         filters=filter_list,
+        ref_mag_err=ref_err_column,
+        max_sep=max_sep,
         mag=mag_column,
         mag_err=None if err_column.lower() == "none" else err_column,
-        ref_mag_err=ref_err_column,
         x=x_column,
         y=y_column,
         image=image_column,
@@ -232,16 +216,13 @@ def phot(
         clip=clip,
         error_floor=error_floor,
     )
-    out = solution.apply(stars)
-    out["calib_residual"] = out["mag_cal"] - out[solution.ref_mag]
-    out["calib_used"] = solution.used
 
     data = solution.to_dict()
     created = [p for p in (output, plot, report) if p is not None and not p.exists()]
     try:
         write_table(out, output, overwrite=overwrite)
         if plot is not None:
-            plot_residuals(solution, stars, plot, overwrite=overwrite)
+            plot_residuals(solution, out, plot, overwrite=overwrite)
         if report is not None:
             write_text_atomic(report, json.dumps(data, indent=2) + "\n", overwrite=overwrite)
     except BaseException:

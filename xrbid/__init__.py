@@ -80,7 +80,10 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["query_csc", "query_gaia"], "xrbid.archives"),
     **dict.fromkeys(["fit_wcs", "calibrate_wcs"], "xrbid.calibration.astrometry"),
-    **dict.fromkeys(["fit_photometric", "join_reference"], "xrbid.calibration.photometric"),
+    **dict.fromkeys(
+        ["fit_photometric", "join_reference", "calibrate_photometry"],
+        "xrbid.calibration.photometric",
+    ),
     "parse_terms": "xrbid.calibration.terms",
     "DS9": "xrbid.ds9",
 }

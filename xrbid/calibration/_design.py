@@ -1,0 +1,164 @@
+"""The design matrix of the photometric calibration: columns, variables, monomials.
+
+Finds the columns a fit needs (exact names, else by snake_case key), computes the raw
+variables of the terms (position, airmass, colours, magnitude), normalises positions, and
+builds one design column per free parameter (global or per image).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xrbid.errors import CalibrationError, ColumnError, InputError
+
+from .terms import Term, TermPlan
+
+_COLOURS = "CDEF"
+
+
+def _resolve_column(df: pd.DataFrame, name: str | None) -> str | None:
+    """Find ``name`` in ``df``: exactly, else by snake_case key (``B-V`` matches ``b_v``)."""
+    if name is None or name in df.columns:
+        return name
+    key = re.sub(r"[^0-9a-z]+", "_", str(name).lower()).strip("_")
+    for col in df.columns:
+        if re.sub(r"[^0-9a-z]+", "_", str(col).lower()).strip("_") == key:
+            return str(col)
+    return None
+
+
+def _require(df: pd.DataFrame, name: str | None, why: str, source: str = "table") -> str:
+    col = _resolve_column(df, name)
+    if col is None:
+        have = ", ".join(map(str, df.columns[:20]))
+        raise ColumnError(f"{source} has no column {name!r}, needed for {why}; columns: {have}")
+    return col
+
+
+def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
+    try:
+        return pd.to_numeric(df[col], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"column {col!r} is not numeric ({exc}); fix or drop those rows") from exc
+
+
+@dataclass
+class _Param:
+    """One free parameter: a column of the design matrix."""
+
+    name: str
+    term: Term | None  # None: zero point
+    image: int | None  # image code, None for global
+    group: str  # parameters of one group enter and leave the model together
+
+    def column(
+        self, xy: dict[str, np.ndarray], codes: np.ndarray | None, n: int, cache: dict | None = None
+    ) -> np.ndarray:
+        values = np.ones(n) if self.term is None else _monomial(self.term, xy, n, cache)
+        if self.image is None:
+            return values
+        with np.errstate(invalid="ignore"):
+            return np.where(codes == self.image, values, 0.0) + np.where(codes < 0, np.nan, 0.0)
+
+
+def _variables(
+    df: pd.DataFrame,
+    needed: set[str],
+    columns: dict[str, str | None],
+    filters: Sequence[str],
+    plan: TermPlan,
+) -> dict[str, np.ndarray]:
+    """Raw variables (before position normalisation) for the terms of ``plan``."""
+    out: dict[str, np.ndarray] = {}
+
+    def users(var: str) -> str:
+        names = [t.name for t in plan.terms if var in t.term.variables]
+        return ", ".join(names)
+
+    if needed & {"X", "Y", "R"}:
+        why = f"the spatial terms ({users('X') or users('Y') or users('R')})"
+        out["x"] = _numeric(df, _require(df, columns["x"], why))
+        out["y"] = _numeric(df, _require(df, columns["y"], why))
+    if needed & {"A", "B"}:
+        why = f"the airmass terms ({users('A') or users('B')})"
+        out["A"] = _numeric(df, _require(df, columns["airmass"], why))
+    if "B" in needed:
+        img = columns.get("image")
+        if img is not None and img in df.columns:
+            out["B"] = (
+                out["A"]
+                - pd.Series(out["A"]).groupby(df[img].to_numpy()).transform("mean").to_numpy()
+            )
+        else:
+            out["B"] = out["A"] - np.nanmean(out["A"])
+    for i, var in enumerate(_COLOURS):
+        if var not in needed:
+            continue
+        if len(filters) < i + 2:
+            raise CalibrationError(
+                f"term {users(var)} uses colour {var} = filter {i + 1} - filter {i + 2}, but "
+                f"{len(filters)} filter(s) were given ({', '.join(filters) or 'none'}); give at "
+                f"least {i + 2} catalogue magnitude columns, bluest first (e.g. --filters B,V)"
+            )
+        why = f"colour {var} of term {users(var)}"
+        a = _numeric(df, _require(df, filters[i], why))
+        b = _numeric(df, _require(df, filters[i + 1], why))
+        out[var] = a - b
+    if "N" in needed:
+        out["N"] = _numeric(df, _require(df, columns["mag"], f"term {users('N')}"))
+    return out
+
+
+def _normalised(
+    raw: dict[str, np.ndarray], center: tuple[float, float], scale: float
+) -> dict[str, np.ndarray]:
+    xy = {k: v for k, v in raw.items() if k not in ("x", "y")}
+    if "x" in raw:
+        xy["X"] = (raw["x"] - center[0]) / scale
+        xy["Y"] = (raw["y"] - center[1]) / scale
+        xy["R"] = np.hypot(xy["X"], xy["Y"])
+    return xy
+
+
+def _monomial(
+    term: Term, xy: dict[str, np.ndarray], n: int, cache: dict | None = None
+) -> np.ndarray:
+    cache = {} if cache is None else cache
+    out = None
+    for var, exp in term.powers:
+        key = (var, exp)
+        if key not in cache:
+            cache[key] = xy[var] if exp == 1 else xy[var] * _power(xy, var, exp - 1, cache)
+        out = cache[key] if out is None else out * cache[key]
+    return np.ones(n) if out is None else out
+
+
+def _power(xy: dict[str, np.ndarray], var: str, exp: int, cache: dict) -> np.ndarray:
+    return _monomial(Term(((var, exp),)), xy, 0, cache)
+
+
+def _image_codes(df: pd.DataFrame, col: str | None, images: list[str]) -> np.ndarray | None:
+    if not images:
+        return None
+    if col is None or col not in df.columns:
+        raise ColumnError(f"table has no image column {col!r}, needed for per-image terms")
+    lookup = {name: i for i, name in enumerate(images)}
+    codes = df[col].astype(str).map(lookup).fillna(-1).astype(int).to_numpy()
+    return np.where(df[col].isna().to_numpy(), -1, codes)
+
+
+def _build_design(
+    params: list[_Param], xy: dict[str, np.ndarray], codes: np.ndarray | None, valid: np.ndarray
+) -> np.ndarray:
+    n = valid.size
+    design = np.empty((n, len(params)))
+    cache: dict = {}
+    for j, p in enumerate(params):
+        design[:, j] = p.column(xy, codes, n, cache)
+    design[~valid] = 0.0
+    return design
