@@ -3,8 +3,8 @@
 One concept per module: `images` (reading HST files and headers), `background`, `detection`,
 `apertures` (aperture photometry with local background and errors), `zeropoints` (ST/AB/Vega),
 `apcorr` (EEF and empirical aperture corrections), `magnitudes` (calibrated magnitudes of
-positions on one image), `counterparts` (several filters, one row per candidate) and `plots`
-(colour-magnitude diagram).
+positions on one image), `extinction` (A_lambda, dereddening), `counterparts` (several
+filters, one row per candidate) and `plots` (colour-magnitude diagram).
 """
 
 from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_correction
@@ -12,6 +12,7 @@ from .apertures import OutsideImageWarning, aperture_photometry, flux_column
 from .background import estimate_background
 from .counterparts import photometer_counterparts
 from .detection import detect_sources, length_in_pixels
+from .extinction import a_lambda, a_over_ebv, deredden, extinction_vector, pivot_wavelength
 from .images import HSTImage, PixelOnlyWarning, load_image
 from .magnitudes import NoInfiniteApertureWarning, measure_magnitudes
 from .plots import plot_cmd
@@ -32,19 +33,24 @@ __all__ = [
     "PixelOnlyWarning",
     "UnknownVegaFilterWarning",
     "ZeroPoints",
+    "a_lambda",
+    "a_over_ebv",
     "ab_zeropoint",
     "aperture_photometry",
+    "deredden",
     "detect_sources",
     "eef",
     "eef_correction",
     "empirical_aperture_correction",
     "estimate_background",
+    "extinction_vector",
     "flux_column",
     "image_zeropoints",
     "length_in_pixels",
     "load_image",
     "measure_magnitudes",
     "photometer_counterparts",
+    "pivot_wavelength",
     "plot_cmd",
     "st_zeropoint",
     "vega_zeropoint",
