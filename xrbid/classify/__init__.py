@@ -1,0 +1,24 @@
+"""From counterpart candidates to classified X-ray binaries.
+
+One concept per module: `chance` (chance coincidences from the local density of optical
+sources; the shifted-catalogue false-match rate), `probabilities` (Bayesian association
+probabilities p_i and p_any), `models` (MIST and PARSEC stellar-model files), `donors`
+(donor masses from the CMD and the HMXB/IMXB/LMXB rule) and `pipeline` (all of it on a
+candidates table: `classify_candidates`).
+"""
+
+from .chance import (
+    FalseMatchRate,
+    candidate_chance,
+    chance_coincidences,
+    false_match_rate,
+    local_density,
+)
+
+__all__ = [
+    "FalseMatchRate",
+    "candidate_chance",
+    "chance_coincidences",
+    "false_match_rate",
+    "local_density",
+]
