@@ -14,11 +14,15 @@ from .chance import (
     false_match_rate,
     local_density,
 )
+from .probabilities import R68_PER_SIGMA, association_probabilities, likelihood_ratio
 
 __all__ = [
+    "R68_PER_SIGMA",
     "FalseMatchRate",
+    "association_probabilities",
     "candidate_chance",
     "chance_coincidences",
     "false_match_rate",
+    "likelihood_ratio",
     "local_density",
 ]
