@@ -105,12 +105,12 @@ def simulate(n_src=6000, c=0.6, sigma=0.5, rho=0.15, seed=7):
             "pu_2sigma": radius,
             "true": truth,
         }
-    ), has
+    )
 
 
 @pytest.mark.parametrize("lo, hi", [(0.7, 0.9), (0.3, 0.5)])
 def test_calibration_on_simulated_fields(lo, hi):
-    cands, has = simulate()
+    cands = simulate()
     out, srcs = association_probabilities(cands, density=0.15, completeness=0.6)
     sel = out[(out["p_i"] >= lo) & (out["p_i"] < hi)]
     assert len(sel) > 300
