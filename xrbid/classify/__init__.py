@@ -14,15 +14,34 @@ from .chance import (
     false_match_rate,
     local_density,
 )
+from .donors import (
+    EXCLUDED_TYPES,
+    XRB_CLASSES,
+    classify_sources,
+    distance_modulus,
+    donor_masses,
+    mass_class,
+    model_mass,
+)
+from .models import StellarModels, read_models
 from .probabilities import R68_PER_SIGMA, association_probabilities, likelihood_ratio
 
 __all__ = [
+    "EXCLUDED_TYPES",
     "R68_PER_SIGMA",
+    "XRB_CLASSES",
     "FalseMatchRate",
+    "StellarModels",
     "association_probabilities",
     "candidate_chance",
     "chance_coincidences",
+    "classify_sources",
+    "distance_modulus",
+    "donor_masses",
     "false_match_rate",
     "likelihood_ratio",
     "local_density",
+    "mass_class",
+    "model_mass",
+    "read_models",
 ]
