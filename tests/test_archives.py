@@ -12,6 +12,8 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from xrbid import archives
+from xrbid.archives._common import _center
+from xrbid.archives.gaia import _gaia_frame
 from xrbid.errors import ArchiveError, InputError
 
 from .recorded_archive import Reply, archive_fixture  # noqa: F401 (the `archive` fixture)
@@ -202,8 +204,8 @@ def test_centre_out_of_range_is_rejected_not_wrapped(ra, dec, message):
 
 
 def test_centre_on_the_range_edges_is_accepted():
-    assert archives._center((360.0, 90.0)) == (0.0, 90.0)
-    assert archives._center((0.0, -90.0)) == (0.0, -90.0)
+    assert _center((360.0, 90.0)) == (0.0, 90.0)
+    assert _center((0.0, -90.0)) == (0.0, -90.0)
 
 
 # ----------------------------------------------------------------------------------- Gaia
@@ -283,7 +285,7 @@ def test_gaia_answer_without_positions_is_refused(archive):
 
 
 def test_bad_epoch():
-    df = archives._gaia_frame(Table.read(GAIA / "1712337806100O-result.ecsv"))
+    df = _gaia_frame(Table.read(GAIA / "1712337806100O-result.ecsv"))
     with pytest.raises(InputError, match="not a date"):
         archives.propagate_gaia(df, "last tuesday")
 
