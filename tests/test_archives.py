@@ -134,7 +134,10 @@ def test_csc_empty_answer_gives_empty_canonical_table(archive):
         (Reply(b"Internal Server Error", 500, "text/plain"), "answered HTTP 500"),
         (Reply(TAP_ERROR_ANSWER, 400), "rejected the query: .*o.thetta"),
         (Reply(TAP_ERROR_ANSWER, 200), "rejected the query: .*o.thetta"),
-        (Reply(b"<html><body>maintenance</body></html>", 200, "text/html"), "not a VOTable"),
+        (
+            Reply(b"<html><body>maintenance</body></html>", 200, "text/html"),
+            "cannot be read as a VOTable",
+        ),
     ],
 )
 def test_csc_error_answers_are_clear(archive, reply, message):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
-from ..errors import InputError
+from ..errors import ArchiveError, InputError
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -100,3 +100,86 @@ def _to_pandas(table: Table) -> pd.DataFrame:
         else:
             data[name] = np.ma.getdata(values)
     return pd.DataFrame(data, index=pd.RangeIndex(len(table)))
+
+
+def check_query_status(status: str | None, rows: int, what: str, url: str) -> None:
+    """Refuse a TAP answer whose ``QUERY_STATUS`` says it is incomplete or failed.
+
+    A TAP service that stops at its row limit still answers HTTP 200 with a well-formed VOTable,
+    flagged only by ``<INFO name="QUERY_STATUS" value="OVERFLOW"/>`` (IVOA TAP 1.1, sect. 2.9;
+    DALI 1.1, sect. 4.4.1). Such an answer must never be taken, or cached, as the whole cone.
+
+    Parameters
+    ----------
+    status : str or None
+        The answer's QUERY_STATUS value (None or empty: none given, taken as OK).
+    rows : int
+        Rows the answer holds.
+    what, url : str
+        The service's name and address, for the message.
+
+    Raises
+    ------
+    ArchiveError
+        The status is OVERFLOW, ERROR or any value other than OK.
+    """
+    value = (status or "OK").strip().upper()
+    if value == "OK":
+        return
+    if value == "OVERFLOW":
+        raise ArchiveError(
+            f"{what} at {url} stopped at its row limit after {rows} rows (QUERY_STATUS OVERFLOW): "
+            "the answer is incomplete and was not kept; search a smaller radius, or cover the "
+            "field with several smaller cones"
+        )
+    raise ArchiveError(
+        f"{what} at {url} answered with QUERY_STATUS {value} after {rows} rows: the answer is "
+        "not a complete result and was not kept; try again later"
+    )
+
+
+def read_votable_answer(path: str | os.PathLike) -> tuple[Table, str | None]:
+    """Read a TAP service's VOTable answer and its ``QUERY_STATUS``.
+
+    Parameters
+    ----------
+    path : path-like
+        The answer as the service sent it (gzip-compressed or not).
+
+    Returns
+    -------
+    table : astropy.table.Table
+        The first table of the answer.
+    status : str or None
+        The last QUERY_STATUS INFO of the results resource, of its first table, or of the
+        document (the order of DALI 1.1, sect. 4.4.1); None when there is none.
+
+    Raises
+    ------
+    ValueError, xml.parsers.expat.ExpatError
+        The file is not a (complete) VOTable.
+    """
+    import warnings
+
+    from astropy.io.votable import parse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unit and spec chatter of the service's VOTable
+        votable = parse(os.fspath(path))
+    resource = next(
+        (r for r in votable.resources if (r.type or "").lower() == "results"),
+        votable.resources[0] if votable.resources else None,
+    )
+    places = []
+    if resource is not None:
+        places.append(resource.infos)
+        if resource.tables:
+            places.append(resource.tables[0].infos)
+    places.append(votable.infos)
+    status = None
+    for infos in places:
+        found = [i.value for i in infos if (i.name or "").lower() == "query_status"]
+        if found:
+            status = found[-1]  # a status written after the rows is the one that counts
+            break
+    return votable.get_first_table().to_table(), status

@@ -10,7 +10,15 @@ import pandas as pd
 from astropy.table import Table
 
 from ..errors import ArchiveError, InputError
-from ._common import _center, _first, _radius_arcsec, _timeout, _to_pandas, _transport_message
+from ._common import (
+    _center,
+    _first,
+    _radius_arcsec,
+    _timeout,
+    _to_pandas,
+    _transport_message,
+    check_query_status,
+)
 from .cache import cached_answer
 
 __all__ = ["CSC_RELEASES", "csc_adql", "query_csc"]
@@ -152,7 +160,7 @@ def _run_tap(url: str, query: str, timeout: float) -> Table:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # VOTable parser chatter about the service's units
             result = service.run_sync(query)
-        return result.to_table()
+        table = result.to_table()
     except pyvo.dal.DALAccessError as exc:  # base of the query, format and service errors
         cause = getattr(exc, "cause", None)
         if isinstance(cause, requests.RequestException):
@@ -165,13 +173,16 @@ def _run_tap(url: str, query: str, timeout: float) -> Table:
             ) from exc
         if isinstance(exc, pyvo.dal.DALFormatError):
             raise ArchiveError(
-                f"the CSC TAP service at {url} sent an answer that is not a VOTable: {_first(exc)}"
+                f"the CSC TAP service at {url} sent an answer that cannot be read as a VOTable "
+                f"(not one, or cut short): {_first(exc)}"
             ) from exc
         raise ArchiveError(
             _transport_message("the CSC TAP service", url, cause or exc, timeout)
         ) from exc
     except requests.RequestException as exc:
         raise ArchiveError(_transport_message("the CSC TAP service", url, exc, timeout)) from exc
+    check_query_status(result.query_status, len(table), "the CSC TAP service", url)
+    return table
 
 
 def query_csc(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,16 @@ import pandas as pd
 from astropy.table import Table
 
 from ..errors import ArchiveError, InputError
-from ._common import _center, _first, _radius_arcsec, _timeout, _to_pandas, _transport_message
+from ._common import (
+    _center,
+    _first,
+    _radius_arcsec,
+    _timeout,
+    _to_pandas,
+    _transport_message,
+    check_query_status,
+    read_votable_answer,
+)
 from .cache import cached_answer
 
 __all__ = ["GAIA_RELEASES", "gaia_adql", "propagate_gaia", "query_gaia"]
@@ -91,6 +102,8 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
 
 def _run_gaia(url: str, query: str, fmt: str, timeout: float) -> Table:
     """Run ``query`` on the Gaia archive at ``url`` through astroquery; return the table."""
+    from xml.parsers.expat import ExpatError
+
     import requests
 
     # astroquery's TAP+ client, the one astroquery.gaia.GaiaClass is built on; importing
@@ -98,22 +111,48 @@ def _run_gaia(url: str, query: str, fmt: str, timeout: float) -> Table:
     # client fetches the archive's status messages).
     from astroquery.utils.tap.core import TapPlus
 
-    try:
-        with _socket_timeout(timeout), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tap = TapPlus(url=url, server_context="tap-server", tap_context="tap", verbose=False)
-            job = tap.launch_job(query, output_format=fmt)
-            return job.get_results()
-    except TimeoutError as exc:
-        raise ArchiveError(_transport_message("the Gaia archive", url, exc, timeout)) from exc
-    except requests.HTTPError as exc:
-        raise ArchiveError(f"the Gaia archive at {url} rejected the query: {_first(exc)}") from exc
-    except (ConnectionError, OSError) as exc:
-        raise ArchiveError(_transport_message("the Gaia archive", url, exc, timeout)) from exc
-    except ValueError as exc:  # unreadable body (not the format asked for)
-        raise ArchiveError(
-            f"the Gaia archive at {url} sent an answer that cannot be read as {fmt}: {_first(exc)}"
-        ) from exc
+    with tempfile.TemporaryDirectory(prefix="xrbid-gaia-") as folder:
+        try:
+            with _socket_timeout(timeout), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tap = TapPlus(
+                    url=url, server_context="tap-server", tap_context="tap", verbose=False
+                )
+                if fmt != "votable":
+                    return tap.launch_job(query, output_format=fmt).get_results()
+                # The VOTable is kept as sent so that its QUERY_STATUS can be read: astroquery's
+                # own reader drops the INFO elements that flag a partial answer.
+                try:
+                    tap.launch_job(
+                        query,
+                        output_format=fmt,
+                        dump_to_file=True,
+                        output_file=str(Path(folder) / "answer.vot"),
+                    )
+                except AttributeError:
+                    # astroquery fails to save an error answer to a file; ask again without
+                    # saving so that the service's own error message is raised
+                    tap.launch_job(query, output_format=fmt)
+                    raise ArchiveError(
+                        f"the Gaia archive at {url} answered with an error"
+                    ) from None
+                (answer,) = Path(folder).iterdir()
+                table, status = read_votable_answer(answer)
+        except TimeoutError as exc:
+            raise ArchiveError(_transport_message("the Gaia archive", url, exc, timeout)) from exc
+        except requests.HTTPError as exc:
+            raise ArchiveError(
+                f"the Gaia archive at {url} rejected the query: {_first(exc)}"
+            ) from exc
+        except (ValueError, ExpatError, IndexError) as exc:  # unreadable or cut-short body
+            raise ArchiveError(
+                f"the Gaia archive at {url} sent an answer that cannot be read as {fmt} "
+                f"(not one, or cut short): {_first(exc)}"
+            ) from exc
+        except (ConnectionError, OSError) as exc:
+            raise ArchiveError(_transport_message("the Gaia archive", url, exc, timeout)) from exc
+    check_query_status(status, len(table), "the Gaia archive", url)
+    return table
 
 
 def query_gaia(
