@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 
 from xrbid.errors import InputError
 
-from .background import bad_pixel_mask, estimate_background
+from .background import estimate_background
 from .images import HSTImage, as_image
 
 __all__ = ["OutsideImageWarning", "aperture_photometry", "flux_column", "positions_to_pixels"]
@@ -149,7 +149,7 @@ def aperture_photometry(
     n = len(x)
     ny, nx = img.shape
 
-    bad = bad_pixel_mask(img.data, mask)
+    bad = img.bad_pixels(mask)
     data = np.where(bad, 0.0, img.data)
     if error is None:
         bkg = background or estimate_background(img.data, box_size=box_size, mask=bad)

@@ -16,7 +16,7 @@ from photutils.utils.exceptions import NoDetectionsWarning
 
 from xrbid.errors import InputError
 
-from .background import bad_pixel_mask, estimate_background
+from .background import estimate_background
 from .images import HSTImage, as_image
 
 __all__ = ["detect_sources", "length_in_pixels"]
@@ -137,7 +137,7 @@ def detect_sources(
     sharp = DEFAULT_SHARPNESS[finder] if sharpness_range is None else tuple(sharpness_range)
     rnd = DEFAULT_ROUNDNESS[finder] if roundness_range is None else tuple(roundness_range)
 
-    bad = bad_pixel_mask(img.data, mask)
+    bad = img.bad_pixels(mask)
     bkg = background or estimate_background(img.data, box_size=box_size, mask=bad)
     # Background2D interpolates its maps on every access: fetch each once.
     sky, rms = bkg.background, bkg.background_rms
