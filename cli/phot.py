@@ -120,6 +120,12 @@ def _warnings_as_lines(f):
 
 
 def _image_options(f):
+    f = click.option(
+        "--mask",
+        type=click.Path(dir_okay=False),
+        help="Pixels to ignore: a FITS image (non-zero = masked) or a DS9 region file "
+        "(inside = masked). Pixels outside a drizzled footprint are always masked.",
+    )(f)
     f = click.option("--exptime", type=float, help="Exposure time (s) overriding EXPTIME.")(f)
     f = click.option("--chip", type=int, help="Group of a WFPC2 GEIS waiver file (c0f), 1-4.")(f)
     f = click.option("--ext", help="FITS extension: 1, SCI or SCI,2 (default: first SCI).")(f)
@@ -185,6 +191,7 @@ def detect(
     ext,
     chip,
     exptime,
+    mask,
     overwrite,
     as_json,
 ) -> None:
@@ -205,7 +212,7 @@ def detect(
     check_output(output, overwrite)
     if regions_path:
         check_output(regions_path, overwrite)
-    img = _load(image, ext, chip, exptime=exptime)
+    img = _load(image, ext, chip, exptime=exptime, mask=mask)
     _check_default_fwhm([img])
     ny, nx = img.shape
     with _bar(nx * ny, "detecting", nx * ny > 2048 * 2048 and not as_json) as update:
@@ -337,6 +344,7 @@ def measure(
     ext,
     chip,
     exptime,
+    mask,
     overwrite,
     as_json,
 ) -> None:
@@ -352,7 +360,7 @@ def measure(
     from xrbid.tables import read_table, write_table
 
     check_output(output, overwrite)
-    img = _load(image, ext, chip, exptime=exptime, saturation=saturation)
+    img = _load(image, ext, chip, exptime=exptime, saturation=saturation, mask=mask)
     apcorr_value = _apcorr_value(apcorr)
     if apcorr_value == "auto":  # the FWHM only serves to find aperture-correction stars
         _check_default_fwhm([img])

@@ -366,3 +366,34 @@ def test_progress_bar_on_large_image(tmp_path):
         "--json",
     )
     assert "detecting" not in result.stderr and json.loads(result.stdout)["n_sources"] > 0
+
+
+def test_image_under_another_filters_name_is_refused(tmp_path, a478_sources):
+    """An F814W image passed as F555W would give a colour of 0.000 for every source."""
+    with fits.open(A478) as hdul:
+        names = {k: hdul[1].header.get(k, hdul[0].header.get(k)) for k in ("FILTNAM1", "FILTER")}
+    assert "F814W" in {str(v).strip() for v in names.values()}
+    out = tmp_path / "c.ecsv"
+    result = run(
+        "phot", "counterparts", a478_sources, "--image", f"F555W={A478}",
+        "--image", f"F814W={A478}", "-o", out,
+    )  # fmt: skip
+    assert_user_error(result, "F555W=", "header says the filter is F814W", f"F814W={A478}")
+    assert not out.exists()
+
+
+def test_detect_mask_region_file_removes_the_sources_inside(tmp_path, a478_sources):
+    table = read_table(a478_sources)
+    brightest = table.sort_values("peak", ascending=False).iloc[0]
+    mask = tmp_path / "mask.reg"
+    # DS9 image coordinates are 1-based: the source at 0-based (x, y) is at (x + 1, y + 1)
+    mask.write_text(f"image\ncircle({brightest.x + 1:.3f},{brightest.y + 1:.3f},6)\n")
+    out = tmp_path / "masked.ecsv"
+    result = run("phot", "detect", A478, "-o", out, "--fwhm", "0.2arcsec", "--mask", mask)
+    assert result.exit_code == 0, result.output
+    masked = read_table(out)
+    near = np.hypot(masked["x"] - brightest.x, masked["y"] - brightest.y) < 6
+    assert not near.any()
+    assert len(masked) < len(table)
+    result = run("phot", "detect", A478, "-o", out, "--mask", tmp_path / "none.reg", "--overwrite")
+    assert_user_error(result, "none.reg", "no such file")

@@ -16,7 +16,7 @@ from xrbid.errors import ColumnError, InputError
 from .images import HSTImage, as_image
 from .magnitudes import measure_magnitudes
 
-__all__ = ["color_columns", "photometer_counterparts"]
+__all__ = ["check_filter", "color_columns", "photometer_counterparts"]
 
 FLAGS = ("flag_saturated", "flag_edge", "flag_crowded", "flag_outside")
 
@@ -24,6 +24,27 @@ FLAGS = ("flag_saturated", "flag_edge", "flag_crowded", "flag_outside")
 def _pivot(img: HSTImage) -> float:
     value = img.header.get("PHOTPLAM")
     return float(value) if isinstance(value, int | float) else float("inf")
+
+
+def check_filter(name: str, image: HSTImage) -> None:
+    """Refuse an image given under another filter's name than its header says.
+
+    The header filter is read from ``FILTER``, ``FILTER1``/``FILTER2`` (ACS) or ``FILTNAM1``/
+    ``FILTNAM2`` (WFPC2); an image whose header names no filter is accepted under any name.
+
+    Raises
+    ------
+    InputError
+        ``name`` is not the header's filter (nor one of a crossed pair's).
+    """
+    header = image.filter.strip().upper()
+    if not header:
+        return
+    if name.strip().upper() not in {header, *header.split("+")}:
+        raise InputError(
+            f"{name}={image.label}: the image header says the filter is {header}, not "
+            f"{name}; give it as {header.split('+')[0]}={image.path}"
+        )
 
 
 def color_columns(filters: list[str]) -> list[tuple[str, str]]:
@@ -96,6 +117,8 @@ def photometer_counterparts(
         raise InputError("no images given: pass at least one FILTER=IMAGE")
     system = system.lower()
     images = {str(f).upper(): as_image(img) for f, img in images_by_filter.items()}
+    for filt, img in images.items():
+        check_filter(filt, img)
     order = sorted(images, key=lambda f: _pivot(images[f]))
     out = candidates.reset_index(drop=True).copy()
     positions = out[["ra", "dec"]]

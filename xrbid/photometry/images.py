@@ -460,6 +460,7 @@ def load_image(
     exptime: float | None = None,
     saturation: float | None = None,
     is_rate: bool | None = None,
+    mask: str | os.PathLike | np.ndarray | None = None,
 ) -> HSTImage:
     """Read one HST image for photometry.
 
@@ -479,6 +480,9 @@ def load_image(
         Saturation level in data units, overriding the header-derived one.
     is_rate : bool, optional
         Whether the pixels are a rate (per second); guessed from ``BUNIT`` otherwise.
+    mask : path-like or numpy.ndarray of bool, optional
+        Pixels to ignore besides those outside the footprint (`footprint_mask`): a boolean
+        array, or a FITS image / DS9 region file read with `read_mask`.
 
     Returns
     -------
@@ -555,7 +559,7 @@ def load_image(
     gain = _gain(header, instrument, bunit)
     if saturation is None:
         saturation = _saturation(header, rate)
-    return HSTImage(
+    image = HSTImage(
         data=data,
         header=header,
         wcs=wcs,
@@ -570,6 +574,10 @@ def load_image(
         saturation=saturation,
         mask=_mask_or_none(footprint_mask(data, weight)),
     )
+    if mask is not None:
+        user = mask if isinstance(mask, np.ndarray) else read_mask(mask, image)
+        image.mask = image.bad_pixels(user) & np.isfinite(data)
+    return image
 
 
 def _mask_or_none(mask: np.ndarray) -> np.ndarray | None:
