@@ -259,6 +259,94 @@ def test_labels_cannot_inject_commands(ds9: DS9, a478: Path, a478_wcs) -> None:
     assert ds9.frames() == [1]  # DS9 still there
 
 
+# names that would run DS9 commands or Tcl if a path reached DS9 unquoted: each must load as
+# one file name, with no extra frame, no file written and no Tcl run
+HOSTILE_NAMES = [
+    "x;source PWN.tcl;.fits",
+    "m101;saveimage png out.png;.fits",
+    "m101;frame new;frame new;.fits",
+    "two words $HOME #hash 'quoted';frame new.fits",
+]
+# characters no quoting carries through XPA, DS9's Tcl list parsing and its lexers: refused
+REFUSED_NAMES = [
+    ("br{ace}.fits", "{"),
+    ("close}brace.fits", "}"),
+    ('dq";frame new;".fits', '"'),
+    ("m101[source PWN.tcl].fits", "["),
+    ("sq]bracket.fits", "]"),
+    ("new\nline;frame new.fits", "\n"),
+    ("back\\slash.fits", "\\"),
+]
+
+
+@pytest.fixture
+def hostile_cwd(ds9: DS9, tmp_path: Path):
+    """DS9's working folder set to ``tmp_path``, holding a PWN.tcl that touches ``marker`` when
+    sourced: an injected ``source PWN.tcl`` or ``saveimage png out.png`` would act there."""
+    marker = tmp_path / "marker"
+    (tmp_path / "PWN.tcl").write_text(f"exec touch {{{marker}}}\n", encoding="utf-8")
+    before = ds9.get("cd")
+    ds9.set(f"cd {{{tmp_path}}}")
+    ds9._load_window_format()  # so that an injected saveimage png would really write
+    yield tmp_path
+    ds9.set(f"cd {{{before}}}")
+
+
+def _no_side_effect(folder: Path, expected: set[str]) -> None:
+    assert not (folder / "marker").exists()
+    assert not (folder / "out.png").exists()
+    assert {p.name for p in folder.iterdir()} == expected
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_image_paths_are_one_word(ds9: DS9, a478: Path, hostile_cwd: Path, name: str) -> None:
+    image = hostile_cwd / name
+    image.write_bytes(a478.read_bytes())
+    assert ds9.open_image(image) == 1
+    assert ds9.frames() == [1]
+    assert ds9.image_file().startswith(str(image))  # DS9 loaded that very file
+    snap = ds9.snapshot(hostile_cwd / f"{name}.png")  # an output path with the same words
+    assert snap.read_bytes()[:4] == b"\x89PNG"
+    assert ds9.frames() == [1]
+    _no_side_effect(hostile_cwd, {"PWN.tcl", name, f"{name}.png"})
+
+
+def test_the_injection_probe_would_see_a_sourced_script(ds9: DS9, hostile_cwd: Path) -> None:
+    """The PWN.tcl probe of the tests above does fire when DS9 is told to source it."""
+    ds9.set("source PWN.tcl")
+    assert (hostile_cwd / "marker").exists()
+
+
+@pytest.mark.parametrize(("name", "char"), REFUSED_NAMES)
+def test_image_paths_ds9_cannot_quote_are_refused(
+    ds9: DS9, a478: Path, hostile_cwd: Path, name: str, char: str
+) -> None:
+    image = hostile_cwd / name
+    image.write_bytes(a478.read_bytes())
+    with pytest.raises(InputError) as err:
+        ds9.open_image(image)
+    message = str(err.value)
+    assert "\n" not in message
+    assert f"character {char!r}" in message
+    assert ds9.frames() == []  # DS9 untouched
+    _no_side_effect(hostile_cwd, {"PWN.tcl", name})
+
+
+def test_stamp_folder_is_one_word(ds9: DS9, a478: Path, a478_wcs, hostile_cwd: Path) -> None:
+    table = candidates(a478_wcs, n=2, seed=3)
+    table["pu_1sigma"] = [0.6, 1.0]
+    table["pu_2sigma"] = [1.3, 2.2]
+    out = hostile_cwd / "st;frame new;x"
+    paths = postage_stamps(ds9, table, a478, out, size=8.0, pixels=120)
+    assert [p.parent for p in paths] == [out, out]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+    assert ds9.frames() == [1]
+    _no_side_effect(hostile_cwd, {"PWN.tcl", out.name})
+    with pytest.raises(InputError, match=r"character '\{'"):
+        postage_stamps(ds9, table, a478, hostile_cwd / "st{x}", size=8.0, pixels=120)
+    assert ds9.frames() == [1]
+
+
 @pytest.mark.parametrize("mark", ["color", "selected", "delete"])
 def test_calibrator_pick_back_returns_exactly_the_marked(
     ds9: DS9, a478: Path, a478_wcs, mark: str

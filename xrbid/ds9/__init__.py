@@ -26,7 +26,8 @@ marked) and postage stamps are built on the session: :func:`draw_calibrators`,
 """
 
 from ._common import CALIBRATOR_TAG, DS9Target
-from .session import DS9, find_ds9
+from .connect import find_ds9
+from .session import DS9
 from .workflows import (
     blink_before_after,
     draw_calibrators,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from ..errors import DS9Error
+from ..errors import DS9Error, InputError
 
 Transport = Literal["auto", "xpa", "samp"]
 _TRANSPORTS = ("auto", "xpa", "samp")
@@ -16,8 +16,19 @@ _TRANSPORTS = ("auto", "xpa", "samp")
 CALIBRATOR_TAG = "xrbid-calibrator"
 """Tag DS9 shows on the candidate calibrators drawn by :func:`draw_calibrators`."""
 
-# DS9's command parser treats braces as quotes and newlines/semicolons as command breaks.
-_UNSAFE_PATH_RE = re.compile(r"[{}\x00-\x1f\x7f]")
+# Characters that cannot travel inside one double-quoted DS9 word, and why. XPA splits its
+# parameter list on ';' outside double quotes; DS9 then reads the parameters as a Tcl list
+# (a backslash escapes, braces and double quotes delimit) and hands them to its yacc lexers
+# (braces quote again); "name[...]" is DS9's FITS extension syntax.
+_WORD_REFUSED = {
+    '"': "a double quote ends the quoted word",
+    "\\": "DS9 reads a backslash as an escape",
+    "{": "DS9 reads braces as quotes",
+    "}": "DS9 reads braces as quotes",
+    "[": "DS9 reads name[...] as a FITS extension or section",
+    "]": "DS9 reads name[...] as a FITS extension or section",
+}
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _START_HINT = "start it with `ds9 &` (or pass start=True, --start on the command line)"
 _INSTALL_HINT = (
     "SAOImage DS9 is not installed (no `ds9` on PATH): install it (Debian/Ubuntu: "
@@ -25,6 +36,51 @@ _INSTALL_HINT = (
 )
 
 T = TypeVar("T")
+
+
+def ds9_word(value: object, what: str) -> str:
+    """``value`` as one word of a DS9 command (double-quoted), or an `InputError`.
+
+    Every value that is not a number or a fixed keyword of this package (file paths above
+    all) goes into a DS9 command through this function, so that DS9 reads it as one word over
+    both transports: a ``;`` (XPA's command separator), spaces, ``$`` or ``#`` stay inside the
+    word. Characters that no quoting carries through XPA, DS9's Tcl list parsing and its
+    command lexers are refused, with one line naming the character.
+
+    Parameters
+    ----------
+    value : str or path-like
+        The value, e.g. an absolute file path.
+    what : str
+        What it is, for the message (``"image path"``).
+
+    Returns
+    -------
+    str
+        ``"value"``, ready to put into a command.
+
+    Raises
+    ------
+    InputError
+        ``value`` is empty or has a character DS9 cannot take in one word.
+    """
+    text = str(value)
+    if not text:
+        raise InputError(f"the {what} is empty")
+    control = _CONTROL_RE.search(text)
+    if control is not None:
+        raise InputError(
+            f"the {what} {text!r} has the control character {control.group()!r} (a newline, "
+            "tab ...), which DS9 cannot take in a name; use a name without it (rename or copy "
+            "the file)"
+        )
+    for char, why in _WORD_REFUSED.items():
+        if char in text:
+            raise InputError(
+                f"the {what} {text!r} has the character {char!r}, which DS9 cannot take in a "
+                f"name ({why}); use a name without it (rename or copy the file)"
+            )
+    return f'"{text}"'
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -16,114 +14,10 @@ import pandas as pd
 
 from .._io import atomic_output, check_output
 from ..errors import DS9Error, InputError
-from ._common import (
-    _INSTALL_HINT,
-    _START_HINT,
-    _TRANSPORTS,
-    _UNSAFE_PATH_RE,
-    DS9Target,
-    T,
-    Transport,
-    _DS9CommandError,
-    _with_timeout,
-)
-from .samp import _SAMPClient, _SAMPTransport
-from .xpa import _ds9_processes, _xpa_not_found_message, _xpa_targets, _XPATransport
+from ._common import DS9Target, T, Transport, _DS9CommandError, _with_timeout, ds9_word
+from .connect import check_transport, connect, find_ds9
 
 __all__ = ["DS9", "find_ds9"]
-
-
-def find_ds9(transport: Transport = "auto", timeout: float = 10.0) -> list[DS9Target]:
-    """List the DS9s that can be reached.
-
-    Parameters
-    ----------
-    transport : {"auto", "xpa", "samp"}
-        Where to look: XPA, SAMP, or both (``auto``; XPA first).
-    timeout : float
-        Seconds to wait for the XPA name server or the SAMP hub.
-
-    Returns
-    -------
-    list of DS9Target
-        One entry per DS9 (over ``auto``, a DS9 reachable over both is listed once, by XPA).
-
-    Examples
-    --------
-    >>> [t.name for t in find_ds9()]  # doctest: +SKIP
-    ['ds9']
-    """
-    _check_transport(transport)
-    targets: list[DS9Target] = []
-    if transport in ("auto", "xpa"):
-        try:
-            targets += _xpa_targets(timeout)
-        except DS9Error:
-            if transport == "xpa":
-                raise
-    if transport in ("auto", "samp"):
-        try:
-            client = _SAMPClient(timeout)
-        except DS9Error:
-            if transport == "samp":
-                raise
-        else:
-            try:
-                names = {t.name for t in targets}
-                targets += [t for t in client.ds9_targets(timeout) if t.name not in names]
-            finally:
-                client.close()
-    return targets
-
-
-def _check_transport(transport: str) -> None:
-    if transport not in _TRANSPORTS:
-        raise InputError(f"unknown transport {transport!r}; use one of {', '.join(_TRANSPORTS)}")
-
-
-def _pick(targets: list[DS9Target], target: str | None, where: str) -> DS9Target | None:
-    if target is not None:
-        targets = [t for t in targets if target in (t.name, t.address)]
-    if not targets:
-        return None
-    if len(targets) > 1:
-        listed = ", ".join(str(t) for t in targets)
-        raise DS9Error(
-            f"{len(targets)} DS9s answer over {where}: {listed}; say which one with "
-            "target=NAME (--target NAME), NAME being the DS9 title (`ds9 -title NAME`)"
-        )
-    return targets[0]
-
-
-def _launch(title: str, transport: str) -> subprocess.Popen:
-    exe = shutil.which("ds9")
-    if exe is None:
-        raise DS9Error(_INSTALL_HINT)
-    args = [exe, "-title", title]
-    args += ["-xpa", "no"] if transport == "samp" else []
-    log = tempfile.TemporaryFile()
-    try:
-        process = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # DS9 stays open after Python exits
-        )
-    except OSError as exc:
-        raise DS9Error(f"cannot start {exe}: {exc}") from None
-    process._xrbid_log = log  # type: ignore[attr-defined]
-    return process
-
-
-def _launch_failure(process: subprocess.Popen) -> str:
-    log = process._xrbid_log  # type: ignore[attr-defined]
-    log.seek(0)
-    lines = [ln.strip() for ln in log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-    said = "; ".join(lines[-3:])[-300:] if lines else "no message"
-    windowing = ("display" in said.lower()) or ("window system" in said.lower())
-    hint = "; is DISPLAY set to a running X server?" if windowing else ""
-    return f"DS9 exited at start-up (code {process.returncode}): {said}{hint}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,96 +61,12 @@ class DS9:
         start: bool = False,
         timeout: float = 10.0,
     ) -> None:
-        _check_transport(transport)
+        check_transport(transport)
         if not timeout > 0:
             raise InputError(f"timeout must be positive, not {timeout!r}")
         self.timeout = float(timeout)
-        self.process: subprocess.Popen | None = None
         self._imgwin_loaded = False
-        self._transport: _XPATransport | _SAMPTransport | None = None
-        try:
-            self._transport = self._connect(target, transport, start)
-        except BaseException:
-            self._stop_started()
-            raise
-
-    # -- connection -------------------------------------------------------------------------
-
-    def _connect(self, target: str | None, transport: str, start: bool):
-        connection = self._find(target, transport)
-        if connection is not None:
-            return connection
-        if not start:
-            raise DS9Error(self._not_found(target, transport))
-        title = target or "xrbid"
-        self.process = _launch(title, transport)
-        deadline = time.monotonic() + max(self.timeout, 30.0)
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise DS9Error(_launch_failure(self.process))
-            connection = self._find(title, "xpa" if transport == "auto" else transport)
-            if connection is not None:
-                return connection
-            time.sleep(0.2)
-        raise DS9Error(
-            f"started ds9 (pid {self.process.pid}) but it did not answer over {transport} "
-            f"within {max(self.timeout, 30.0):g} s; check the DS9 window and DISPLAY"
-        )
-
-    def _find(self, target: str | None, transport: str):
-        if transport in ("auto", "xpa"):
-            try:
-                found = _pick(_xpa_targets(self.timeout), target, "XPA")
-            except DS9Error:
-                if transport == "xpa":
-                    raise
-                found = None
-            if found is not None:
-                return _with_timeout(
-                    lambda: _XPATransport(found), self.timeout, f"XPA at {found.address}"
-                )
-        if transport in ("auto", "samp"):
-            try:
-                client = _SAMPClient(self.timeout)
-            except DS9Error:
-                if transport == "samp":
-                    raise
-                return None
-            try:
-                found = _pick(client.ds9_targets(self.timeout), target, "SAMP")
-            except BaseException:
-                client.close()
-                raise
-            if found is not None:
-                return _SAMPTransport(client, found, self.timeout)
-            client.close()
-        return None
-
-    def _not_found(self, target: str | None, transport: str) -> str:
-        if shutil.which("ds9") is None and not _ds9_processes():
-            return _INSTALL_HINT
-        if transport == "samp":
-            what = f"no DS9 titled {target!r}" if target else "no DS9"
-            return (
-                f"{what} is registered with the SAMP hub: {_START_HINT}; a DS9 started before "
-                "the hub connects with File > SAMP > Connect"
-            )
-        try:
-            others = _xpa_targets(self.timeout)
-        except DS9Error as exc:
-            return str(exc)
-        message = _xpa_not_found_message(target, others)
-        if transport == "auto":
-            message += " (nor over SAMP)"
-        return message
-
-    def _stop_started(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        self._transport, self.process = connect(target, transport, start, self.timeout)
 
     @property
     def transport(self) -> str:
@@ -372,14 +182,14 @@ class DS9:
         """
         if frame not in ("new", "current"):
             raise InputError(f"frame must be 'new' or 'current', not {frame!r}")
-        path = _safe_path(path, must_exist=True)
+        path = _image_path(path)
         made_frame = False
         if frame == "new" or not self.frames():
             self.set("frame new")
             made_frame = True
         number = self.current_frame()
         try:
-            self.set(f"file {{{path}}}", timeout=max(self.timeout, 30.0))
+            self.set(f"file {ds9_word(path, 'image path')}", timeout=max(self.timeout, 30.0))
         except _DS9CommandError as exc:
             if made_frame:
                 self.set("frame delete")
@@ -663,12 +473,13 @@ class DS9:
         PosixPath('m101_regions.png')
         """
         path = check_output(png_path, overwrite)
+        ds9_word(path.resolve(), "picture path")  # refused before DS9 is asked anything
         self._require_image("saving a snapshot")
         self._load_window_format()
         with atomic_output(path, overwrite) as tmp:
-            tmp_path = _safe_path(tmp.resolve(), must_exist=False)
+            word = ds9_word(tmp.resolve(), "picture path")
             try:
-                self.set(f"saveimage png {{{tmp_path}}}", timeout=max(self.timeout, 30.0))
+                self.set(f"saveimage png {word}", timeout=max(self.timeout, 30.0))
             except _DS9CommandError as exc:
                 raise DS9Error(f"DS9 could not save {path}: {exc}") from None
             if tmp.stat().st_size == 0:
@@ -681,7 +492,7 @@ class DS9:
         with tempfile.TemporaryDirectory(prefix="xrbid-ds9-") as folder:
             script = Path(folder) / "window_format.tcl"
             script.write_text("catch {package require img::window}\n", encoding="utf-8")
-            self.set(f"source {{{script}}}")
+            self.set(f"source {ds9_word(script, 'script path')}")
         self._imgwin_loaded = True
 
 
@@ -690,18 +501,14 @@ class DS9:
 # --------------------------------------------------------------------------------------------
 
 
-def _safe_path(path: str | os.PathLike, *, must_exist: bool) -> Path:
+def _image_path(path: str | os.PathLike) -> Path:
     p = Path(path).expanduser()
-    if must_exist and not p.exists():
+    if not p.exists():
         raise InputError(f"{p}: no such file; check the path")
-    if must_exist and p.is_dir():
+    if p.is_dir():
         raise InputError(f"{p}: is a folder, expected a FITS image")
     p = p.resolve()
-    if _UNSAFE_PATH_RE.search(str(p)):
-        raise InputError(
-            f"{str(p)!r}: DS9 cannot take a path with braces or control characters; "
-            "rename or copy the file"
-        )
+    ds9_word(p, "image path")  # refused before any frame is made
     return p
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DS9Error, InputError
-from ._common import CALIBRATOR_TAG
+from ._common import CALIBRATOR_TAG, ds9_word
 from .session import DS9
 
 __all__ = [
@@ -295,6 +295,7 @@ def postage_stamps(
     if not size > 0:
         raise InputError(f"stamp size must be positive, not {size!r}")
     out = Path(out_dir)
+    ds9_word(out.resolve() / "stamp.png", "stamp folder")  # refused before DS9 is touched
     names = [_stamp_name(i) for i in ids]
     if len(set(names)) != len(names):
         raise InputError("two source IDs give the same file name; make the IDs distinct")
