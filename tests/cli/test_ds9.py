@@ -213,3 +213,30 @@ def test_stamps(session, ds9_server, a478, field, tmp_path) -> None:
         assert abs(np.median(np.hypot(*(green - centre).T)) - row["pu_1sigma"] * scale) < 2
     result = run(*args)
     assert result.exit_code == 1 and "exists" in result.output
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_show_a_file_named_like_commands(session, ds9_server, a478, tmp_path) -> None:
+    """`ds9 show 'x;source PWN.tcl;.fits'` shows that file and runs nothing."""
+    marker = tmp_path / "marker"
+    (tmp_path / "PWN.tcl").write_text(f"exec touch {{{marker}}}\n", encoding="utf-8")
+    before = session.get("cd")
+    session.set(f"cd {{{tmp_path}}}")
+    try:
+        image = tmp_path / "x;source PWN.tcl;frame new;.fits"
+        image.write_bytes(a478.read_bytes())
+        common = ["--target", ds9_server.title, "--transport", session.transport]
+        result = run("ds9", "show", image, *common)
+        assert result.exit_code == 0, result.output
+        assert session.frames() == [1]
+        assert session.image_file().startswith(str(image))
+        refused = tmp_path / "m101{x}.fits"
+        refused.write_bytes(a478.read_bytes())
+        result = run("ds9", "show", refused, *common)
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: ") and "character '{'" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert session.frames() == [1]
+    finally:
+        session.set(f"cd {{{before}}}")
+    assert not marker.exists()
