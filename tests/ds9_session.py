@@ -56,6 +56,25 @@ class DS9Server:
     workdir: Path
 
 
+def free_port_pair() -> int:
+    """A port P such that P and P + 1 are free on 127.0.0.1 (an XPA name server takes both).
+
+    Looked for below the ephemeral range, where the next port is not the next client socket.
+    """
+    import random
+    import socket
+
+    for port in random.Random().sample(range(20000, 30000, 2), 200):
+        with socket.socket() as a, socket.socket() as b:
+            try:
+                a.bind(("127.0.0.1", port))
+                b.bind(("0.0.0.0", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two free neighbouring ports between 20000 and 30000")
+
+
 def wait_until(check, timeout: float, what: str, step: float = 0.1):
     """Poll ``check()`` until it returns a true value; fail the test after ``timeout`` s."""
     deadline = time.monotonic() + timeout

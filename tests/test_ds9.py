@@ -24,7 +24,13 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from tests.ds9_session import click_frame_centre, start_ds9, stop_process, wait_until
+from tests.ds9_session import (
+    click_frame_centre,
+    free_port_pair,
+    start_ds9,
+    stop_process,
+    wait_until,
+)
 from xrbid.ds9 import (
     CALIBRATOR_TAG,
     DS9,
@@ -558,9 +564,7 @@ def test_wrong_title_when_no_ds9_answers_over_xpa(ds9_server, tmp_path) -> None:
     for the running one's title, it blames the name server."""
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port_pair()
     xpans = subprocess.Popen(
         ["xpans", "-p", str(port), "-l", str(tmp_path / "xpans.log")],
         stdin=subprocess.DEVNULL,
