@@ -532,6 +532,12 @@ def _read_astropy(path: Path, fmt: str, table: int | None) -> tuple[pd.DataFrame
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unit-string and VOTable pedantry warnings
+        if fmt == "parquet":
+            from ._parquet import read_parquet
+
+            fast = read_parquet(path)
+            if fast is not None:
+                return fast
         if fmt == "votable" and table in (None, 0):
             from ._votable import read_tabledata
 

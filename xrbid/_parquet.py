@@ -1,0 +1,117 @@
+"""Parquet tables straight through pyarrow, with the masks and units astropy writes.
+
+astropy's ``Table.read`` of a Parquet file goes through pyarrow and then copies every column
+(and turns text into fixed-width numpy strings). This reader hands the file to pyarrow and
+``to_pandas`` as ``pandas.read_parquet`` does (text stays in Arrow memory, pandas' ``str``
+dtype), then applies what astropy's writer stores beside the data: the units and the masks of
+masked columns (a ``<name>.mask`` column named in the ``table_meta_yaml`` metadata).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["read_parquet"]
+
+_META_KEY = b"table_meta_yaml"
+_MASKED = "astropy.table.column.MaskedColumn"
+_INDEX_PREFIX = "__index_level_"  # pandas' index columns: not data
+
+
+class _Serialized(dict):
+    """An ``!astropy.table.SerializedColumn`` mapping from the YAML metadata."""
+
+
+def read_parquet(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]] | None:
+    """Read a Parquet table; None when the file needs astropy's reader.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The Parquet file.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict) or None
+        The table (masked or null floats as NaN, masked or null integers and booleans as
+        pandas nullable arrays, text as ``str`` with NaN for missing values) and the unit of
+        every column that has one. None when astropy's metadata holds columns other than
+        plain or masked ones (Time, SkyCoord, Quantity mixins), which only astropy rebuilds.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    units, masked = _astropy_meta(table.schema.metadata or {})
+    if masked is None:
+        return None
+    keep = [n for n in table.column_names if not n.startswith(_INDEX_PREFIX)]
+    masks = {n: table.column(f"{n}.mask") for n in masked}
+    keep = [n for n in keep if not (n.endswith(".mask") and n[:-5] in masks)]
+    table = table.select(keep).replace_schema_metadata(None)
+    df = table.to_pandas()
+
+    # astropy's reader gives masked integers and booleans as pandas nullable arrays
+    nullable = {pa.bool_(): pd.BooleanDtype()}
+    for bits in (8, 16, 32, 64):
+        nullable[getattr(pa, f"int{bits}")()] = pd.api.types.pandas_dtype(f"Int{bits}")
+        nullable[getattr(pa, f"uint{bits}")()] = pd.api.types.pandas_dtype(f"UInt{bits}")
+    for name in keep:
+        column = table.column(name)
+        mask = masks[name].to_numpy(zero_copy_only=False) if name in masks else None
+        has_mask = mask is not None and mask.any()
+        if column.type in nullable and (column.null_count or has_mask):
+            values = column.to_pandas(types_mapper=nullable.get).array
+        else:
+            values = df[name].array
+        if has_mask:
+            values = values.copy()
+            values[mask] = np.nan if pd.api.types.is_float_dtype(values.dtype) else None
+        if values is not df[name].array:
+            df[name] = values
+    return df, {n: u for n, u in units.items() if n in df.columns}
+
+
+def _astropy_meta(metadata: dict) -> tuple[dict[str, str], list[str] | None]:
+    """Units and masked column names from astropy's ``table_meta_yaml``; None for mixins."""
+    text = metadata.get(_META_KEY)
+    if text is None:
+        return {}, []
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def serialized(loader, node):
+        return _Serialized(loader.construct_mapping(node))
+
+    Loader.add_constructor("!astropy.table.SerializedColumn", serialized)
+    try:
+        header = yaml.load(text.decode("utf-8"), Loader=Loader)  # a SafeLoader subclass
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return {}, None
+    units = {
+        str(c["name"]): str(c["unit"])
+        for c in header.get("datatype", [])
+        if isinstance(c, dict) and c.get("unit")
+    }
+    meta = header.get("meta") or {}
+    if isinstance(meta, list):  # !!omap -> list of pairs
+        meta = dict(meta)
+    masked = []
+    for name, spec in (meta.get("__serialized_columns__") or {}).items():
+        if not (
+            isinstance(spec, dict)
+            and spec.get("__class__") == _MASKED
+            and set(spec) <= {"__class__", "data", "mask", "name", "unit", "description", "meta"}
+            and isinstance(spec.get("data"), _Serialized)
+            and spec["data"].get("name") == name
+            and isinstance(spec.get("mask"), _Serialized)
+            and spec["mask"].get("name") == f"{name}.mask"
+        ):
+            return units, None
+        masked.append(str(name))
+    return units, masked
