@@ -102,17 +102,31 @@ def kim07_radii(theta: Any, counts: Any, *, clamp: bool = True) -> tuple[np.ndar
     theta = np.asarray(theta, dtype=float)
     counts = np.asarray(counts, dtype=float)
     theta, counts = np.broadcast_arrays(theta, counts)
-    # Infinite counts are missing values, not very bright sources: never clamp them.
-    counts = np.where(np.isfinite(counts), counts, np.nan)
+    shape = theta.shape
+    r68, r95, _ = _radii(theta.ravel(), _log_counts(counts.ravel()), clamp)
+    return r68.reshape(shape), r95.reshape(shape)
+
+
+def _log_counts(counts: np.ndarray) -> np.ndarray:
+    """log10 of the counts; NaN for ±inf counts (missing values, never clamped)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.log10(counts)
+    c[np.isinf(counts)] = np.nan  # log10(inf) = inf would pass for a very bright source
+    return c
+
+
+def _radii(theta: np.ndarray, c: np.ndarray, clamp: bool) -> tuple[np.ndarray, ...]:
+    """r68, r95 (NaN where the equations do not apply) and the rows evaluated at C = 3.3."""
+    bright = c > C_MAX
     if clamp:
-        c = np.where(c > C_MAX, C_MAX, c)
+        c = np.minimum(c, C_MAX)  # NaN stays NaN
     usable = np.isfinite(theta) & (c > 0) & (c <= C_MAX)
     with np.errstate(over="ignore", invalid="ignore"):
-        r68 = np.where(usable, _branches(theta, c, _R68_FAINT, _R68_BRIGHT), np.nan)
-        r95 = np.where(usable, _branches(theta, c, _R95_FAINT, _R95_BRIGHT), np.nan)
-    return r68, r95
+        r68 = _branches(theta, c, _R68_FAINT, _R68_BRIGHT)
+        r95 = _branches(theta, c, _R95_FAINT, _R95_BRIGHT)
+    r68[~usable] = np.nan
+    r95[~usable] = np.nan
+    return r68, r95, bright & usable
 
 
 def astro_scatter(astro_std: Any) -> tuple[float, float]:
@@ -193,6 +207,8 @@ def _numeric_column(df: pd.DataFrame, name: str, what: str) -> np.ndarray:
             "'theta' (arcmin) and 'counts' (read the table with xrbid.tables.read_table so CSC "
             "names such as theta_mean and src_cnts_aper_b are mapped)"
         )
+    if df[name].dtype.kind == "f":  # numpy floats: no conversion, no copy
+        return df[name].to_numpy(dtype=float)
     try:
         return pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError):
@@ -287,32 +303,30 @@ def positional_uncertainty(
             stacklevel=2,
         )
 
-    r68, r95 = kim07_radii(theta, counts, clamp=clamp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        clamped = np.isfinite(r68) & (np.log10(counts) > C_MAX)
+    r68, r95, clamped = _radii(theta, _log_counts(counts), clamp)
     covered = np.isfinite(r68)
 
+    # X-ray terms of the rows the equations do not cover, and their method codes
+    code = {m: np.int8(i) for i, m in enumerate(PU_METHODS)}
     if fallback == "ellipse" and "err_r0" in df.columns:
         r0 = _numeric_column(df, "err_r0", "95% error-ellipse major radius, arcsec")
         r0 = np.where(r0 >= 0, r0, np.nan)
+        fall68, fall95 = r0 / 2.0, r0
+        fall_code = np.where(np.isfinite(r0), code["ellipse"], code["none"])
+    elif fallback == "zero":
+        fall68, fall95, fall_code = 0.0, 0.0, code["zero"]
     else:
-        r0 = np.full(len(df), np.nan)
-    use_ellipse = ~covered & np.isfinite(r0) & (fallback == "ellipse")
-    use_zero = ~covered & (fallback == "zero")
+        fall68, fall95, fall_code = np.nan, np.nan, code["none"]
+    x68 = np.where(covered, r68, fall68)
+    x95 = np.where(covered, r95, fall95)
+    codes = np.where(covered, code["kim07"], fall_code).astype(np.int8)
+    codes[clamped & covered] = code["kim07_clamped"]
 
-    x68 = np.select([covered, use_ellipse, use_zero], [r68, r0 / 2.0, 0.0], np.nan)
-    x95 = np.select([covered, use_ellipse, use_zero], [r95, r0, 0.0], np.nan)
-    method = np.select(
-        [clamped, covered, use_ellipse, use_zero],
-        ["kim07_clamped", "kim07", "ellipse", "zero"],
-        "none",
-    )
-
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: new columns never reach df
     out["pu_1sigma"] = np.hypot(x68, s)
     out["pu_2sigma"] = np.hypot(x95, 2.0 * s)
-    out["pu_method"] = method
-    n_none = int(np.sum(method == "none"))
+    out["pu_method"] = pd.Categorical.from_codes(codes, categories=list(PU_METHODS))
+    n_none = int(np.count_nonzero(codes == code["none"]))
     if n_none:
         warnings.warn(
             f"{n_none} rows have no usable theta/counts and no error ellipse (err_r0): their "
@@ -334,4 +348,4 @@ def method_counts(df: pd.DataFrame) -> dict[str, int]:
     {'kim07': 2, 'zero': 1}
     """
     counts = df["pu_method"].value_counts()
-    return {m: int(counts[m]) for m in PU_METHODS if m in counts.index}
+    return {m: int(counts[m]) for m in PU_METHODS if counts.get(m, 0)}
