@@ -408,6 +408,47 @@ def test_m101_methods(m101):
     assert (out["pu_2sigma"] > out["pu_1sigma"]).all()
 
 
+def method_by_hand(theta: float, counts: float, r0: float, fallback: str, clamp: bool) -> str:
+    """The pu_method rule of one row, written out from the module's documentation."""
+    usable = math.isfinite(theta) and math.isfinite(counts) and counts > 1
+    if usable and counts <= 10**3.3:
+        return "kim07"
+    if usable and clamp:
+        return "kim07_clamped"
+    if fallback == "ellipse" and math.isfinite(r0) and r0 >= 0:
+        return "ellipse"
+    return "zero" if fallback == "zero" else "none"
+
+
+@pytest.mark.filterwarnings("ignore:.*rows have no usable theta")
+@pytest.mark.parametrize("fallback", ["ellipse", "zero", "none"])
+@pytest.mark.parametrize("clamp", [True, False])
+def test_pu_method_is_a_categorical_with_the_rule_of_every_row(m101, fallback, clamp):
+    table = m101.copy()
+    table.loc[::17, "err_r0"] = np.nan  # some rows without an ellipse
+    table.loc[::29, "counts"] = np.inf
+    out = positional_uncertainty(table, GUIDE_STD, fallback=fallback, clamp=clamp)
+    method = out["pu_method"]
+    assert isinstance(method.dtype, pd.CategoricalDtype)
+    assert list(method.cat.categories) == ["kim07", "kim07_clamped", "ellipse", "zero", "none"]
+    expected = [
+        method_by_hand(t, c, r, fallback, clamp)
+        for t, c, r in zip(table["theta"], table["counts"], table["err_r0"])
+    ]
+    assert method.astype(str).tolist() == expected
+    assert method_counts(out) == {m: expected.count(m) for m in dict.fromkeys(
+        ["kim07", "kim07_clamped", "ellipse", "zero", "none"]) if expected.count(m)}  # fmt: skip
+
+
+@pytest.mark.parametrize("ext", [".ecsv", ".vot", ".fits", ".parquet", ".csv"])
+def test_pu_method_written_as_text(m101, tmp_path, ext):
+    from xrbid.tables import read_table, write_table
+
+    out = positional_uncertainty(m101.head(200), GUIDE_STD)
+    back = read_table(write_table(out, tmp_path / f"pu{ext}"))
+    assert back["pu_method"].tolist() == out["pu_method"].astype(str).tolist()
+
+
 def test_astro_std_from_an_alignment_solution(tmp_path):
     from xrbid.align import AlignmentSolution
 

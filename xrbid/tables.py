@@ -743,6 +743,8 @@ def _write_astropy(df: pd.DataFrame, units: dict[str, str], tmp: Path, fmt: str)
     fits_bools: list[str] = []
     for name in df.columns:
         series = df[name]
+        if isinstance(series.dtype, pd.CategoricalDtype):  # e.g. pu_method: write the labels
+            series = series.astype(series.cat.categories.dtype)
         na = series.isna().to_numpy()
         if pd.api.types.is_bool_dtype(series.dtype):
             if na.any() and fmt == "fits":
