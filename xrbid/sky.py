@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from astropy import units as u
-from astropy.coordinates import angular_separation
-from scipy.spatial import cKDTree
 
 from .errors import InputError
+
+# astropy.units, astropy.coordinates and scipy.spatial are imported where they are used: a
+# command that reads this module for to_arcsec alone does not pay for them.
 
 __all__ = [
     "centroid",
@@ -60,10 +60,12 @@ def to_arcsec(value: Any, *, what: str = "angle") -> float:
     >>> to_arcsec(2)
     2.0
     """
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    from astropy import units as u
+
     if isinstance(value, u.Quantity):
         q = value
-    elif isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
     else:
         text = str(value).strip().replace('"', "arcsec").replace("'", "arcmin")
         try:
@@ -181,6 +183,8 @@ def separation_arcsec(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
     >>> round(float(separation_arcsec(359.9999, 0.0, 0.0001, 0.0)), 6)
     0.72
     """
+    from astropy.coordinates import angular_separation
+
     ra1, dec1, ra2, dec2 = (np.radians(v) for v in _deg_arrays(ra1, dec1, ra2, dec2))
     return np.asarray(angular_separation(ra1, dec1, ra2, dec2)) * ARCSEC_PER_RAD
 
@@ -272,6 +276,8 @@ def match_nearest(
     sep = np.full(n1, np.nan)
     if n1 == 0 or ra2.size == 0:
         return index, sep
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(unit_vectors(ra2, dec2))
     bound = _chord(max_sep) * (1 + 1e-9) + 1e-15 if np.isfinite(max_sep) else np.inf
     dist, idx = tree.query(unit_vectors(ra1, dec1), k=1, distance_upper_bound=bound)
@@ -319,6 +325,8 @@ def match_within(
     if np.ndim(radius) == 0 and not isinstance(radius, np.ndarray):
         radius = np.full(ra1.size, to_arcsec(radius, what="radius"))
     else:
+        from astropy import units as u
+
         if isinstance(radius, u.Quantity):
             radius = radius.to_value(u.arcsec)
         radius = np.asarray(radius, dtype=float)
@@ -336,6 +344,8 @@ def match_within(
         return empty, empty.copy(), np.array([], dtype=float)
     rows = np.flatnonzero(usable)
     bound = _chord(radius[rows].max()) * (1 + 1e-9) + 1e-15
+    from scipy.spatial import cKDTree
+
     # All pairs within the largest radius, in C; the per-row radii are applied afterwards.
     pairs = cKDTree(unit_vectors(ra1[rows], dec1[rows])).sparse_distance_matrix(
         cKDTree(unit_vectors(ra2, dec2)), bound, output_type="ndarray"

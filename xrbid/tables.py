@@ -528,8 +528,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_astropy(path: Path, fmt: str, table: int | None) -> tuple[pd.DataFrame, dict]:
-    from astropy.table import Table
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unit-string and VOTable pedantry warnings
         if fmt == "parquet":
@@ -549,6 +547,8 @@ def _read_astropy(path: Path, fmt: str, table: int | None) -> tuple[pd.DataFrame
         elif fmt == "fits":
             tab = _read_fits(path, table)
         else:
+            from astropy.table import Table
+
             tab = Table.read(path, format="ascii.ecsv" if fmt == "ecsv" else fmt)
     units = {name: col.unit.to_string() for name, col in tab.columns.items() if col.unit}
     df = _table_to_frame(tab)
