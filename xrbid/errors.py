@@ -14,6 +14,7 @@ __all__ = [
     "ColumnError",
     "DS9Error",
     "InputError",
+    "OutputError",
     "OutputExistsError",
     "RegionSyntaxError",
     "XrbidError",
@@ -34,6 +35,10 @@ class ColumnError(InputError):
 
 class OutputExistsError(XrbidError):
     """An output file exists and ``overwrite`` was not given."""
+
+
+class OutputError(XrbidError):
+    """An output cannot be written: not a regular file, disk full, read-only folder, ..."""
 
 
 class RegionSyntaxError(InputError):
