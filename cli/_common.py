@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +18,7 @@ __all__ = [
     "ANGLE",
     "AngleParam",
     "UserError",
+    "XrbidCommand",
     "XrbidGroup",
     "emit",
     "headers_option",
@@ -29,27 +33,108 @@ class UserError(click.ClickException):
     exit_code = 1
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True)
+        message = " ".join(self.format_message().split("\n"))
+        click.echo(f"Error: {message}", err=True)
 
 
 def _as_user_error(exc: BaseException) -> UserError | None:
+    """The one-line error for an expected failure (user input, environment), else None."""
+    from xrbid._io import input_error
+
     if isinstance(exc, XrbidError):
         return UserError(str(exc))
-    if isinstance(exc, FileNotFoundError):
-        return UserError(f"{exc.filename}: no such file; check the path")
-    if isinstance(exc, PermissionError):
-        return UserError(f"{exc.filename}: permission denied; check the file's permissions")
-    if isinstance(exc, IsADirectoryError):
-        return UserError(f"{exc.filename}: is a folder, expected a file")
+    err = input_error(exc, getattr(exc, "filename", None))
+    if err is not None:
+        return UserError(str(err))
     return None
+
+
+# Click's own checks of a path argument ("File 'x' is a directory.") are data errors
+_CLICK_PATH = re.compile(r"^(?:File|Directory|Path) '(?P<path>.*)' (?P<what>.*?)\.?$")
+_CLICK_PATH_WORDS = {
+    "is a directory": "is a folder; give a file",
+    "does not exist": "no such file; check the path",
+    "is not readable": "cannot be read; check the file's permissions",
+    "is a file": "is a file; give a folder",
+}
+
+
+def _path_error(exc: click.BadParameter) -> UserError | None:
+    if exc.param is None or not isinstance(exc.param.type, click.Path):
+        return None
+    m = _CLICK_PATH.match(exc.message)
+    if m is None or m.group("what") not in _CLICK_PATH_WORDS:
+        return None
+    return UserError(f"{m.group('path')}: {_CLICK_PATH_WORDS[m.group('what')]}")
+
+
+class XrbidCommand(click.Command):
+    """A command with the promises of docs/reliability.md.
+
+    While it runs: an output naming the same file as another path option (an input, or another
+    output) is refused; every output is committed together at the end, or none is
+    (:func:`xrbid._io.output_transaction`); library warnings are shown as one ``Warning: ...``
+    line each after a successful run, and dropped when the command fails (its ``Error:`` line
+    says what went wrong).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from xrbid._io import guard_paths, output_transaction
+
+        with (
+            _warnings_after_success(),
+            guard_paths(_given_paths(self, ctx)),
+            output_transaction(),
+        ):
+            return super().invoke(ctx)
+
+
+def _given_paths(command: click.Command, ctx: click.Context) -> list[tuple[str, str]]:
+    """(option, path) for every value of a path option or argument the command was given."""
+    named = []
+    for param in command.params:
+        if not isinstance(param.type, click.Path):
+            continue
+        value = ctx.params.get(param.name)
+        if value is None:
+            continue
+        values = value if isinstance(value, tuple | list) else (value,)
+        if isinstance(param, click.Option):
+            label = "/".join(param.opts)
+        else:
+            label = param.metavar or param.human_readable_name
+        named.extend((label, v) for v in values if v not in (None, "", "-"))
+    return named
+
+
+@contextlib.contextmanager
+def _warnings_after_success() -> Any:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        yield
+    seen: set[str] = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text and text not in seen:
+            seen.add(text)
+            click.echo(f"Warning: {text}", err=True)
 
 
 class XrbidGroup(click.Group):
     """A Click group that turns library errors (`XrbidError`) into one-line user errors."""
 
+    command_class = XrbidCommand
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.BadParameter as exc:
+            err = _path_error(exc)
+            if err is None:
+                raise
+            raise err from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import MutableMapping
+from pathlib import Path
 
 import click
 
@@ -58,8 +64,48 @@ def cli() -> None:
     """
 
 
+def _can_write_below(folder: Path) -> bool:
+    """Whether ``folder`` exists and can be written, or could be created."""
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def astropy_dirs_writable(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Give astropy a private temporary config/cache folder when its own cannot be written.
+
+    astropy keeps its configuration and download cache under the home folder
+    (``~/.config/astropy``, ``~/.cache/astropy``, or the older ``~/.astropy``); a read-only or
+    unwritable home must not stop a command that reads and writes only the user's files. Where
+    that folder cannot be written (and ``ASTROPY_CONFIG_DIR``/``ASTROPY_CACHE_DIR`` are not set),
+    the variable is pointed at a new temporary folder, removed when the process ends.
+
+    Returns the variables set.
+    """
+    environ = os.environ if environ is None else environ
+    home = Path(environ.get("HOME") or Path.home())
+    chosen: dict[str, str] = {}
+    for kind in ("config", "cache"):
+        var = f"ASTROPY_{kind.upper()}_DIR"
+        if environ.get(var):
+            continue
+        xdg = environ.get(f"XDG_{kind.upper()}_HOME")
+        legacy = home / ".astropy" / kind
+        default = Path(xdg) / "astropy" if xdg else home / f".{kind}" / "astropy"
+        used = legacy if legacy.is_dir() and not default.exists() else default
+        if _can_write_below(used):
+            continue
+        folder = tempfile.mkdtemp(prefix=f"xrbid-astropy-{kind}-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        environ[var] = chosen[var] = folder
+    return chosen
+
+
 def main() -> None:
     """Run the command line (console-script entry point)."""
+    astropy_dirs_writable()
     cli(prog_name="xrbid")
 
 

@@ -106,15 +106,14 @@ def _warnings_as_lines(f):
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            try:
-                return f(*args, **kwargs)
-            finally:
-                seen: set[str] = set()
-                for w in caught:
-                    text = str(w.message)
-                    if text not in seen and not issubclass(w.category, DeprecationWarning):
-                        seen.add(text)
-                        click.echo(f"Warning: {text}", err=True)
+            result = f(*args, **kwargs)  # on failure, the Error line alone says what happened
+        seen: set[str] = set()
+        for w in caught:
+            text = str(w.message)
+            if text not in seen and not issubclass(w.category, DeprecationWarning):
+                seen.add(text)
+                click.echo(f"Warning: {text}", err=True)
+        return result
 
     return wrapper
 

@@ -98,7 +98,7 @@ def test_human_summary_and_existing_output(shifted_image, tmp_path):
 def test_output_must_differ_from_input(shifted_image):
     image, ref, _, _ = shifted_image
     r = _run("calib", "wcs", image, "--ref", ref, "-o", image, "--overwrite")
-    assert r.exit_code == 1 and "is the input image" in r.output
+    assert r.exit_code == 1 and "IMAGE and -o/--output both name" in r.output
 
 
 def test_missing_reference_table(shifted_image, tmp_path):
