@@ -1,0 +1,101 @@
+"""Configuration files: defaults, paths, and one-line errors naming the key."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from xrbid.errors import InputError
+from xrbid.pipeline import load_config, parse_image_spec, template
+from xrbid.pipeline.config import GalaxyConfig
+
+from .conftest import m101_toml
+
+
+def test_m101_config_defaults_and_paths(write_config, tmp_path):
+    cfg = load_config(write_config(m101_toml()))
+    assert isinstance(cfg, GalaxyConfig)
+    assert cfg.name == "M101"
+    assert cfg.alignment.method == "median"
+    assert cfg.alignment.max_sep == 2.0  # 2 arcsec, documented default
+    assert cfg.alignment.apply == "if-significant"
+    assert cfg.radii.fallback == "ellipse" and cfg.radii.clamp is True
+    assert cfg.counterparts.radius == "2sigma"
+    assert cfg.outputs.folder == tmp_path / "out"  # relative to the configuration file
+    assert cfg.xray.table.is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0.5arcmin", 30.0),
+        ("1500mas", 1.5),
+        ("3", 3.0),
+        ("0.001deg", 3.6),
+    ],
+)
+def test_angles_in_any_unit(write_config, text, expected):
+    cfg = load_config(write_config(m101_toml(alignment=f'max_sep = "{text}"')))
+    assert cfg.alignment.max_sep == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("alignment", "extra", "message"),
+    [
+        ('mx_sep = "2arcsec"', "", "[alignment].mx_sep: unknown key; allowed: method, reference"),
+        ('method = "mean"', "", "[alignment].method: Input should be 'median' or 'wls'"),
+        ('max_sep = "two"', "", "[alignment].max_sep: max_sep 'two' is not an angle"),
+        ('max_sep = "-1arcsec"', "", "[alignment].max_sep: max_sep must be a positive angle"),
+        ("clip = true", "", "[alignment].clip:"),
+        ("", 'figures = ["alignment", "movie"]', "[outputs.figures].1: Input should be"),
+    ],
+)
+def test_wrong_key_or_type_is_one_line_with_the_key(write_config, alignment, extra, message):
+    path = write_config(m101_toml(alignment=alignment, extra=extra))
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith(f"{path}: ")
+    assert message in text
+
+
+def test_missing_section_and_missing_file(write_config, tmp_path):
+    with pytest.raises(InputError, match=r"\[galaxy\]: missing; add it"):
+        load_config(write_config(m101_toml().replace('[galaxy]\nname = "M101"', "")))
+    with pytest.raises(InputError) as err:
+        load_config(write_config(m101_toml(table="nowhere.vot")))
+    assert "[xray].table: file nowhere.vot does not exist" in str(err.value)
+    assert str(tmp_path / "nowhere.vot") in str(err.value)
+    with pytest.raises(InputError, match="no such configuration file"):
+        load_config(tmp_path / "absent.toml")
+    with pytest.raises(InputError, match="not a valid TOML file"):
+        load_config(write_config("[galaxy\nname = 1"))
+
+
+def test_calibrators_need_exactly_one_source(write_config):
+    text = m101_toml().replace("[calibrators]\n", "[calibrators]\nds9 = true\n")
+    with pytest.raises(InputError, match=r"\[calibrators\]: .*exactly one of ids"):
+        load_config(write_config(text))
+
+
+def test_image_specs():
+    s = parse_image_spec("f.fits[SCI,2]")
+    assert (str(s.path), s.ext, s.chip) == ("f.fits", "SCI,2", None)
+    s = parse_image_spec("u40x010hm_c0f.fits.gz[chip=2]")
+    assert (s.ext, s.chip) == (None, 2)
+    assert parse_image_spec("plain.fits").load_options() == {}
+    assert str(parse_image_spec("a.fits[1]")) == "a.fits[1]"
+
+
+def test_template_is_valid_toml_with_the_documented_defaults():
+    text = template("NGC1313")
+    data = tomllib.loads(text)
+    assert data["galaxy"]["name"] == "NGC1313"
+    assert data["outputs"]["folder"] == "NGC1313-output"
+    # every commented default is the model's default
+    assert '# method = "median"' in text and '# max_sep = "2arcsec"' in text
+    assert '# fallback = "ellipse"' in text and '# radius = "2sigma"' in text
+    with pytest.raises(InputError, match="use letters"):
+        template("bad name")

@@ -1,0 +1,249 @@
+"""One galaxy in one process: the real M101 chain, steps that remember, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xrbid
+from xrbid.errors import ColumnError, InputError, OutputExistsError
+from xrbid.pipeline import plan_galaxy, run_galaxy
+from xrbid.pipeline.state import STATE_DIR
+
+from .conftest import M101_CALIBRATORS, OPTICAL, m101_toml
+
+M101_STEPS = ["xray", "calibrators", "optical", "align", "radii", "best", "counterparts", "report"]
+
+
+def _reg_positions(path):
+    """fk5 circle centres of a DS9 region file, read with plain text parsing."""
+    out = []
+    for line in path.read_text().splitlines():
+        if line.startswith("circle("):
+            ra, dec = line[7:].split(",")[:2]
+            out.append((float(ra), float(dec)))
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def m101_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("m101")
+    config = folder / "m101.toml"
+    config.write_text(m101_toml(), encoding="utf-8")
+    result = run_galaxy(config)
+    return config, folder / "out", result
+
+
+def test_m101_runs_every_step_and_writes_the_outputs(m101_run):
+    _, out, result = m101_run
+    assert result.ok
+    assert [s.step for s in result.steps] == M101_STEPS
+    assert all(s.state == "ran" for s in result.steps)
+    for name in [
+        "xray_sources.reg", "calibrators.ecsv", "calibrators.reg", "alignment.json",
+        "alignment.png", "alignment_matched.reg", "radii.ecsv", "best.ecsv", "best_2sig.reg",
+        "best_1sig.reg", "candidates.ecsv", "candidates.reg", "report.html",
+    ]:  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    for step in M101_STEPS:
+        manifest = json.loads((out / STATE_DIR / f"{step}.json").read_text())
+        assert manifest["version"] == xrbid.__version__
+        assert set(manifest["outputs"]) >= set()
+    # nothing is left in the staging area
+    assert not list((out / STATE_DIR).glob("staging-*"))
+
+
+def test_m101_alignment_matches_a_hand_calculation(m101_run, m101_vot):
+    """Median and population std of the calibrator offsets, computed here with numpy."""
+    _, out, _ = m101_run
+    sol = json.loads((out / "alignment.json").read_text())
+    # the X-ray position of each calibrator: its first row in the CSC table (unique source)
+    vot = xrbid.read_table(m101_vot)
+    first = vot.drop_duplicates("source_id").set_index("source_id").loc[M101_CALIBRATORS]
+    xr = first[["ra", "dec"]].to_numpy(float)
+    opt = _reg_positions(OPTICAL / "M101_astrocorrect.reg")
+    # offsets on the gnomonic tangent plane about the calibrators' centroid (Calabretta &
+    # Greisen 2002, A&A 395, 1077, eqs. for TAN), to each calibrator's nearest optical source
+    v = np.column_stack(
+        [np.cos(np.radians(xr[:, 1])) * np.cos(np.radians(xr[:, 0])),
+         np.cos(np.radians(xr[:, 1])) * np.sin(np.radians(xr[:, 0])),
+         np.sin(np.radians(xr[:, 1]))]
+    ).mean(axis=0)  # fmt: skip
+    a0, d0 = np.arctan2(v[1], v[0]), np.arctan2(v[2], np.hypot(v[0], v[1]))
+
+    def tan(pos):
+        a, d = np.radians(pos[:, 0]), np.radians(pos[:, 1])
+        cosc = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(a - a0)
+        xi = np.cos(d) * np.sin(a - a0) / cosc
+        eta = (np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(a - a0)) / cosc
+        return np.degrees(xi) * 3600, np.degrees(eta) * 3600
+
+    (xx, xy), (px, py) = tan(xr), tan(opt)
+    dx, dy = px[None, :] - xx[:, None], py[None, :] - xy[:, None]
+    j = np.argmin(np.hypot(dx, dy), axis=1)
+    ox, oy = dx[np.arange(9), j], dy[np.arange(9), j]
+    assert sol["n_used"] == 9
+    assert sol["shift_x"] == pytest.approx(np.median(ox), abs=1e-6)
+    assert sol["shift_y"] == pytest.approx(np.median(oy), abs=1e-6)
+    assert sol["std_x"] == pytest.approx(np.std(ox), abs=1e-6)
+    assert sol["std_y"] == pytest.approx(np.std(oy), abs=1e-6)
+    # the XRBID guide's scatter: 0.3813 (RA degrees x 3600, no cos dec) x cos(54.35) and 0.3037
+    assert sol["std_x"] == pytest.approx(0.3813 * np.cos(np.radians(54.35)), abs=2e-3)
+    assert sol["std_y"] == pytest.approx(0.3037, abs=2e-3)
+    assert sol["significant"] is False  # |median| <= std on both axes
+
+
+def test_m101_best_and_candidates_match_independent_counts(m101_run):
+    _, out, result = m101_run
+    best = xrbid.read_table(out / "best.ecsv")
+    assert len(best) == 555 and best["source_id"].is_unique
+    sigma = json.loads((out / "alignment.json").read_text())
+    s = np.hypot(sigma["std_x"], sigma["std_y"])
+    # every 2-sigma radius is at least twice the alignment scatter (quadrature sum)
+    assert (best["pu_2sigma"].to_numpy(float) >= 2 * s - 1e-9).all()
+    # candidates: optical sources within each best source's 2-sigma radius, counted by brute
+    # force on the sphere (haversine) from the region file's positions
+    opt = np.radians(_reg_positions(OPTICAL / "M101_daoclean_f555w_acs_fk5.reg"))
+    ra, dec = np.radians(best["ra"].to_numpy(float)), np.radians(best["dec"].to_numpy(float))
+    hav = (
+        np.sin((opt[None, :, 1] - dec[:, None]) / 2) ** 2
+        + np.cos(dec[:, None])
+        * np.cos(opt[None, :, 1])
+        * np.sin((opt[None, :, 0] - ra[:, None]) / 2) ** 2
+    )
+    sep = np.degrees(2 * np.arcsin(np.sqrt(hav))) * 3600
+    inside = sep <= best["pu_2sigma"].to_numpy(float)[:, None]
+    cands = xrbid.read_table(out / "candidates.ecsv")
+    assert len(cands) == int(inside.sum())
+    assert cands["source_id"].nunique() == int(inside.any(axis=1).sum())
+    counts = result.counts()
+    assert counts["sources"] == 555 and counts["candidates"] == len(cands)
+
+
+def test_rerun_with_nothing_changed_computes_nothing(m101_run):
+    config, out, _ = m101_run
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    again = run_galaxy(config)
+    assert [s.state for s in again.steps] == ["up to date"] * len(M101_STEPS)
+    after = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    assert after == before
+    assert all(s.state == "up to date" for s in plan_galaxy(config))
+
+
+def test_a_changed_parameter_reruns_that_step_and_what_follows(tmp_path, write_config):
+    config = write_config(m101_toml())
+    run_galaxy(config)
+    # a different fallback changes the radii, so best, counterparts and report follow
+    write_config(
+        m101_toml(extra="").replace("[outputs]", '[radii]\nfallback = "zero"\n\n[outputs]')
+    )
+    plan = {s.step: s.state for s in plan_galaxy(config)}
+    assert plan["align"] == "up to date" and plan["radii"] == "would run"
+    res = run_galaxy(config)
+    states = {s.step: s.state for s in res.steps}
+    assert states["xray"] == states["align"] == "up to date"
+    assert states["radii"] == states["best"] == states["counterparts"] == "ran"
+    radii = xrbid.read_table(tmp_path / "out" / "radii.ecsv")
+    assert set(radii["pu_method"]) >= {"zero"}
+
+
+def test_force_until_and_dry_run(tmp_path, write_config):
+    config = write_config(m101_toml())
+    res = run_galaxy(config, until="align")
+    assert [s.step for s in res.steps] == ["xray", "calibrators", "optical", "align"]
+    assert not (tmp_path / "out" / "best.ecsv").exists()
+    plan = plan_galaxy(config, force=["calibrators"])
+    states = {s.step: (s.state, s.reason) for s in plan}
+    assert states["xray"][0] == "up to date"
+    assert states["calibrators"] == ("would run", "forced")
+    assert states["align"] == ("would run", "after calibrators")
+    assert states["radii"] == ("would run", "after align")
+    res = run_galaxy(config, force=["calibrators"], until="align")
+    states = {s.step: s.state for s in res.steps}
+    # the forced step gives the same calibrators, so the alignment is still up to date
+    assert states["calibrators"] == "ran" and states["align"] == "up to date"
+    with pytest.raises(InputError, match="unknown step 'nope'"):
+        run_galaxy(config, until="nope")
+    with pytest.raises(InputError, match="does not run with this configuration"):
+        run_galaxy(config, force=["photometry"])
+
+
+def test_a_changed_input_file_reruns(tmp_path, write_config):
+    ids = tmp_path / "cal.txt"
+    ids.write_text("\n".join(M101_CALIBRATORS) + "\n")
+    text = m101_toml().replace(
+        "ids = [" + ", ".join(f'"{i}"' for i in M101_CALIBRATORS) + "]", f'file = "{ids}"'
+    )
+    config = write_config(text)
+    run_galaxy(config, until="align")
+    ids.write_text("\n".join(M101_CALIBRATORS[:5]) + "\n")
+    res = run_galaxy(config, until="align")
+    states = {s.step: s.state for s in res.steps}
+    assert states["xray"] == "up to date" and states["calibrators"] == "ran"
+    assert json.loads((tmp_path / "out" / "alignment.json").read_text())["n_used"] == 5
+
+
+def _snapshot(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_calibrator_not_in_table_one_line_earlier_outputs_kept(tmp_path, write_config):
+    config = write_config(m101_toml())
+    run_galaxy(config)
+    before = _snapshot(tmp_path / "out")
+    write_config(m101_toml(ids=[*M101_CALIBRATORS, "2CXO J000000.0+000000"]))
+    with pytest.raises(InputError) as err:
+        run_galaxy(config)
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith("M101: step calibrators: [calibrators].ids:")
+    assert "2CXO J000000.0+000000" in text
+    # the failing step wrote nothing; everything from the earlier run is as it was
+    assert _snapshot(tmp_path / "out") == before
+
+
+def test_table_without_needed_columns(tmp_path, write_config, m101_vot):
+    table = xrbid.read_table(m101_vot).drop(columns=["theta"])
+    path = tmp_path / "no_theta.csv"
+    table.to_csv(path, index=False)
+    config = write_config(m101_toml(table=path))
+    with pytest.raises(ColumnError) as err:
+        run_galaxy(config)
+    assert str(err.value).startswith("M101: step xray: ")
+    assert "theta" in str(err.value) and "\n" not in str(err.value)
+    out = tmp_path / "out"
+    assert [p.name for p in out.iterdir()] == [STATE_DIR]
+    assert not list((out / STATE_DIR).iterdir())
+
+
+def test_failure_after_earlier_steps_keeps_their_new_outputs(tmp_path, write_config):
+    # an optical list in a format that cannot be read: steps before it finish and stay
+    bad = tmp_path / "optical.csv"
+    bad.write_text("x,y\n1,2\n")
+    config = write_config(
+        m101_toml().replace(str(OPTICAL / "M101_daoclean_f555w_acs_fk5.reg"), str(bad))
+    )
+    with pytest.raises(ColumnError, match=r"M101: step optical: .*ra"):
+        run_galaxy(config)
+    out = tmp_path / "out"
+    assert (out / "calibrators.ecsv").exists() and (out / STATE_DIR / "calibrators.json").exists()
+    assert not (out / STATE_DIR / "optical.json").exists()
+    assert not list((out / STATE_DIR).glob("staging-*"))
+
+
+def test_foreign_files_in_the_output_folder_need_overwrite(tmp_path, write_config):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "best.ecsv").write_text("mine\n")
+    config = write_config(m101_toml())
+    with pytest.raises(
+        OutputExistsError, match=r"best\.ecsv not written by xrbid run; use --overwrite"
+    ):
+        run_galaxy(config)
+    assert (tmp_path / "out" / "best.ecsv").read_text() == "mine\n"
+    res = run_galaxy(config, overwrite=True, until="best")
+    assert res.ok and len(pd.read_csv(tmp_path / "out" / "best.ecsv", comment="#", sep=" ")) == 555

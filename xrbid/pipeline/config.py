@@ -1,0 +1,534 @@
+"""The galaxy configuration of ``xrbid run``: one TOML file, validated.
+
+A configuration is read with the standard library's `tomllib` and validated with pydantic.
+Any problem (an unknown key, a wrong type, a file that does not exist, an angle that is not
+an angle) is one `~xrbid.errors.InputError` line naming the key path (``[alignment].max_sep``)
+and what is allowed there. Relative paths are relative to the configuration file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ..errors import InputError
+
+__all__ = [
+    "GalaxyConfig",
+    "ImageSpec",
+    "load_config",
+    "parse_image_spec",
+    "template",
+]
+
+_SPEC = re.compile(r"^(?P<path>.+?)\[(?P<ext>[^\]]+)\]$")
+
+
+class ImageSpec(BaseModel):
+    """One image of a filter: a FITS path and the extension (``path[ext]``, ``path[chip=N]``)."""
+
+    model_config = ConfigDict(frozen=True)
+    path: Path
+    ext: int | str | None = None
+    chip: int | None = None
+
+    def load_options(self) -> dict[str, Any]:
+        """Keyword arguments of `xrbid.photometry.load_image` besides the path."""
+        return {k: v for k, v in (("ext", self.ext), ("chip", self.chip)) if v is not None}
+
+    def __str__(self) -> str:
+        if self.chip is not None:
+            return f"{self.path}[chip={self.chip}]"
+        return f"{self.path}[{self.ext}]" if self.ext is not None else str(self.path)
+
+
+def parse_image_spec(spec: str) -> ImageSpec:
+    """Split ``file.fits``, ``file.fits[2]``, ``file.fits[SCI,2]`` or ``file.fits[chip=3]``.
+
+    Examples
+    --------
+    >>> s = parse_image_spec("goodsn.fits[2]")
+    >>> str(s.path), s.ext
+    ('goodsn.fits', 2)
+    """
+    m = _SPEC.match(spec.strip())
+    if not m:
+        return ImageSpec(path=Path(spec.strip()))
+    ext = m.group("ext").strip()
+    if ext.lower().startswith("chip"):
+        number = ext.split("=")[-1].replace("chip", "").strip()
+        if not number.isdigit():
+            raise ValueError(f"{spec!r}: write the chip as [chip=N]")
+        return ImageSpec(path=Path(m.group("path")), chip=int(number))
+    return ImageSpec(path=Path(m.group("path")), ext=int(ext) if ext.isdigit() else ext)
+
+
+# Angles in a configuration: a number (arcsec) or a number with one of these units. Parsed
+# here rather than with astropy.units so that reading a configuration (every run, even one
+# with nothing to do) does not pay for importing astropy.
+_ANGLE = re.compile(
+    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(mas|arcsec|arcmin|deg|\"|')?\s*$"
+)
+_ARCSEC_PER = {None: 1.0, "mas": 1e-3, "arcsec": 1.0, '"': 1.0, "arcmin": 60.0, "'": 60.0}
+_ARCSEC_PER["deg"] = 3600.0
+
+
+def _angle(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be an angle like 2arcsec, not {value!r}")
+    if isinstance(value, int | float):
+        arcsec = float(value)
+    else:
+        m = _ANGLE.match(str(value))
+        if not m:
+            raise ValueError(
+                f"{what} {value!r} is not an angle; write it like 2arcsec, 0.5arcmin or 1.5 "
+                "(arcsec); units: mas, arcsec, arcmin, deg"
+            )
+        arcsec = float(m.group(1)) * _ARCSEC_PER[m.group(2)]
+    if not arcsec > 0 or arcsec == float("inf"):
+        raise ValueError(f"{what} must be a positive angle, not {value!r}")
+    return arcsec
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Galaxy(_Section):
+    """``[galaxy]``: which galaxy, where it is and how far."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$")
+    ra: StrictFloat | None = Field(default=None, ge=0, lt=360, description="centre, deg")
+    dec: StrictFloat | None = Field(default=None, ge=-90, le=90, description="centre, deg")
+    distance_mpc: StrictFloat | None = Field(default=None, gt=0)
+    ebv: StrictFloat | None = Field(default=None, ge=0, description="foreground E(B-V), mag")
+
+
+class CSCQuery(_Section):
+    """``[xray.query]``: a CSC TAP cone search about the galaxy centre."""
+
+    release: Literal["2.1", "2.0"] = "2.1"
+    radius: float = 900.0
+    offline: StrictBool | None = None
+
+    @field_validator("radius", mode="before")
+    @classmethod
+    def _radius(cls, v: Any) -> float:
+        return _angle(v, "radius")
+
+
+class XRay(_Section):
+    """``[xray]``: the X-ray table, a file or a CSC query."""
+
+    table: Path | None = None
+    query: CSCQuery | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> XRay:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give table = FILE or a [xray.query] section (one of them)")
+        return self
+
+
+class Calibrators(_Section):
+    """``[calibrators]``: the X-ray sources of certain optical counterpart."""
+
+    ids: list[str] | None = None
+    file: Path | None = None
+    ds9: StrictBool = False
+    ds9_target: str | None = None
+    ds9_mark: Literal["color", "selected", "delete"] = "color"
+
+    @model_validator(mode="after")
+    def _one(self) -> Calibrators:
+        given = sum([self.ids is not None, self.file is not None, self.ds9])
+        if given != 1:
+            raise ValueError("give exactly one of ids = [...], file = FILE or ds9 = true")
+        if self.ids is not None and not self.ids:
+            raise ValueError("ids is empty; list at least one CSC source name")
+        return self
+
+
+class Detection(_Section):
+    """``[optical.detection]``: finding sources on one of the images."""
+
+    filter: str | None = None
+    fwhm: StrictFloat = 2.0
+    fwhm_unit: Literal["pix", "arcsec"] = "pix"
+    threshold: StrictFloat = Field(default=5.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fwhm(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("fwhm"), str):
+            text = data["fwhm"].strip()
+            data = dict(data)
+            if text.endswith("pix"):
+                try:
+                    data["fwhm"], data["fwhm_unit"] = float(text[:-3]), "pix"
+                except ValueError:
+                    raise ValueError(f"fwhm {text!r}: write it like 2pix or 0.1arcsec") from None
+            else:
+                data["fwhm"], data["fwhm_unit"] = _angle(text, "fwhm"), "arcsec"
+        return data
+
+
+class Optical(_Section):
+    """``[optical]``: a source list, or images per filter to detect and measure on."""
+
+    sources: Path | None = None
+    images: dict[str, ImageSpec] = Field(default_factory=dict)
+    detection: Detection = Field(default_factory=Detection)
+
+    @field_validator("images", mode="before")
+    @classmethod
+    def _images(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {
+                str(k).upper(): parse_image_spec(s) if isinstance(s, str) else s
+                for k, s in v.items()
+            }
+        return v
+
+    @model_validator(mode="after")
+    def _some(self) -> Optical:
+        if self.sources is None and not self.images:
+            raise ValueError("give sources = FILE or an [optical.images] table of FILTER = PATH")
+        if self.detection.filter is not None and self.detection.filter.upper() not in self.images:
+            raise ValueError(
+                f"detection filter {self.detection.filter!r} has no image; "
+                f"allowed: {', '.join(self.images) or 'none (add [optical.images])'}"
+            )
+        return self
+
+
+class Alignment(_Section):
+    """``[alignment]``: calibrators against their optical positions."""
+
+    method: Literal["median", "wls"] = "median"
+    reference: Path | None = None
+    max_sep: float = 2.0
+    clip: StrictFloat | None = Field(default=None, gt=0)
+    apply: Literal["if-significant", "always", "never"] = "if-significant"
+
+    @field_validator("max_sep", mode="before")
+    @classmethod
+    def _sep(cls, v: Any) -> float:
+        return _angle(v, "max_sep")
+
+
+class Radii(_Section):
+    """``[radii]``: the positional-uncertainty radii (Kim et al. 2007)."""
+
+    fallback: Literal["ellipse", "zero", "none"] = "ellipse"
+    clamp: StrictBool = True
+
+
+class Counterparts(_Section):
+    """``[counterparts]``: the search radius of the candidates."""
+
+    radius: Literal["2sigma", "1sigma"] = "2sigma"
+
+
+class Photometry(_Section):
+    """``[photometry]``: aperture photometry of the candidates (with images)."""
+
+    radius: StrictFloat = 3.0
+    radius_unit: Literal["pix", "arcsec"] = "pix"
+    apcorr: Literal["auto", "none"] | StrictFloat = "auto"
+    system: Literal["vega", "ab", "st"] = "vega"
+    cmd: list[str] | None = Field(default=None, description="[blue, red] filters of the CMD")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _radius(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("radius"), str):
+            text = data["radius"].strip()
+            data = dict(data)
+            if text.endswith("pix"):
+                try:
+                    data["radius"], data["radius_unit"] = float(text[:-3]), "pix"
+                except ValueError:
+                    raise ValueError(f"radius {text!r}: write it like 3pix or 0.15arcsec") from None
+            else:
+                data["radius"], data["radius_unit"] = _angle(text, "radius"), "arcsec"
+        return data
+
+    @field_validator("cmd")
+    @classmethod
+    def _cmd(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and len(v) != 2:
+            raise ValueError("cmd is [BLUE, RED], two filters, e.g. ['F606W', 'F814W']")
+        return [f.upper() for f in v] if v is not None else None
+
+
+class RegionStyle(_Section):
+    """A DS9 region style."""
+
+    color: str = Field(default="green", pattern=r"^[#A-Za-z0-9]+$")
+    width: StrictInt = Field(default=1, ge=1, le=10)
+
+
+class Outputs(_Section):
+    """``[outputs]``: where results go and how the region files look."""
+
+    folder: Path = Path("xrbid-output")
+    figures: list[Literal["alignment", "cmd", "finders"]] = ["alignment", "cmd", "finders"]
+    region_2sigma: RegionStyle = RegionStyle(color="magenta", width=2)
+    region_1sigma: RegionStyle = RegionStyle(color="cyan", width=1)
+    region_calibrators: RegionStyle = RegionStyle(color="yellow", width=2)
+    region_candidates: RegionStyle = RegionStyle(color="green", width=1)
+
+
+class GalaxyConfig(_Section):
+    """A validated galaxy configuration (see `load_config`)."""
+
+    galaxy: Galaxy
+    xray: XRay | None = None
+    calibrators: Calibrators | None = None
+    optical: Optical
+    alignment: Alignment = Field(default_factory=Alignment)
+    radii: Radii = Field(default_factory=Radii)
+    counterparts: Counterparts = Field(default_factory=Counterparts)
+    photometry: Photometry = Field(default_factory=Photometry)
+    outputs: Outputs = Field(default_factory=Outputs)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _sides(self) -> GalaxyConfig:
+        if self.xray is not None and self.calibrators is None:
+            raise ValueError("[calibrators] is missing; the alignment needs calibrators")
+        if self.xray is None and self.calibrators is not None:
+            raise ValueError("[calibrators] without [xray]; add the X-ray table")
+        if self.xray is None and not self.optical.images:
+            raise ValueError("without [xray] there is only photometry to do: add [optical.images]")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The galaxy's name."""
+        return self.galaxy.name
+
+    @property
+    def output_dir(self) -> Path:
+        """The output folder (absolute)."""
+        return self.outputs.folder
+
+
+_PATH_KEYS = [
+    ("xray", "table"),
+    ("calibrators", "file"),
+    ("optical", "sources"),
+    ("alignment", "reference"),
+]
+
+
+def _where(loc: tuple) -> str:
+    parts = [str(p) for p in loc if not str(p).startswith(("function-", "literal", "union"))]
+    parts = [p for p in parts if p not in ("float", "str", "int", "constrained-str")]
+    if not parts:
+        return "the file"
+    section = [p for p in parts[:-1] if not p.isdigit()]
+    key = parts[-1]
+    return f"[{'.'.join(section)}].{key}" if section else f"[{key}]"
+
+
+def _allowed_keys(loc: tuple) -> str:
+    model: Any = GalaxyConfig
+    for p in loc[:-1]:
+        field = model.model_fields.get(str(p)) if hasattr(model, "model_fields") else None
+        if field is None:
+            return ""
+        ann = field.annotation
+        for cand in getattr(ann, "__args__", (ann,)):
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                model = cand
+                break
+        else:
+            return ""
+    names = [n for n in model.model_fields if n != "path"]
+    return ", ".join(names)
+
+
+def _message(err: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    where = _where(loc)
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        return f"{where}: unknown key; allowed: {allowed}"
+    if kind == "missing":
+        return f"{where}: missing; add it"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    if kind.startswith(("literal", "enum")) or kind.endswith(("_type", "_parsing")):
+        return f"{where}: {msg} (got {got!r})"
+    return f"{where}: {msg}"
+
+
+def load_config(path: str | os.PathLike) -> GalaxyConfig:
+    """Read and validate a galaxy configuration (TOML).
+
+    Paths in the file are resolved against the file's folder, and input files must exist.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.toml`` file.
+
+    Returns
+    -------
+    GalaxyConfig
+
+    Raises
+    ------
+    InputError
+        One line: the file and the key path, what is wrong and what is allowed.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such configuration file; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder; give a .toml configuration file") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: not a valid TOML file ({exc})") from None
+    try:
+        cfg = GalaxyConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise InputError(f"{path}: {_message(errors[0])}{more}") from None
+    return _resolve(cfg, path)
+
+
+def _resolve(cfg: GalaxyConfig, path: Path) -> GalaxyConfig:
+    base = path.resolve().parent
+
+    def absolute(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else base / p
+
+    def existing(p: Path, where: str) -> Path:
+        full = absolute(p)
+        if not full.is_file():
+            raise InputError(f"{path}: {where}: file {p} does not exist (looked for {full})")
+        return full
+
+    updates: dict[str, Any] = {}
+    for section, key in _PATH_KEYS:
+        sec = getattr(cfg, section)
+        value = getattr(sec, key) if sec is not None else None
+        if value is not None:
+            new = existing(value, f"[{section}].{key}")
+            updates.setdefault(section, {})[key] = new
+    if cfg.optical.images:
+        updates.setdefault("optical", {})["images"] = {
+            f: spec.model_copy(update={"path": existing(spec.path, f"[optical.images].{f}")})
+            for f, spec in cfg.optical.images.items()
+        }
+    if (
+        cfg.xray is not None
+        and cfg.xray.query is not None
+        and (cfg.galaxy.ra is None or cfg.galaxy.dec is None)
+    ):
+        raise InputError(
+            f"{path}: [xray.query] needs the galaxy centre; add ra and dec (deg) to [galaxy]"
+        )
+    sections = {
+        name: getattr(cfg, name).model_copy(update=changes) for name, changes in updates.items()
+    }
+    outputs = cfg.outputs.model_copy(update={"folder": absolute(cfg.outputs.folder).resolve()})
+    return cfg.model_copy(update={**sections, "outputs": outputs, "path": path.resolve()})
+
+
+TEMPLATE = """\
+# xrbid run configuration for {name}: `xrbid run {file}` runs every step and writes
+# the outputs and report.html into [outputs].folder. Paths are relative to this file.
+# Commented keys show their defaults.
+
+[galaxy]
+name = "{name}"
+# ra = 210.80225          # centre, deg (needed by [xray.query])
+# dec = 54.34894
+# distance_mpc = 6.4      # distance, for absolute magnitudes
+# ebv = 0.008             # foreground E(B-V), mag
+
+[xray]
+table = "cscresults_{name}.vot"   # a CSC table: CSCview VOTable/CSV, TAP result, XRBID frame
+# or a CSC TAP cone search about [galaxy] ra/dec instead of table:
+# [xray.query]
+# release = "2.1"         # "2.1" or "2.0"
+# radius = "15arcmin"
+
+[calibrators]
+# exactly one of: ids = [...], file = "calibrators.txt" (one CSC name a line), ds9 = true
+ids = ["2CXO J140251.0+542420", "2CXO J140248.0+542403"]
+# ds9 = true              # pick them by eye in a running DS9 (recolour the kept ones)
+# ds9_target = "ds9"      # which DS9 (title); ds9_mark = "color" | "selected" | "delete"
+
+[optical]
+sources = "f555w_sources.reg"     # optical source list: a table with ra/dec or a fk5 .reg file
+# or images per filter (path[ext] or path[chip=N]); sources are then detected on one of them
+# [optical.images]
+# F555W = "f555w_drc.fits[1]"
+# F814W = "f814w_drc.fits[1]"
+# [optical.detection]
+# filter = "F555W"        # image to detect on (default: the first)
+# fwhm = "2pix"           # or an angle, "0.1arcsec"
+# threshold = 5.0         # sigma above the background
+
+[alignment]
+# method = "median"       # "median" (XRBID) or "wls" (CSC 2.1 weighted least squares)
+# reference = "calibrators_optical.reg"   # optical positions to match (default: [optical])
+# max_sep = "2arcsec"     # largest calibrator-optical separation
+# clip = 3.0              # sigma-clipping of the offsets (default: none)
+# apply = "if-significant"   # or "always", "never": shift the X-ray positions
+
+[radii]
+# fallback = "ellipse"    # rows Kim+07 does not cover: "ellipse" (CSC err_r0), "zero", "none"
+# clamp = true            # counts above 10**3.3 evaluated at the fit's bright end
+
+[counterparts]
+# radius = "2sigma"       # search radius: "2sigma" or "1sigma"
+
+[photometry]              # used with [optical.images]
+# radius = "3pix"         # aperture, pixels or an angle
+# apcorr = "auto"         # "auto" (EEF tables / bright stars), "none" or a number (mag)
+# system = "vega"         # "vega", "ab" or "st"
+# cmd = ["F555W", "F814W"]   # [blue, red] of the colour-magnitude diagram
+
+[outputs]
+folder = "{name}-output"
+# figures = ["alignment", "cmd", "finders"]
+# region_2sigma = {{ color = "magenta", width = 2 }}
+# region_1sigma = {{ color = "cyan", width = 1 }}
+# region_calibrators = {{ color = "yellow", width = 2 }}
+# region_candidates = {{ color = "green", width = 1 }}
+"""
+
+
+def template(name: str, file: str | None = None) -> str:
+    """A commented configuration template for the galaxy ``name`` (TOML text)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
+        raise InputError(f"galaxy name {name!r}: use letters, digits and _ . + - only")
+    return TEMPLATE.format(name=name, file=file or f"{name.lower()}.toml")

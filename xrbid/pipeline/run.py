@@ -1,0 +1,408 @@
+"""Run galaxies: one in this process, or many in parallel on dask.
+
+`run_galaxy` runs the steps of one configuration in order, skipping those whose manifest
+says they are up to date (`state.py`), and commits the outputs of the steps it ran together.
+`run_many` runs several configurations on a dask cluster (local processes by default, or an
+existing dask.distributed scheduler); a galaxy that fails is reported and the others finish.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..errors import InputError, OutputExistsError, XrbidError
+from .config import GalaxyConfig, load_config
+from .state import (
+    STATE_DIR,
+    Manifest,
+    commit,
+    file_hash,
+    make_key,
+    read_manifest,
+    staging_dir,
+)
+from .steps import STEPS, Context, Step, enabled_steps
+
+__all__ = ["GalaxyResult", "StepStatus", "plan_galaxy", "run_galaxy", "run_many"]
+
+Progress = Callable[[str, "StepStatus"], None]
+
+
+@dataclass
+class StepStatus:
+    """What happened to one step: ``ran``, ``cached`` (up to date), ``would run``, ..."""
+
+    step: str
+    state: str
+    reason: str = ""
+    seconds: float = 0.0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GalaxyResult:
+    """The outcome of one galaxy's run."""
+
+    name: str
+    config: str
+    ok: bool
+    error: str | None = None
+    failed_step: str | None = None
+    steps: list[StepStatus] = field(default_factory=list)
+    seconds: float = 0.0
+    folder: str = ""
+
+    def counts(self) -> dict[str, Any]:
+        """Headline numbers: X-ray sources, calibrators used, candidates, ..."""
+        s = {st.step: st.summary for st in self.steps}
+        return {
+            "sources": s.get("best", {}).get("sources"),
+            "calibrators": s.get("align", {}).get("n_used"),
+            "candidates": s.get("counterparts", {}).get("candidates"),
+            "measured": s.get("photometry", {}).get("rows"),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {**asdict(self), "counts": self.counts()}
+
+
+def _check_folder(cfg: GalaxyConfig, overwrite: bool) -> Path:
+    folder = cfg.outputs.folder
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"[outputs].folder {folder} is a file; give a folder")
+    if folder.is_dir() and not (folder / STATE_DIR).is_dir() and not overwrite:
+        names = {n for s in enabled_steps(cfg) for n in s.outputs(cfg)}
+        clash = sorted(n for n in names if (folder / n).exists())
+        if clash:
+            raise OutputExistsError(
+                f"{folder} holds {clash[0]} not written by xrbid run; use --overwrite "
+                "(overwrite=True in Python) to replace it, or choose another [outputs].folder"
+            )
+    return folder
+
+
+def _config_hash(cfg: GalaxyConfig) -> str:
+    return file_hash(cfg.path) if cfg.path is not None else ""
+
+
+def _inputs(step: Step, cfg: GalaxyConfig, manifests: dict[str, Manifest]) -> dict[str, str]:
+    inputs = {label: file_hash(p) for label, p in step.inputs(cfg).items()}
+    upstream = step.needs if step.name != "report" else tuple(manifests)
+    for up in upstream:
+        m = manifests.get(up)
+        if m is None:
+            continue  # a disabled step
+        for name, digest in m.get("outputs", {}).items():
+            inputs[f"{up}/{name}"] = digest
+        if step.name == "report":
+            inputs[f"{up}#key"] = m["key"]
+    if step.name == "report":
+        inputs["config"] = _config_hash(cfg)
+    return inputs
+
+
+def _select(cfg: GalaxyConfig, until: str | None, force: Iterable[str]) -> list[Step]:
+    steps = enabled_steps(cfg)
+    names = [s.name for s in steps]
+    for name in [*force, *([until] if until else [])]:
+        if name not in STEPS:
+            raise InputError(f"unknown step {name!r}; steps: {', '.join(STEPS)}")
+        if name not in names:
+            raise InputError(f"step {name!r} does not run with this configuration")
+    if until is not None:
+        steps = steps[: names.index(until) + 1]
+    return steps
+
+
+def plan_galaxy(
+    config: str | os.PathLike | GalaxyConfig,
+    *,
+    force: Sequence[str] = (),
+    until: str | None = None,
+) -> list[StepStatus]:
+    """Which steps a run would compute, and why, without running anything (``--dry-run``).
+
+    A step after one that would run is listed as ``would run`` when its inputs are not
+    known yet (they are the earlier step's new outputs).
+    """
+    cfg = config if isinstance(config, GalaxyConfig) else load_config(config)
+    folder = cfg.outputs.folder
+    manifests: dict[str, Manifest] = {}
+    pending: set[str] = set()
+    out = []
+    for step in _select(cfg, until, force):
+        old = read_manifest(folder, step.name)
+        after = [u for u in (step.needs if step.name != "report" else pending) if u in pending]
+        if step.name in force:
+            out.append(StepStatus(step.name, "would run", "forced"))
+        elif after:
+            out.append(StepStatus(step.name, "would run", f"after {', '.join(after)}"))
+        elif old is None:
+            out.append(StepStatus(step.name, "would run", "never ran"))
+        else:
+            key = make_key(step.name, step.params(cfg), _inputs(step, cfg, manifests))
+            if old.up_to_date(key, folder):
+                manifests[step.name] = old
+                out.append(StepStatus(step.name, "up to date", "", summary=old.get("summary", {})))
+                continue
+            out.append(StepStatus(step.name, "would run", "inputs or parameters changed"))
+        pending.add(step.name)
+    return out
+
+
+def run_galaxy(
+    config: str | os.PathLike | GalaxyConfig,
+    *,
+    force: Sequence[str] = (),
+    until: str | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    confirm: Callable[[str], None] | None = None,
+) -> GalaxyResult:
+    """Run one galaxy's steps in this process; recompute only what changed.
+
+    Parameters
+    ----------
+    config : path or GalaxyConfig
+        The galaxy configuration (TOML file, see `load_config`).
+    force : sequence of str
+        Steps to recompute even if up to date.
+    until : str, optional
+        Stop after this step.
+    overwrite : bool
+        Allow replacing files in an output folder that ``xrbid run`` did not write.
+    progress : callable, optional
+        Called with ``(galaxy name, StepStatus)`` as each step starts (state ``running``)
+        and ends.
+    confirm : callable, optional
+        Called with a message when the user must act in DS9 (``[calibrators].ds9``); returns
+        when they are done. Without it, interactive calibrator picking is refused.
+
+    Returns
+    -------
+    GalaxyResult
+
+    Raises
+    ------
+    XrbidError
+        A configuration or input problem, as one line naming the galaxy and the step. The
+        steps that finished before it keep their new outputs; the failing step writes nothing.
+    """
+    t0 = time.perf_counter()
+    cfg = config if isinstance(config, GalaxyConfig) else load_config(config)
+    steps = _select(cfg, until, force)
+    folder = _check_folder(cfg, overwrite)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"[outputs].folder: cannot create {folder} ({exc.strerror})") from None
+    staging = staging_dir(folder)
+    ctx = Context(cfg=cfg, folder=folder, staging=staging, confirm=confirm)
+    result = GalaxyResult(cfg.name, str(cfg.path or ""), ok=True, folder=str(folder))
+    manifests: dict[str, Manifest] = {}
+    ran: list[Manifest] = []
+    notify = progress or (lambda name, status: None)
+    try:
+        for step in steps:
+            inputs = _inputs(step, cfg, manifests)
+            ctx.inputs[step.name] = {k: v for k, v in inputs.items() if "/" not in k}
+            params = step.params(cfg)
+            key = make_key(step.name, params, inputs)
+            old = read_manifest(folder, step.name)
+            if step.name not in force and old is not None and old.up_to_date(key, folder):
+                manifests[step.name] = old
+                ctx.summaries[step.name] = old.get("summary", {})
+                status = StepStatus(step.name, "up to date", summary=ctx.summaries[step.name])
+                result.steps.append(status)
+                notify(cfg.name, status)
+                continue
+            notify(cfg.name, StepStatus(step.name, "running"))
+            ctx.ran.append(step.name)
+            ts = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    summary = step.work(ctx)
+                except XrbidError as exc:
+                    err = type(exc)(f"{cfg.name}: step {step.name}: {exc}")
+                    err.step, err.galaxy = step.name, cfg.name
+                    raise err from exc
+            notes = sorted({str(w.message) for w in caught if issubclass(w.category, UserWarning)})
+            if notes:
+                summary["warnings"] = notes
+            manifest = Manifest(
+                step=step.name,
+                key=key,
+                version=__version__,
+                params=params,
+                inputs=inputs,
+                outputs={n: file_hash(staging / n) for n in step.outputs(cfg)},
+                summary=summary,
+                seconds=round(time.perf_counter() - ts, 4),
+                finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            )
+            manifests[step.name] = manifest
+            ctx.summaries[step.name] = summary
+            ran.append(manifest)
+            status = StepStatus(step.name, "ran", seconds=manifest["seconds"], summary=summary)
+            result.steps.append(status)
+            notify(cfg.name, status)
+    except BaseException:
+        # the steps that finished keep their outputs; the failing one leaves nothing
+        commit(folder, staging, ran)
+        raise
+    commit(folder, staging, ran)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# many galaxies
+
+
+def _run_one(path: str, options: dict[str, Any]) -> GalaxyResult:
+    """Run one galaxy, turning a user error into a failed result (runs on a dask worker)."""
+    t0 = time.perf_counter()
+    try:
+        return run_galaxy(path, **options)
+    except XrbidError as exc:
+        res = _failed(path, exc)
+        res.seconds = time.perf_counter() - t0
+        return res
+
+
+def _failed(path: str, exc: BaseException) -> GalaxyResult:
+    text = str(exc) if isinstance(exc, XrbidError) else f"{type(exc).__name__}: {exc}"
+    name = getattr(exc, "galaxy", None) or Path(path).stem
+    return GalaxyResult(
+        name, str(path), ok=False, error=text, failed_step=getattr(exc, "step", None)
+    )
+
+
+def run_many(
+    configs: Sequence[str | os.PathLike],
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    force: Sequence[str] = (),
+    until: str | None = None,
+    overwrite: bool = False,
+    on_result: Callable[[GalaxyResult], None] | None = None,
+    use_dask: bool | None = None,
+) -> list[GalaxyResult]:
+    """Run several galaxies in parallel on dask; return one result per configuration.
+
+    Parameters
+    ----------
+    configs : sequence of path
+        Galaxy configurations (TOML).
+    workers : int
+        Local worker processes (one thread each) when no ``scheduler`` is given.
+    scheduler : str, optional
+        Address of a running dask.distributed scheduler (``tcp://host:8786``).
+    force, until, overwrite
+        As for `run_galaxy`, for every galaxy.
+    on_result : callable, optional
+        Called with each `GalaxyResult` as it finishes (in completion order).
+    use_dask : bool, optional
+        Run in this process, one galaxy after the other, when false; default: dask unless
+        ``workers == 1`` and no scheduler.
+
+    Returns
+    -------
+    list of GalaxyResult
+        In the order of ``configs``. A galaxy that failed has ``ok=False`` and the error's
+        one line; the others are not affected.
+
+    Raises
+    ------
+    InputError
+        ``workers`` below 1, two configurations writing to the same folder, or dask missing.
+    """
+    if workers < 1:
+        raise InputError(f"-j/--workers must be at least 1, not {workers}")
+    paths = [str(Path(c)) for c in configs]
+    results: dict[int, GalaxyResult] = {}
+    todo: list[int] = []
+    folders: dict[Path, str] = {}
+    for i, path in enumerate(paths):
+        try:
+            cfg = load_config(path)
+        except XrbidError as exc:
+            results[i] = _failed(path, exc)
+            if on_result:
+                on_result(results[i])
+            continue
+        other = folders.get(cfg.outputs.folder)
+        if other is not None:
+            raise InputError(
+                f"{path} and {other} both write to {cfg.outputs.folder}; give each galaxy "
+                "its own [outputs].folder"
+            )
+        folders[cfg.outputs.folder] = path
+        todo.append(i)
+    options = {"force": tuple(force), "until": until, "overwrite": overwrite}
+    if use_dask is None:
+        use_dask = scheduler is not None or workers > 1
+    if not use_dask:
+        for i in todo:
+            results[i] = _run_one(paths[i], options)
+            if on_result:
+                on_result(results[i])
+    elif todo:
+        for i, res in _on_dask(paths, todo, options, workers, scheduler):
+            results[i] = res
+            if on_result:
+                on_result(res)
+    return [results[i] for i in range(len(paths))]
+
+
+def _on_dask(paths, todo, options, workers, scheduler):
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError(
+            "running several galaxies in parallel needs dask.distributed: "
+            "pip install 'xrbid[dask]' (or run them one by one with -j 1)"
+        ) from None
+    cluster = None
+    try:
+        if scheduler is not None:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"no dask scheduler answers at {scheduler} ({exc}); start one "
+                    "(dask scheduler) or leave out --scheduler to use local processes"
+                ) from None
+        else:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            client = Client(cluster)
+        with client:
+            futures = {
+                client.submit(_run_one, paths[i], options, pure=False, key=f"xrbid-run-{i}"): i
+                for i in todo
+            }
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    yield i, fut.result()
+                except Exception as exc:  # a bug or a lost worker: report it, keep going
+                    yield i, _failed(paths[i], exc)
+    finally:
+        if cluster is not None:
+            cluster.close()

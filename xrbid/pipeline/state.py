@@ -1,0 +1,103 @@
+"""What a step remembers: its inputs' hashes, parameters and version, beside its outputs.
+
+Each finished step leaves ``<output folder>/.xrbid/<step>.json`` (a *manifest*). A step is up
+to date when its manifest's key (a hash of the xrbid version, the step's parameters and the
+hashes of its inputs) equals the key it would have now, and every output it recorded is on disk
+with the recorded hash. Outputs of a run are written to a staging folder and moved into place
+together by `commit` (manifests last), so a run that stops half-way leaves no half outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .._io import write_text_atomic
+from .._version import __version__
+
+__all__ = ["STATE_DIR", "Manifest", "commit", "file_hash", "make_key", "read_manifest"]
+
+STATE_DIR = ".xrbid"
+_CHUNK = 1 << 20
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def make_key(step: str, params: dict[str, Any], inputs: dict[str, str]) -> str:
+    """The identity of one step's work: version, parameters and input hashes, hashed."""
+    blob = json.dumps(
+        {"step": step, "version": __version__, "params": params, "inputs": inputs},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Manifest(dict):
+    """A step's manifest: ``step, key, version, params, inputs, outputs, summary, seconds``."""
+
+    def up_to_date(self, key: str, folder: Path) -> bool:
+        """Whether ``key`` matches and every recorded output is present and unchanged."""
+        if self.get("key") != key or self.get("version") != __version__:
+            return False
+        for name, digest in self.get("outputs", {}).items():
+            path = folder / name
+            if not path.is_file() or file_hash(path) != digest:
+                return False
+        return True
+
+
+def read_manifest(folder: Path, step: str) -> Manifest | None:
+    """The manifest of ``step`` in the output ``folder``, or None (absent or unreadable)."""
+    try:
+        data = json.loads((folder / STATE_DIR / f"{step}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return Manifest(data) if isinstance(data, dict) else None
+
+
+def staging_dir(folder: Path) -> Path:
+    """A fresh staging folder for one run's outputs, inside the output folder's state folder."""
+    state = folder / STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="staging-", dir=state))
+
+
+def commit(folder: Path, staging: Path, manifests: list[Manifest]) -> None:
+    """Move the staged outputs into ``folder``, then write the manifests.
+
+    The outputs of each committed step are renamed into place (same file system: each rename
+    is atomic) and only then is its manifest written, so a step whose manifest is current
+    always has its outputs. A stop between the two leaves an old manifest whose output hashes
+    no longer match: the step is recomputed on the next run.
+    """
+    try:
+        for manifest in manifests:
+            for name in manifest.get("outputs", {}):
+                src = staging / name
+                if src.exists():
+                    os.replace(src, folder / name)
+        for manifest in manifests:
+            text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+            write_text_atomic(folder / STATE_DIR / f"{manifest['step']}.json", text, overwrite=True)
+    finally:
+        discard(staging)
+
+
+def discard(staging: Path) -> None:
+    """Remove a staging folder and what is left in it."""
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(staging)
