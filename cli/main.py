@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "counterparts": ("xrbid.cli.counterparts", "counterparts"),
     "phot": ("xrbid.cli.phot", "phot"),
     "calib": ("xrbid.cli.calib", "calib"),
+    "run": ("xrbid.cli.run", "run"),
 }
 
 

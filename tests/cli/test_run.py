@@ -1,0 +1,75 @@
+"""``xrbid run``: the template, one galaxy with its progress and summary, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+
+from click.testing import CliRunner
+
+from tests.conftest import ROOT
+from tests.pipeline.conftest import m101_toml
+from xrbid.cli.main import cli
+
+
+def run(*args, cwd=None):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_init_writes_a_template_that_does_not_overwrite(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = run("run", "--init", "NGC1313")
+    assert res.exit_code == 0, res.output
+    data = tomllib.loads((tmp_path / "ngc1313.toml").read_text())
+    assert data["galaxy"]["name"] == "NGC1313"
+    res = run("run", "--init", "NGC1313")
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        "Error: ngc1313.toml exists; use --overwrite (overwrite=True in Python) to replace it"
+    ]
+
+
+def test_run_m101_prints_progress_and_a_summary(tmp_path):
+    config = tmp_path / "m101.toml"
+    config.write_text(m101_toml())
+    res = run("run", config)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert any(line.startswith("  M101: align") and "done" in line for line in lines)
+    summary = [line for line in lines if line.startswith("M101 ")]
+    assert len(summary) == 1 and " ok " in summary[0]
+    assert "555 sources" in summary[0] and "candidates" in summary[0]
+    res = run("run", config, "--dry-run")
+    assert res.exit_code == 0
+    assert "  counterparts  up to date" in res.output
+    res = run("run", config, "--json")
+    data = json.loads(res.output)
+    assert data[0]["ok"] and {s["state"] for s in data[0]["steps"]} == {"up to date"}
+
+
+def test_bad_config_is_one_line_and_exit_1(tmp_path):
+    config = tmp_path / "m101.toml"
+    config.write_text(m101_toml(alignment='method = "mean"'))
+    res = run("run", config)
+    assert res.exit_code == 1
+    assert res.output.count("\n") == 1
+    assert res.output.startswith(f"Error: {config}: [alignment].method: Input should be")
+    res = run("run")
+    assert res.exit_code == 1 and "give a galaxy configuration" in res.output
+
+
+def test_installed_command_on_the_shipped_example(tmp_path):
+    """The console script on examples/m101.toml, as `make demo` runs it (output elsewhere)."""
+    text = (ROOT / "examples" / "m101.toml").read_text()
+    text = text.replace('folder = "../demo-output/m101"', f'folder = "{tmp_path / "m101"}"')
+    text = text.replace('"../testdata/', f'"{ROOT / "testdata"}/')
+    config = tmp_path / "m101.toml"
+    config.write_text(text)
+    exe = os.path.join(os.path.dirname(sys.executable), "xrbid")
+    proc = subprocess.run([exe, "run", str(config)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "m101" / "report.html").exists()
+    assert "M101: report" in proc.stderr
