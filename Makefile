@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test system-deps bench docs lint format clean
+.PHONY: setup demo demo-steps test system-deps bench docs lint format clean
 
 setup: $(STAMP)
 
@@ -14,9 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-## The main job on the shipped data: M101 X-ray steps, HST optical steps -> demo-output/
+## The main job on the shipped data: every galaxy in examples/ -> demo-output/<galaxy>/report.html
 demo: setup
-	bash scripts/demo.sh demo-output
+	$(BIN)/xrbid run examples/*.toml
+
+## The same work one command at a time (as in docs/walkthrough/) -> demo-output/steps/
+demo-steps: setup
+	bash scripts/demo.sh demo-output/steps
 
 ## SAOImage DS9, XPA tools and Xvfb for the DS9 tests (installed with apt when root)
 system-deps:
