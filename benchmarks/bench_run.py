@@ -1,0 +1,202 @@
+"""Time `xrbid run`: M101 end to end, a re-run with nothing changed, and 50 galaxies on dask.
+
+Run: ``.venv/bin/python benchmarks/bench_run.py`` (``--galaxies N`` to change the 50).
+Prints one line per measurement, all in one sitting.
+
+1. ``xrbid run examples/m101.toml`` (no images) in a fresh output folder, wall time of the
+   command (process start, imports and all). Target < 1.0 s.
+2. The reference: the same work as one command per step, the way the XRBID guide's workflow
+   runs it (a fresh Python process per step, each paying its imports): csc unique, regions
+   write, csc select, regions write, align median (plot, matched regions), pu, best (two region
+   files), counterparts (region file). Target: `xrbid run` >= 5x faster.
+3. A re-run of ``xrbid run examples/m101.toml`` with nothing changed. Target < 0.7 s.
+4. 50 galaxies made from the M101 data (every position shifted by a different RA offset, the
+   same sky geometry), run on dask with 1 worker and with 2 workers; speed-up target >= 1.7x;
+   the outputs (SHA-256 of every table, region file, solution and plot) compared with the same
+   galaxies run one after the other in this process: they must be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+XRBID = str(BIN / "xrbid")
+DATA = ROOT / "testdata"
+OPTICAL = DATA / "m101-optical-xrbid"
+
+
+def wall(cmd: list[str], cwd: Path) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def cpu_of(cmd: list[str], cwd: Path) -> float:
+    """User + system CPU seconds of a child command (less sensitive to a busy machine)."""
+    before = os.times()
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    after = os.times()
+    return (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+
+
+def m101_config(folder: Path) -> Path:
+    text = (ROOT / "examples" / "m101.toml").read_text()
+    text = text.replace('"../testdata/', f'"{DATA}/')
+    text = text.replace('folder = "../demo-output/m101"', f'folder = "{folder / "out"}"')
+    path = folder / "m101.toml"
+    path.write_text(text)
+    return path
+
+
+def step_commands(folder: Path) -> list[list[str]]:
+    ids = re.findall(r'"(2CXO J[^"]+)"', (ROOT / "examples" / "m101.toml").read_text())
+    (folder / "calibrators.txt").write_text("\n".join(ids) + "\n")
+    vot = str(DATA / "csc-m101" / "cscresults_M101.vot")
+    x = [XRBID]
+    return [
+        [*x, "csc", "unique", vot, "-o", "unique.ecsv"],
+        [*x, "regions", "write", "unique.ecsv", "-o", "xray_sources.reg", "--radius", "10arcsec",
+         "--label-column", "source_id"],
+        [*x, "csc", "select", "unique.ecsv", "--ids-file", "calibrators.txt", "-o",
+         "calibrators.ecsv"],
+        [*x, "regions", "write", "calibrators.ecsv", "-o", "calibrators.reg", "--radius",
+         "2arcsec", "--label-column", "source_id"],
+        [*x, "align", "median", "--xray", "calibrators.ecsv", "--optical",
+         str(OPTICAL / "M101_astrocorrect.reg"), "--max-sep", "2arcsec", "-o", "alignment.json",
+         "--matched-regions", "alignment_matched.reg", "--plot", "alignment.png"],
+        [*x, "pu", vot, "--solution", "alignment.json", "-o", "radii.ecsv"],
+        [*x, "best", "radii.ecsv", "-o", "best.ecsv", "--regions-2sigma", "best_2sig.reg",
+         "--regions-1sigma", "best_1sig.reg"],
+        [*x, "counterparts", "best.ecsv", str(OPTICAL / "M101_daoclean_f555w_acs_fk5.reg"), "-o",
+         "candidates.ecsv", "--regions", "candidates.reg"],
+    ]  # fmt: skip
+
+
+def bench_m101(repeat: int) -> None:
+    runs, reruns, steps, cpu_run, cpu_steps = [], [], [], [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="xrbid-bench-") as tmp:
+            tmp = Path(tmp)
+            config = m101_config(tmp)
+            runs.append(wall([XRBID, "run", str(config), "-q"], tmp))
+            reruns.append(wall([XRBID, "run", str(config), "-q"], tmp))
+            shutil.rmtree(tmp / "out")
+            cpu_run.append(cpu_of([XRBID, "run", str(config), "-q"], tmp))
+            ref = tmp / "steps"
+            ref.mkdir()
+            cmds = step_commands(ref)
+            t0 = time.perf_counter()
+            for cmd in cmds:
+                subprocess.run(cmd, cwd=ref, check=True, capture_output=True)
+            steps.append(time.perf_counter() - t0)
+            for f in ref.iterdir():
+                if f.suffix in (".ecsv", ".reg", ".json", ".png") and f.name != "calibrators.txt":
+                    f.unlink()
+            cpu_steps.append(sum(cpu_of(cmd, ref) for cmd in cmds))
+    r, s, rr = statistics.median(runs), statistics.median(steps), statistics.median(reruns)
+    cr, cs = statistics.median(cpu_run), statistics.median(cpu_steps)
+    print(f"xrbid run examples/m101.toml, fresh folder: {r:.3f} s wall (median of {repeat}; "
+          f"target < 1.0 s), {cr:.3f} s CPU")  # fmt: skip
+    print(f"same work as {len(step_commands(Path(tempfile.gettempdir())))} per-step commands: "
+          f"{s:.3f} s wall, {cs:.3f} s CPU  ->  xrbid run is {s / r:.2f}x faster (wall), "
+          f"{cs / cr:.2f}x (CPU); target >= 5x")  # fmt: skip
+    print(f"re-run with nothing changed: {rr:.3f} s wall (median of {repeat}; target < 0.7 s)")
+
+
+def make_galaxies(folder: Path, n: int) -> list[Path]:
+    import numpy as np
+
+    import xrbid
+
+    table = xrbid.read_table(DATA / "csc-m101" / "cscresults_M101.vot")
+    opt = xrbid.read_regions(OPTICAL / "M101_daoclean_f555w_acs_fk5.reg")[["ra", "dec"]]
+    ref = xrbid.read_regions(OPTICAL / "M101_astrocorrect.reg")[["ra", "dec"]]
+    ids = re.findall(r'"(2CXO J[^"]+)"', (ROOT / "examples" / "m101.toml").read_text())
+    configs = []
+    for i in range(n):
+        shift = 7.0 * (i + 1)  # deg of RA: the same sky geometry elsewhere on the sky
+        g = folder / f"g{i:02d}"
+        g.mkdir()
+        for name, df in [("xray.parquet", table), ("optical.ecsv", opt), ("ref.ecsv", ref)]:
+            moved = df.copy()
+            moved["ra"] = np.mod(moved["ra"].to_numpy(float) + shift, 360.0)
+            xrbid.write_table(moved, g / name)
+        quoted = ", ".join(f'"{x}"' for x in ids)
+        path = g / "galaxy.toml"
+        path.write_text(
+            f'[galaxy]\nname = "G{i:02d}"\n[xray]\ntable = "xray.parquet"\n'
+            f'[calibrators]\nids = [{quoted}]\n[optical]\nsources = "optical.ecsv"\n'
+            f'[alignment]\nreference = "ref.ecsv"\n[outputs]\nfolder = "out"\n'
+            'figures = ["alignment"]\n'
+        )
+        configs.append(path)
+    return configs
+
+
+def outputs_of(config: Path) -> dict[str, str]:
+    out = {}
+    state = config.parent / "out" / ".xrbid"
+    for manifest in sorted(state.glob("*.json")):
+        data = json.loads(manifest.read_text())
+        if data["step"] != "report":  # the report carries the time it was written
+            out.update({f"{data['step']}/{k}": v for k, v in data["outputs"].items()})
+    return out
+
+
+def bench_many(n: int) -> None:
+    from xrbid.pipeline import run_many
+
+    with tempfile.TemporaryDirectory(prefix="xrbid-bench-many-") as tmp:
+        configs = make_galaxies(Path(tmp), n)
+
+        def clean():
+            for c in configs:
+                shutil.rmtree(c.parent / "out", ignore_errors=True)
+
+        t0 = time.perf_counter()
+        serial = run_many(configs, workers=1, use_dask=False)
+        t_serial = time.perf_counter() - t0
+        assert all(r.ok for r in serial), [r.error for r in serial if not r.ok]
+        reference = [outputs_of(c) for c in configs]
+        times = {}
+        for workers in (1, 2):
+            clean()
+            t0 = time.perf_counter()
+            results = run_many(configs, workers=workers, use_dask=True)
+            times[workers] = time.perf_counter() - t0
+            assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+            same = [outputs_of(c) for c in configs] == reference
+            print(f"{n} galaxies on dask, {workers} worker(s): {times[workers]:.2f} s "
+                  f"(cluster start included); outputs identical to serial: {same}")  # fmt: skip
+        print(f"{n} galaxies one after the other in one process: {t_serial:.2f} s")
+        load = os.getloadavg()[0]
+        print(f"speed-up 2 workers vs 1: {times[1] / times[2]:.2f}x (target >= 1.7x); "
+              f"load average now: {load:.2f} on {os.cpu_count()} cores")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--galaxies", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    bench_m101(args.repeat)
+    bench_many(args.galaxies)
+
+
+if __name__ == "__main__":
+    main()

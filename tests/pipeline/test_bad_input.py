@@ -1,0 +1,86 @@
+"""Bad input to a whole run: one line each, nothing half-written, earlier outputs kept."""
+
+from __future__ import annotations
+
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from tests.conftest import TESTDATA
+from xrbid.errors import DS9Error, InputError
+from xrbid.pipeline import run_galaxy
+from xrbid.pipeline.state import STATE_DIR
+
+from .conftest import m101_toml
+
+GOODSN = (
+    TESTDATA
+    / "hst-acs-candels-goodsn"
+    / "candels_gn_30mas_189.492060_62.206150_100.0pix-x-100.0pix_astrocut.fits"
+)
+
+
+def _snapshot(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_image_without_wcs(tmp_path, write_config):
+    with fits.open(GOODSN) as hdul:
+        hdu = hdul[1].copy()
+    for key in WCS(hdu.header).to_header(relax=True):
+        hdu.header.remove(key, ignore_missing=True, remove_all=True)
+    for key in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"):
+        hdu.header.remove(key, ignore_missing=True)
+    nowcs = tmp_path / "f606w_nowcs.fits"
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(nowcs)
+    config = write_config(
+        f"""
+[galaxy]
+name = "GOODS-N"
+[optical.images]
+F606W = "{nowcs}[1]"
+F814W = "{GOODSN}[2]"
+[outputs]
+folder = "out"
+"""
+    )
+    with pytest.raises(InputError) as err:
+        run_galaxy(config)
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith("GOODS-N: step optical: [optical.images].F606W: ")
+    assert "has no sky WCS" in text
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name != STATE_DIR]
+
+
+def test_ds9_calibrators_without_a_running_ds9(tmp_path, write_config):
+    config = write_config(m101_toml())
+    run_galaxy(config, until="align")
+    before = _snapshot(tmp_path / "out")
+    text = m101_toml().replace(
+        "[calibrators]\nids = [",
+        '[calibrators]\nds9 = true\nds9_target = "xrbid-test-nobody-runs-this"\nx = [',
+    )
+    text = text.replace("\nx = [", "\n# ids = [", 1)
+    write_config(text)
+    with pytest.raises(DS9Error) as err:
+        run_galaxy(config, until="align", confirm=lambda message: None)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("M101: step calibrators: ")
+    assert "xrbid-test-nobody-runs-this" in message
+    assert _snapshot(tmp_path / "out") == before
+
+
+@pytest.mark.ds9
+def test_ds9_calibrators_need_a_terminal(tmp_path, write_config, ds9_server):
+    """With a DS9 running but no way to wait for the user, the run says what to do."""
+    text = m101_toml().replace(
+        "[calibrators]\nids = [",
+        f'[calibrators]\nds9 = true\nds9_target = "{ds9_server.title}"\nx = [',
+    )
+    write_config(text.replace("\nx = [", "\n# ids = [", 1))
+    with pytest.raises(InputError, match=r"needs an interactive run \(a terminal\)"):
+        run_galaxy(tmp_path / "m101.toml", until="calibrators")

@@ -1,0 +1,80 @@
+"""Several galaxies on dask: parallel results equal serial ones; a failure is reported alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xrbid.errors import InputError
+from xrbid.pipeline import run_many
+from xrbid.pipeline.state import STATE_DIR
+
+from .conftest import M101_CALIBRATORS, m101_toml
+
+
+def _outputs(folder):
+    """Hash of every output each step recorded (the report, which has a date, left out)."""
+    out = {}
+    for manifest in sorted((folder / STATE_DIR).glob("*.json")):
+        data = json.loads(manifest.read_text())
+        if data["step"] != "report":
+            out.update(data["outputs"])
+    return out
+
+
+def test_three_galaxies_on_two_workers_one_failing(tmp_path):
+    configs = []
+    for name, ids in [
+        ("a", M101_CALIBRATORS),
+        ("b", [*M101_CALIBRATORS[:4], "2CXO J999999.9+999999"]),  # not in the table
+        ("c", M101_CALIBRATORS[:6]),
+    ]:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(m101_toml(ids=ids, folder=f"out_{name}").replace('"M101"', f'"G{name}"'))
+        configs.append(path)
+    seen = []
+    results = run_many(configs, workers=2, on_result=seen.append)
+    assert [r.name for r in results] == ["Ga", "Gb", "Gc"]
+    assert [r.ok for r in results] == [True, False, True]
+    assert len(seen) == 3
+    bad = results[1]
+    assert bad.failed_step == "calibrators"
+    assert bad.error.startswith("Gb: step calibrators: [calibrators].ids:")
+    assert "2CXO J999999.9+999999" in bad.error and "\n" not in bad.error
+    assert (tmp_path / "out_a" / "report.html").exists()
+    assert (tmp_path / "out_c" / "report.html").exists()
+    assert not (tmp_path / "out_b" / "report.html").exists()
+    assert results[2].counts()["calibrators"] == 6
+
+    # the same galaxies one after the other in this process: identical outputs
+    serial = [tmp_path / "serial_a.toml", tmp_path / "serial_c.toml"]
+    for src, dst in zip([configs[0], configs[2]], serial):
+        dst.write_text(src.read_text().replace('folder = "out_', 'folder = "serial_'))
+    again = run_many(serial, workers=1)
+    assert all(r.ok for r in again)
+    assert _outputs(tmp_path / "serial_a") == _outputs(tmp_path / "out_a")
+    assert _outputs(tmp_path / "serial_c") == _outputs(tmp_path / "out_c")
+
+
+def test_invalid_config_among_many_and_shared_folders(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(m101_toml(folder="out_good"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(m101_toml(alignment='method = "mean"', folder="out_bad"))
+    results = run_many([good, bad], workers=1, until="calibrators")
+    assert results[0].ok and not results[1].ok
+    assert results[1].error.startswith(f"{bad}: [alignment].method")
+    twin = tmp_path / "twin.toml"
+    twin.write_text(m101_toml(folder="out_good"))
+    with pytest.raises(InputError, match="both write to"):
+        run_many([good, twin], workers=1)
+    with pytest.raises(InputError, match="at least 1"):
+        run_many([good], workers=0)
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(m101_toml())
+    with pytest.raises(InputError, match=r"no dask scheduler answers at tcp://127\.0\.0\.1:1"):
+        run_many([good], scheduler="tcp://127.0.0.1:1")
