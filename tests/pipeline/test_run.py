@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import xrbid
+import xrbid.pipeline.state
 from xrbid.errors import ColumnError, InputError, OutputExistsError
 from xrbid.pipeline import plan_galaxy, run_galaxy
 from xrbid.pipeline.state import STATE_DIR
@@ -247,3 +248,20 @@ def test_foreign_files_in_the_output_folder_need_overwrite(tmp_path, write_confi
     assert (tmp_path / "out" / "best.ecsv").read_text() == "mine\n"
     res = run_galaxy(config, overwrite=True, until="best")
     assert res.ok and len(pd.read_csv(tmp_path / "out" / "best.ecsv", comment="#", sep=" ")) == 555
+
+
+def test_inside_a_callers_output_transaction(tmp_path, write_config):
+    from xrbid._io import output_transaction
+
+    config = write_config(m101_toml())
+    with output_transaction():
+        res = run_galaxy(config, until="align")
+        assert res.ok
+        # the run's outputs join the caller's transaction: committed when it ends
+        assert not (tmp_path / "out" / "alignment.json").exists()
+    solution = json.loads((tmp_path / "out" / "alignment.json").read_text())
+    assert solution["n_used"] == 9
+    manifest = json.loads((tmp_path / "out" / STATE_DIR / "align.json").read_text())
+    assert manifest["outputs"]["alignment.json"] == xrbid.pipeline.state.file_hash(
+        tmp_path / "out" / "alignment.json"
+    )

@@ -8,6 +8,7 @@ existing dask.distributed scheduler); a galaxy that fails is reported and the ot
 
 from __future__ import annotations
 
+import contextvars
 import os
 import time
 import warnings
@@ -230,7 +231,9 @@ def run_galaxy(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    summary = step.work(ctx)
+                    # a fresh context: the step's files reach the staging folder at once even
+                    # when the caller has an output transaction open (the commit joins it)
+                    summary = contextvars.Context().run(step.work, ctx)
                 except XrbidError as exc:
                     err = type(exc)(f"{cfg.name}: step {step.name}: {exc}")
                     err.step, err.galaxy = step.name, cfg.name

@@ -3,8 +3,9 @@
 Each finished step leaves ``<output folder>/.xrbid/<step>.json`` (a *manifest*). A step is up
 to date when its manifest's key (a hash of the xrbid version, the step's parameters and the
 hashes of its inputs) equals the key it would have now, and every output it recorded is on disk
-with the recorded hash. Outputs of a run are written to a staging folder and moved into place
-together by `commit` (manifests last), so a run that stops half-way leaves no half outputs.
+with the recorded hash. Outputs of a run are written to a staging folder and put in place
+together by `commit` (one output transaction), so a run that stops half-way leaves no half
+outputs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .._io import write_text_atomic
+from .._io import atomic_output, output_transaction, write_text_atomic
 from .._version import __version__
 
 __all__ = ["STATE_DIR", "Manifest", "commit", "file_hash", "make_key", "read_manifest"]
@@ -77,22 +78,22 @@ def staging_dir(folder: Path) -> Path:
 
 
 def commit(folder: Path, staging: Path, manifests: list[Manifest]) -> None:
-    """Move the staged outputs into ``folder``, then write the manifests.
+    """Put the staged outputs of ``manifests`` in ``folder`` with their manifests, all or none.
 
-    The outputs of each committed step are renamed into place (same file system: each rename
-    is atomic) and only then is its manifest written, so a step whose manifest is current
-    always has its outputs. A stop between the two leaves an old manifest whose output hashes
-    no longer match: the step is recomputed on the next run.
+    One :func:`xrbid._io.output_transaction` (joining the caller's, if one is open) commits
+    every output and then every manifest; if any of them cannot be put in place, the ones
+    already replaced are put back, so the folder holds either the whole new run or the old one.
     """
     try:
-        for manifest in manifests:
-            for name in manifest.get("outputs", {}):
-                src = staging / name
-                if src.exists():
-                    os.replace(src, folder / name)
-        for manifest in manifests:
-            text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-            write_text_atomic(folder / STATE_DIR / f"{manifest['step']}.json", text, overwrite=True)
+        with output_transaction():
+            for manifest in manifests:
+                for name in manifest.get("outputs", {}):
+                    with atomic_output(folder / name, overwrite=True) as tmp:
+                        os.replace(staging / name, tmp)
+            for manifest in manifests:
+                text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+                path = folder / STATE_DIR / f"{manifest['step']}.json"
+                write_text_atomic(path, text, overwrite=True)
     finally:
         discard(staging)
 
