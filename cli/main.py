@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "phot": ("xrbid.cli.phot", "phot"),
     "calib": ("xrbid.cli.calib", "calib"),
     "run": ("xrbid.cli.run", "run"),
+    "classify": ("xrbid.cli.classify", "classify"),
+    "models": ("xrbid.cli.models", "models"),
 }
 
 

@@ -24,17 +24,21 @@ from .donors import (
     model_mass,
 )
 from .models import StellarModels, read_models
+from .pipeline import Classification, apply_flags, classify_candidates
 from .probabilities import R68_PER_SIGMA, association_probabilities, likelihood_ratio
 
 __all__ = [
     "EXCLUDED_TYPES",
     "R68_PER_SIGMA",
     "XRB_CLASSES",
+    "Classification",
     "FalseMatchRate",
     "StellarModels",
+    "apply_flags",
     "association_probabilities",
     "candidate_chance",
     "chance_coincidences",
+    "classify_candidates",
     "classify_sources",
     "distance_modulus",
     "donor_masses",
