@@ -24,7 +24,7 @@ from .donors import (
     model_mass,
 )
 from .models import StellarModels, read_models
-from .pipeline import Classification, apply_flags, classify_candidates
+from .pipeline import Classification, apply_flags, classify_candidates, xray_from_candidates
 from .probabilities import R68_PER_SIGMA, association_probabilities, likelihood_ratio
 
 __all__ = [
@@ -48,4 +48,5 @@ __all__ = [
     "mass_class",
     "model_mass",
     "read_models",
+    "xray_from_candidates",
 ]

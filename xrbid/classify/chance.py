@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import ConvexHull, Delaunay, cKDTree
+from scipy.spatial import ConvexHull, cKDTree
 
 from xrbid.errors import ColumnError, InputError
 from xrbid.sky import centroid, tangent_plane
@@ -80,13 +80,20 @@ class _Field:
         rmax = float(self.radius.max(initial=0.0))
         if rmax <= 0 or not len(points):
             return np.zeros(len(points), bool)
-        k = min(16, len(self.x))
-        d, idx = self.xtree.query(points, k=k, distance_upper_bound=rmax)
-        d = d.reshape(len(points), -1)
-        idx = idx.reshape(len(points), -1)
-        valid = idx < len(self.x)
-        r = np.where(valid, self.radius[np.minimum(idx, len(self.x) - 1)], -1.0)
-        return np.any(valid & (d < r), axis=1)
+        # most points are far from every circle: one nearest-neighbour pass finds the few
+        # within the largest radius, and only those are checked against several circles
+        d1, _ = self.xtree.query(points, k=1, distance_upper_bound=rmax)
+        near = np.flatnonzero(np.isfinite(d1))
+        out = np.zeros(len(points), bool)
+        if near.size:
+            k = min(16, len(self.x))
+            d, idx = self.xtree.query(points[near], k=k, distance_upper_bound=rmax)
+            d = d.reshape(near.size, -1)
+            idx = idx.reshape(near.size, -1)
+            valid = idx < len(self.x)
+            r = np.where(valid, self.radius[np.minimum(idx, len(self.x) - 1)], -1.0)
+            out[near] = np.any(valid & (d < r), axis=1)
+        return out
 
     def _footprint(self, footprint: Any) -> tuple[Footprint, float]:
         if footprint is False or footprint == "none":
@@ -108,11 +115,14 @@ class _Field:
         if len(self.o) < 3:
             raise InputError("at least 3 optical sources are needed to outline the footprint")
         hull = ConvexHull(self.o)
-        tri = Delaunay(self.o[hull.vertices])
+        normals, offsets = hull.equations[:, :2], hull.equations[:, 2]
 
         def inside_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            # inside a convex hull: on the inner side of every facet (a small tolerance keeps
+            # the hull's own vertices inside)
             pts = np.column_stack([np.ravel(x), np.ravel(y)])
-            return (tri.find_simplex(pts) >= 0).reshape(np.shape(x))
+            inside = np.all(pts @ normals.T + offsets <= 1e-9, axis=1)
+            return inside.reshape(np.shape(x))
 
         return inside_hull, float(hull.volume)
 
@@ -141,6 +151,22 @@ def _annulus_pairs(field: _Field, r_in: np.ndarray, r_out: float):
     if field.cut_optical:
         keep &= field.inside(field.o[j, 0], field.o[j, 1])
     return i[keep], j[keep]
+
+
+def _density(field: _Field, annulus: tuple[float, float], n_area: int):
+    """Annulus pairs (source, optical), counts and usable areas of every source."""
+    r_in0, r_out = (float(a) for a in annulus)
+    if not 0 <= r_in0 < r_out:
+        raise InputError(f"annulus must be (inner, outer) with 0 <= inner < outer, got {annulus}")
+    r_in = np.maximum(r_in0, field.radius)
+    if np.any(r_in >= r_out):
+        raise InputError(
+            f'the outer annulus radius {r_out}" is inside some X-ray circles; use a larger one'
+        )
+    pairs = _annulus_pairs(field, r_in, r_out)
+    n = np.bincount(pairs[0], minlength=len(field.x))
+    area = np.pi * (r_out**2 - r_in**2) * field.usable_fraction(field.x, r_in, r_out, n_area)
+    return pairs, n, area
 
 
 def local_density(
@@ -186,18 +212,8 @@ def local_density(
     InputError
         An empty optical table, or an annulus with inner >= outer radius.
     """
-    r_in0, r_out = (float(a) for a in annulus)
-    if not 0 <= r_in0 < r_out:
-        raise InputError(f"annulus must be (inner, outer) with 0 <= inner < outer, got {annulus}")
     field = _Field(xray, optical, exclude_column, footprint)
-    r_in = np.maximum(r_in0, field.radius)
-    if np.any(r_in >= r_out):
-        raise InputError(
-            f'the outer annulus radius {r_out}" is inside some X-ray circles; use a larger one'
-        )
-    i, _ = _annulus_pairs(field, r_in, r_out)
-    n = np.bincount(i, minlength=len(field.x))
-    area = np.pi * (r_out**2 - r_in**2) * field.usable_fraction(field.x, r_in, r_out, n_area)
+    _, n, area = _density(field, annulus, n_area)
     with np.errstate(divide="ignore", invalid="ignore"):
         density = np.where(area > 0, n / area, np.nan)
         err = np.where(area > 0, np.sqrt(n) / area, np.nan)
@@ -281,8 +297,9 @@ def candidate_chance(
     Returns
     -------
     pandas.DataFrame
-        A copy of ``candidates`` with ``density`` (arcsec^-2, of sources as bright as the
-        candidate when magnitude-limited), ``n_chance`` and ``p_chance``.
+        A copy of ``candidates`` with ``local_density`` (all optical sources, arcsec^-2),
+        ``density`` (of the sources as bright as the candidate when magnitude-limited, else
+        the same), ``n_chance`` and ``p_chance``.
 
     Raises
     ------
@@ -292,8 +309,8 @@ def candidate_chance(
     for df, what in ((candidates, "the candidates table"), (xray, "the X-ray table")):
         if "source_id" not in df.columns:
             raise ColumnError(f"{what} lacks source_id")
-    r_in0, r_out = (float(a) for a in annulus)
-    dens = local_density(xray, optical, annulus=annulus, footprint=footprint, n_area=n_area)
+    field = _Field(xray, optical, "pu_2sigma", footprint)
+    (i, j), n, area_src = _density(field, annulus, n_area)
     src_ids = xray["source_id"].astype(str).to_numpy()
     lookup = pd.Series(np.arange(len(src_ids)), index=src_ids)
     if lookup.index.has_duplicates:
@@ -303,14 +320,14 @@ def candidate_chance(
         raise ColumnError("some candidates belong to sources missing from the X-ray table")
     k = k.astype(int)
     r = _numbers(xray, radius_column, "the X-ray table")[k]
+    area = area_src[k]
     if mag_column is None:
-        density = dens["density"].to_numpy()[k]
+        counts = n[k].astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            density = np.where(area > 0, counts / area, np.nan)
     else:
         cand_mag = _numbers(candidates, mag_column, "the candidates table")
         opt_mag = _numbers(optical, mag_column, "the optical table")
-        field = _Field(xray, optical, "pu_2sigma", footprint)
-        r_in = np.maximum(r_in0, field.radius)
-        i, j = _annulus_pairs(field, r_in, r_out)
         m = opt_mag[j]
         good = np.isfinite(m)
         i, m = i[good], m[good]
@@ -320,10 +337,11 @@ def candidate_chance(
         starts = np.searchsorted(keys, np.arange(len(src_ids)) * span)
         with np.errstate(invalid="ignore"):
             counts = np.searchsorted(keys, k * span + (cand_mag - lo), side="right") - starts[k]
-        area = dens["annulus_area"].to_numpy()[k]
         with np.errstate(divide="ignore", invalid="ignore"):
             density = np.where(np.isfinite(cand_mag) & (area > 0), counts / area, np.nan)
     out = candidates.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["local_density"] = np.where(area > 0, n[k] / area, np.nan)
     out["density"] = density
     out["n_chance"] = np.pi * r**2 * density
     out["p_chance"] = -np.expm1(-out["n_chance"].to_numpy())

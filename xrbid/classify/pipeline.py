@@ -13,7 +13,7 @@ import pandas as pd
 
 from xrbid.errors import ColumnError, InputError
 
-from .chance import FalseMatchRate, candidate_chance, false_match_rate, local_density
+from .chance import FalseMatchRate, candidate_chance, false_match_rate
 from .donors import classify_sources, distance_modulus, donor_masses
 from .models import StellarModels, read_models
 from .probabilities import association_probabilities
@@ -116,6 +116,27 @@ def _filters(candidates: pd.DataFrame) -> list[str]:
     ]
 
 
+def _cmd_filters(
+    filters: list[str],
+    colour: tuple[str, str] | None,
+    mag: str | None,
+    camera: str,
+    pivots: Mapping[str, float] | None,
+) -> tuple[tuple[str, str] | None, str | None]:
+    """The CMD's (blue, red) colour and magnitude filter: given, or the table's first two
+    filters ordered by pivot wavelength, with the blue one as magnitude."""
+    if colour is None and len(filters) >= 2:
+        from xrbid.photometry.extinction import pivot_wavelength
+
+        given = {k.upper(): v for k, v in (pivots or {}).items()}
+        first = filters[:2]
+        blue, red = sorted(first, key=lambda f: given.get(f.upper()) or pivot_wavelength(f, camera))
+        colour = (blue, red)
+    if mag is None and colour is not None:
+        mag = colour[0]
+    return colour, mag
+
+
 def classify_candidates(
     candidates: pd.DataFrame,
     *,
@@ -214,20 +235,17 @@ def classify_candidates(
         info["steps"].append("extinction")
         info["extinction"] = out.attrs["extinction"]
 
+    colour, mag = _cmd_filters(filters, colour, mag, camera, pivots)
     xr = xray.reset_index(drop=True) if xray is not None else xray_from_candidates(out)
     if optical is not None or density is not None:
         mag_col = None
         if optical is not None:
-            blue = (colour[0] if colour else filters[0]) if (colour or filters) else None
-            band = (mag or blue or "").lower()
+            band = (mag or "").lower()
             if band and f"{band}_mag" in out.columns and f"{band}_mag" in optical.columns:
                 mag_col = f"{band}_mag"
-            dens = local_density(xr, optical, annulus=annulus)
-            per_src = dens.set_index(dens["source_id"].astype(str))["density"]
-            out["local_density"] = per_src.reindex(out["source_id"].astype(str)).to_numpy()
             chance = candidate_chance(out, xr, optical, mag_column=mag_col, annulus=annulus)
-            out["n_chance"] = chance["n_chance"].to_numpy()
-            out["p_chance"] = chance["p_chance"].to_numpy()
+            for col in ("local_density", "n_chance", "p_chance"):
+                out[col] = chance[col].to_numpy()
             rho: str | float = "local_density"
         else:
             out["local_density"] = float(density)
@@ -251,21 +269,11 @@ def classify_candidates(
             if distance_pc is None:
                 raise InputError("donor masses need the distance (--distance 6.4Mpc)")
             dist_mod = distance_modulus(distance_pc)
-        if colour is None:
-            if len(filters) < 2:
-                raise InputError(
-                    "donor masses need magnitudes in two filters (<f>_mag columns); "
-                    "run `xrbid phot counterparts` with two images"
-                )
-            from xrbid.photometry.extinction import pivot_wavelength
-
-            given = {k.upper(): v for k, v in (pivots or {}).items()}
-            colour = tuple(
-                sorted(
-                    filters[:2], key=lambda f: given.get(f.upper()) or pivot_wavelength(f, camera)
-                )
+        if colour is None or mag is None:
+            raise InputError(
+                "donor masses need magnitudes in two filters (<f>_mag columns, from "
+                "`xrbid phot counterparts` with two images) or --colour BLUE-RED"
             )
-        mag = mag or colour[0]
         out = donor_masses(
             out,
             m,
