@@ -181,6 +181,12 @@ def _sources_path(output: Path, sources: Path | None) -> Path:
     show_default=True,
     help="Shifted X-ray catalogues for the field false-match rate (needs --optical).",
 )
+@click.option(
+    "--mag-prior",
+    is_flag=True,
+    help="Weight p_i by the counterparts' magnitude distribution, estimated from the data "
+    "(needs --optical with the CMD magnitude).",
+)
 @overwrite_option
 @json_option
 def classify(
@@ -208,6 +214,7 @@ def classify(
     max_cmd_distance: float,
     flags_path: Path | None,
     shifts: int,
+    mag_prior: bool,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -268,6 +275,7 @@ def classify(
         max_cmd_distance=max_cmd_distance,
         flags=flags,
         n_shifts=shifts,
+        magnitude_prior=mag_prior,
     )
     write_table(result.candidates, output, overwrite=overwrite)
     write_table(result.sources, sources_path, overwrite=overwrite)

@@ -101,5 +101,7 @@ def test_missing_inputs():
         classify_candidates(candidates(), models=PARSEC)
     with pytest.raises(ColumnError, match="--xray"):
         xray_from_candidates(candidates().drop(columns="xray_ra"))
+    with pytest.raises(InputError, match="--optical"):
+        classify_candidates(candidates(), density=0.1, magnitude_prior=True)
     with pytest.raises(InputError, match="two filters"):
         classify_candidates(candidates().drop(columns=["f814w_mag"]), models=PARSEC, dist_mod=25)

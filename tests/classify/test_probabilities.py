@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xrbid.classify.probabilities import R68_PER_SIGMA, association_probabilities
+from xrbid.classify.probabilities import (
+    R68_PER_SIGMA,
+    association_probabilities,
+    estimate_magnitude_weight,
+)
 from xrbid.errors import ColumnError, InputError
 
 ARCSEC = np.pi / 180 / 3600
@@ -97,6 +101,8 @@ def simulate(n_src=6000, c=0.6, sigma=0.5, rho=0.15, seed=7):
     src = np.r_[field_src, np.flatnonzero(keep)]
     sep = np.r_[field_r, true_r[keep]]
     truth = np.r_[np.zeros(field_src.size, bool), np.ones(int(keep.sum()), bool)]
+    # magnitudes: field sources uniform in 20-28, counterparts around 22
+    mag = np.r_[rng.uniform(20, 28, field_src.size), rng.normal(22.0, 0.7, int(keep.sum()))]
     return pd.DataFrame(
         {
             "source_id": src,
@@ -104,6 +110,8 @@ def simulate(n_src=6000, c=0.6, sigma=0.5, rho=0.15, seed=7):
             "pu_1sigma": sigma * R68_PER_SIGMA,
             "pu_2sigma": radius,
             "true": truth,
+            "mag": mag,
+            "local_density": rho,
         }
     )
 
@@ -132,3 +140,26 @@ def test_errors():
         association_probabilities(pd.DataFrame({"source_id": ["X"]}), density=0.1)
     with pytest.raises(ColumnError, match="density"):
         association_probabilities(two_candidates(0, 1), search_radius_column=None)
+
+
+def test_magnitude_weight_estimated_from_the_data():
+    n_src, rho = 6000, 0.3
+    cands = simulate(n_src=n_src, rho=rho)
+    field = np.random.default_rng(1).uniform(20, 28, 200_000)
+    radius = cands["pu_2sigma"].iloc[0]
+    w = estimate_magnitude_weight(cands["mag"], field, n_src * np.pi * radius**2 * rho)
+    # counterparts (N(22, 0.7)) over a flat field: w = q/n, n = 1/8 per mag
+    assert w(np.array([22.0]))[0] > 3
+    assert w(np.array([27.0]))[0] < 0.5
+    assert w(np.array([35.0]))[0] == 1.0  # outside the bins
+    plain, _ = association_probabilities(cands, density="local_density", completeness=0.6)
+    weighted, _ = association_probabilities(
+        cands, density="local_density", completeness=0.6, magnitude_weight=w, mag_column="mag"
+    )
+    has_true = plain.groupby("source_id")["true"].transform("any")
+    right_plain = plain[plain["best"] & has_true]["true"].mean()
+    right_weighted = weighted[weighted["best"] & has_true]["true"].mean()
+    assert right_weighted > right_plain + 0.05
+    sel = weighted[(weighted["p_i"] >= 0.7) & (weighted["p_i"] < 0.9)]
+    mean_p = sel["p_i"].mean()
+    assert abs(sel["true"].mean() - mean_p) < 3 * np.sqrt(mean_p * (1 - mean_p) / len(sel))

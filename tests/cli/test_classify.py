@@ -91,6 +91,7 @@ def test_classify_end_to_end(field, tmp_path):
         "CCM89",
         "--shifts",
         "20",
+        "--mag-prior",
         "-o",
         out,
         "--json",
@@ -127,6 +128,7 @@ def test_classify_end_to_end(field, tmp_path):
     assert sources.loc["S1", "xrb_class"] == "LMXB"
     assert 0 < sources.loc["S1", "p_any"] < 1
     assert summary["false_match"]["n_shifts"] == 20
+    assert summary["magnitude_prior"] == "f555w_mag"
 
 
 def test_classify_flags_and_errors(field, tmp_path):

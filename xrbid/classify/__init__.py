@@ -25,7 +25,12 @@ from .donors import (
 )
 from .models import StellarModels, read_models
 from .pipeline import Classification, apply_flags, classify_candidates, xray_from_candidates
-from .probabilities import R68_PER_SIGMA, association_probabilities, likelihood_ratio
+from .probabilities import (
+    R68_PER_SIGMA,
+    association_probabilities,
+    estimate_magnitude_weight,
+    likelihood_ratio,
+)
 
 __all__ = [
     "EXCLUDED_TYPES",
@@ -42,6 +47,7 @@ __all__ = [
     "classify_sources",
     "distance_modulus",
     "donor_masses",
+    "estimate_magnitude_weight",
     "false_match_rate",
     "likelihood_ratio",
     "local_density",

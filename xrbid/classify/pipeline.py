@@ -13,10 +13,10 @@ import pandas as pd
 
 from xrbid.errors import ColumnError, InputError
 
-from .chance import FalseMatchRate, candidate_chance, false_match_rate
+from .chance import FalseMatchRate, candidate_chance, false_match_rate, local_density
 from .donors import classify_sources, distance_modulus, donor_masses
 from .models import StellarModels, read_models
-from .probabilities import association_probabilities
+from .probabilities import association_probabilities, estimate_magnitude_weight
 
 __all__ = ["Classification", "apply_flags", "classify_candidates", "xray_from_candidates"]
 
@@ -161,6 +161,7 @@ def classify_candidates(
     max_cmd_distance: float = 1.0,
     flags: pd.DataFrame | None = None,
     n_shifts: int = 0,
+    magnitude_prior: bool = False,
 ) -> Classification:
     """Extinction, chance coincidences, match probabilities, donor masses and XRB classes.
 
@@ -203,6 +204,10 @@ def classify_candidates(
         ``object_type`` per candidate (see `apply_flags`).
     n_shifts : int
         Shifted X-ray catalogues for the field false-match rate (0: skip; needs ``optical``).
+    magnitude_prior : bool
+        Weight the probabilities by the counterparts' magnitude distribution, estimated
+        from the data (`estimate_magnitude_weight`) in the CMD magnitude filter; needs
+        ``optical`` with that magnitude.
 
     Returns
     -------
@@ -239,6 +244,8 @@ def classify_candidates(
     xr = xray.reset_index(drop=True) if xray is not None else xray_from_candidates(out)
     if optical is not None or density is not None:
         mag_col = None
+        if magnitude_prior and optical is None:
+            raise InputError("the magnitude prior needs the optical catalogue (--optical)")
         if optical is not None:
             band = (mag or "").lower()
             if band and f"{band}_mag" in out.columns and f"{band}_mag" in optical.columns:
@@ -255,7 +262,25 @@ def classify_candidates(
             rho = float(density)
         info["steps"].append("chance")
         info["chance_magnitude_limited"] = mag_col
-        out, src_p = association_probabilities(out, density=rho, completeness=completeness)
+        weight = None
+        if magnitude_prior:
+            if mag_col is None:
+                raise InputError(
+                    "the magnitude prior needs the CMD magnitude (e.g. f555w_mag) in both the "
+                    "candidates and the --optical table"
+                )
+            dens = local_density(xr, optical, annulus=annulus)
+            r2 = pd.to_numeric(xr["pu_2sigma"], errors="coerce").to_numpy(float)
+            background = float(np.nansum(np.pi * r2**2 * dens["density"].to_numpy()))
+            weight = estimate_magnitude_weight(out[mag_col], optical[mag_col], background)
+            info["magnitude_prior"] = mag_col
+        out, src_p = association_probabilities(
+            out,
+            density=rho,
+            completeness=completeness,
+            magnitude_weight=weight,
+            mag_column=mag_col,
+        )
         info["steps"].append("probabilities")
         info["completeness"] = completeness
     else:

@@ -34,7 +34,12 @@ import pandas as pd
 
 from xrbid.errors import ColumnError, InputError
 
-__all__ = ["R68_PER_SIGMA", "association_probabilities", "likelihood_ratio"]
+__all__ = [
+    "R68_PER_SIGMA",
+    "association_probabilities",
+    "estimate_magnitude_weight",
+    "likelihood_ratio",
+]
 
 R68_PER_SIGMA = float(np.sqrt(-2.0 * np.log(1.0 - 0.68)))  # 68 % radius / per-axis sigma
 
@@ -198,3 +203,71 @@ def association_probabilities(
         }
     )
     return out, sources
+
+
+def estimate_magnitude_weight(
+    candidate_mags: Any,
+    field_mags: Any,
+    background: float,
+    *,
+    bins: Any = None,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The magnitude weight w(m) = q(m) / n(m) estimated from the data.
+
+    n(m) is the magnitude distribution of all optical sources (``field_mags``); q(m), that
+    of the true counterparts, is the histogram of the candidates inside the search circles
+    minus the field sources expected there, ``background * n(m)`` (the background-subtracted
+    estimate of Ciliegi et al. 2003, A&A 398, 901, and Brusa et al. 2007, ApJS 172, 353, as
+    used for the magnitude priors described by Salvato et al. 2018). Both distributions get
+    half a count per bin before normalising, so that no bin has a weight of exactly zero.
+
+    Parameters
+    ----------
+    candidate_mags : array_like
+        Magnitudes of all candidates (all sources, inside their search circles).
+    field_mags : array_like
+        Magnitudes of all optical sources of the field.
+    background : float
+        Expected number of unrelated optical sources inside all search circles,
+        ``sum(pi r^2 rho)`` over *every* X-ray source searched, including those without
+        candidates (leaving those out underestimates it and flattens the weight).
+    bins : int or array_like, optional
+        Histogram bins (default: 0.25 mag over the range of the magnitudes).
+
+    Returns
+    -------
+    callable
+        ``w(mag) -> numpy.ndarray``; magnitudes outside the bins get w = 1.
+
+    Raises
+    ------
+    InputError
+        No finite magnitudes, or a negative background.
+    """
+    field = np.asarray(field_mags, float)
+    field = field[np.isfinite(field)]
+    mag = np.asarray(candidate_mags, float)
+    mag = mag[np.isfinite(mag)]
+    if field.size == 0 or mag.size == 0:
+        raise InputError("no finite magnitudes to estimate the magnitude weight from")
+    if not background >= 0:
+        raise InputError(f"the expected background must be >= 0, got {background}")
+    if bins is None:
+        lo = float(min(field.min(), mag.min()))
+        hi = float(max(field.max(), mag.max()))
+        bins = np.arange(np.floor(lo * 4) / 4, hi + 0.25, 0.25)
+    edges = np.histogram_bin_edges(field, bins=bins)
+    n_hist = np.histogram(field, edges)[0].astype(float)
+    in_hist = np.histogram(mag, edges)[0].astype(float)
+    q_hist = np.clip(in_hist - background * n_hist / n_hist.sum(), 0.0, None)
+    q_pdf = (q_hist + 0.5) / (q_hist.sum() + 0.5 * q_hist.size)
+    n_pdf = (n_hist + 0.5) / (n_hist.sum() + 0.5 * n_hist.size)
+    ratio = q_pdf / n_pdf
+
+    def weight(m: np.ndarray) -> np.ndarray:
+        m = np.asarray(m, float)
+        k = np.searchsorted(edges, m, side="right") - 1
+        inside = (k >= 0) & (k < ratio.size)
+        return np.where(inside, ratio[np.clip(k, 0, ratio.size - 1)], 1.0)
+
+    return weight
