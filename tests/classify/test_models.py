@@ -73,3 +73,17 @@ def test_not_a_model_file(tmp_path):
         read_models(p)
     with pytest.raises(InputError, match="cannot read"):
         read_models(tmp_path / "missing.iso.cmd")
+
+
+def test_cmd_curves_for_plots():
+    m = read_models(PARSEC)
+    curves = m.cmd_curves(("F555W", "F814W"), "F555W", distance_modulus=29.0, reddening=(0.1, 0.3))
+    assert [label for label, _, _ in curves] == [
+        "log t = 7.00, [Fe/H] = +0.00",
+        "log t = 8.00, [Fe/H] = +0.00",
+    ]
+    _, c, mag = curves[0]
+    # the first row of the file: F555W 4.800, F814W 4.100
+    assert (c[0], mag[0]) == pytest.approx((4.8 - 4.1 + 0.1, 4.8 + 29.0 + 0.3))
+    track = read_models(MIST_EEP).cmd_curves(("F555W", "F814W"), "F814W")
+    assert track[0][0] == "10 Msun" and len(track[0][1]) == 6

@@ -163,6 +163,46 @@ class StellarModels:
             t.reset_index(drop=True), self.kind, self.system, self.bands, self.path, self.header
         )
 
+    def cmd_curves(
+        self,
+        colour: tuple[str, str],
+        mag: str,
+        *,
+        distance_modulus: float = 0.0,
+        reddening: tuple[float, float] = (0.0, 0.0),
+    ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """The models as curves on a CMD, for plotting beside the candidates.
+
+        Parameters
+        ----------
+        colour : (str, str)
+            Blue and red filter of the colour axis.
+        mag : str
+            Filter of the magnitude axis.
+        distance_modulus : float
+            Added to the magnitudes (0: absolute magnitudes).
+        reddening : (float, float)
+            ``(E(colour), A_mag)`` added to colour and magnitude, e.g. from
+            `xrbid.photometry.extinction.extinction_vector`.
+
+        Returns
+        -------
+        list of (label, colour, magnitude)
+            One entry per isochrone/track; the label gives its age and [Fe/H] (isochrones) or
+            initial mass (tracks).
+        """
+        blue, red, band = self.band(colour[0]), self.band(colour[1]), self.band(mag)
+        curves = []
+        for _, t in self.table.groupby("model", sort=True):
+            if self.kind.endswith("track"):
+                label = f"{t['initial_mass'].iloc[0]:g} Msun"
+            else:
+                label = f"log t = {t['log_age'].iloc[0]:.2f}, [Fe/H] = {t['feh'].iloc[0]:+.2f}"
+            c = t[blue].to_numpy(float) - t[red].to_numpy(float) + reddening[0]
+            m = t[band].to_numpy(float) + distance_modulus + reddening[1]
+            curves.append((label, c, m))
+        return curves
+
     def info(self) -> dict[str, Any]:
         """A summary: kind, system, ages, metallicities, mass range, bands, rows."""
         m = self.table["initial_mass"].to_numpy(float)
