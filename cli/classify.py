@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, emit, json_option, overwrite_option
+from ._common import ANGLE, XrbidCommand, emit, json_option, overwrite_option
 
 
 def _distance_pc(value: str) -> float:
@@ -62,7 +62,7 @@ def _sources_path(output: Path, sources: Path | None) -> Path:
     return output.with_name(f"{stem}_sources{suffix}")
 
 
-@click.command("classify")
+@click.command("classify", cls=XrbidCommand)
 @click.argument("cands", metavar="CANDS", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-o",
@@ -234,6 +234,11 @@ def classify(
     from xrbid.tables import check_table_output, read_table, write_table
 
     sources_path = _sources_path(output, sources_out)
+    inputs = [p for p in (cands, optical_path, xray_path, flags_path, *model_paths) if p]
+    if any(sources_path.resolve() == Path(p).resolve() for p in inputs):
+        from xrbid.errors import InputError
+
+        raise InputError(f"the per-source table {sources_path} is also an input; give --sources")
     check_table_output(output, overwrite)
     check_table_output(sources_path, overwrite)
     table = read_table(

@@ -163,6 +163,14 @@ def test_classify_flags_and_errors(field, tmp_path):
     # existing output, a distance without unit, a bad colour
     res = run("classify", field["cands"], "-o", out)
     assert res.exit_code == 1 and "exists" in res.output
+    # an output that is also an input, and the per-source table over an input
+    res = run("classify", field["cands"], "-o", field["cands"], "--overwrite")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert read_table(field["cands"]).columns.tolist()[-1] != "mass_class"
+    xray_copy = tmp_path / "k_sources.ecsv"
+    xray_copy.write_bytes(field["xray"].read_bytes())
+    res = run("classify", field["cands"], "--xray", xray_copy, "-o", tmp_path / "k.ecsv")
+    assert res.exit_code == 1 and "also an input" in res.output
     res = run(
         "classify",
         field["cands"],
