@@ -105,3 +105,17 @@ def test_missing_inputs():
         classify_candidates(candidates(), density=0.1, magnitude_prior=True)
     with pytest.raises(InputError, match="two filters"):
         classify_candidates(candidates().drop(columns=["f814w_mag"]), models=PARSEC, dist_mod=25)
+
+
+def test_empty_annulus_density_is_one_source():
+    """Optical sources only at the candidates (none in the annulus): the density becomes one
+    source per usable annulus area, not zero."""
+    c = candidates()
+    optical = pd.DataFrame(
+        {"ra": [10.0, 10.0001, 10.1, 10.3, 10.2], "dec": [0.0, 0.0, 0.0, 0.1, -0.1]}
+    )
+    res = classify_candidates(c, optical=optical)
+    dens = res.candidates["local_density"].to_numpy()
+    assert np.all(dens > 0)
+    assert res.info["empty_annuli"] == 2
+    assert np.all(np.isfinite(res.candidates["p_i"]))

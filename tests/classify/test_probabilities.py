@@ -133,7 +133,21 @@ def test_calibration_on_simulated_fields(lo, hi):
     )
 
 
+def test_missing_density_gives_unknown_probabilities():
+    c = pd.concat([two_candidates(0.0, 1.0), two_candidates(0.2, 0.4).assign(source_id="Y")])
+    c["rho"] = [0.1, 0.1, np.nan, np.nan]
+    cands, srcs = association_probabilities(
+        c.reset_index(drop=True), density="rho", search_radius_column=None
+    )
+    assert cands["p_i"][:2].tolist() == pytest.approx([0.44746, 0.27140], abs=2e-5)
+    assert np.isnan(cands["p_i"][2:]).all() and not cands["best"][2:].any()
+    y = srcs.set_index("source_id").loc["Y"]
+    assert np.isnan(y["p_any"]) and y["best_candidate"] is None
+
+
 def test_errors():
+    with pytest.raises(InputError, match="0 or negative"):
+        association_probabilities(two_candidates(0, 1), density=0.0)
     with pytest.raises(InputError, match="completeness"):
         association_probabilities(two_candidates(0, 1), density=0.1, completeness=1.0)
     with pytest.raises(ColumnError, match="separation"):

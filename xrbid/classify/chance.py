@@ -297,7 +297,8 @@ def candidate_chance(
     Returns
     -------
     pandas.DataFrame
-        A copy of ``candidates`` with ``local_density`` (all optical sources, arcsec^-2),
+        A copy of ``candidates`` with ``annulus_area`` (usable area, arcsec^2),
+        ``local_density`` (all optical sources, arcsec^-2),
         ``density`` (of the sources as bright as the candidate when magnitude-limited, else
         the same), ``n_chance`` and ``p_chance``.
 
@@ -340,6 +341,7 @@ def candidate_chance(
         with np.errstate(divide="ignore", invalid="ignore"):
             density = np.where(np.isfinite(cand_mag) & (area > 0), counts / area, np.nan)
     out = candidates.copy()
+    out["annulus_area"] = area
     with np.errstate(divide="ignore", invalid="ignore"):
         out["local_density"] = np.where(area > 0, n[k] / area, np.nan)
     out["density"] = density

@@ -253,6 +253,14 @@ def classify_candidates(
             chance = candidate_chance(out, xr, optical, mag_column=mag_col, annulus=annulus)
             for col in ("local_density", "n_chance", "p_chance"):
                 out[col] = chance[col].to_numpy()
+            # an empty annulus is no evidence of an empty field: one source in it at most
+            empty = out["local_density"].to_numpy() == 0
+            if empty.any():
+                area = chance["annulus_area"].to_numpy()
+                with np.errstate(divide="ignore"):
+                    floor = np.where(area[empty] > 0, 1.0 / area[empty], np.nan)
+                out.loc[empty, "local_density"] = floor
+                info["empty_annuli"] = int(pd.Series(out["source_id"][empty]).nunique())
             rho: str | float = "local_density"
         else:
             out["local_density"] = float(density)

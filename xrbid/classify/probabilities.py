@@ -130,7 +130,8 @@ def association_probabilities(
     ColumnError
         Missing columns.
     InputError
-        ``completeness`` outside (0, 1), or a magnitude weight without a magnitude column.
+        ``completeness`` outside (0, 1), a density <= 0, or a magnitude weight without a
+        magnitude column.
 
     Examples
     --------
@@ -152,6 +153,11 @@ def association_probabilities(
     sigma_o = _column_or_value(out, optical_sigma, "optical position error, arcsec")
     sigma = np.hypot(sigma_x, np.nan_to_num(sigma_o))
     rho = _column_or_value(out, density, "density of optical sources, arcsec^-2")
+    if np.any(rho <= 0):
+        raise InputError(
+            "a density of optical sources is 0 or negative; the field density must be > 0 "
+            "(an empty annulus gives no estimate: use a larger annulus or a fixed density)"
+        )
     lr = likelihood_ratio(sep, sigma, rho)
     if magnitude_weight is not None:
         if mag_column is None:
@@ -161,7 +167,7 @@ def association_probabilities(
         good = np.isfinite(mag)
         w[good] = np.asarray(magnitude_weight(mag[good]), float)
         lr = lr * w
-    lr = np.where(np.isfinite(lr), lr, 0.0)
+    # a candidate without a density or a position has no LR: its source gets NaN probabilities
     if search_radius_column is None:
         inside = np.ones(len(out))
     else:
@@ -190,7 +196,8 @@ def association_probabilities(
     out["best"] = best
     labels = out.index.to_numpy()
     best_of = np.empty(n_src, dtype=object)
-    best_of[codes[best_pos]] = labels[best_pos]
+    flagged = best[best_pos]
+    best_of[codes[best_pos][flagged]] = labels[best_pos][flagged]
     best_p = np.zeros(n_src)
     best_p[codes[best_pos]] = p_i[best_pos]
     sources = pd.DataFrame(
