@@ -54,6 +54,11 @@ def test_fixed_density_probabilities_and_masses():
     assert s.loc["B", "p_any"] == pytest.approx(c["p_i"][2])
     assert res.to_dict()["xrb_classes"] == {"HMXB": 1, "LMXB": 1}
     assert res.info["cmd"] == {"colour": ["f555w", "f814w"], "mag": "f555w"}
+    # classifying the classified table again gives the same masses (abs_mag is no filter)
+    again = classify_candidates(
+        res.candidates, models=PARSEC, log_age=7.0, dist_mod=25.0, density=0.2
+    )
+    assert again.candidates["mass"].tolist() == pytest.approx([15.0, 3.0, 1.0], rel=1e-6)
 
 
 def test_sources_without_candidates_are_unclassified():

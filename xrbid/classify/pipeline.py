@@ -109,11 +109,9 @@ def apply_flags(candidates: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
 
 
 def _filters(candidates: pd.DataFrame) -> list[str]:
-    return [
-        c[: -len("_mag")]
-        for c in candidates.columns
-        if c.endswith("_mag") and not c.endswith(("_abs_mag",)) and "_" not in c[: -len("_mag")]
-    ]
+    """Filters with a ``<filter>_mag`` column (``abs_mag`` of an earlier run is not one)."""
+    names = [str(c)[: -len("_mag")] for c in candidates.columns if str(c).endswith("_mag")]
+    return [n for n in names if n and "_" not in n and n != "abs"]
 
 
 def _cmd_filters(
