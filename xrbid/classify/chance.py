@@ -18,16 +18,16 @@ galaxy-sized field (distortion < 1e-6 relative over 1 degree).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import ConvexHull, cKDTree
+from scipy.spatial import cKDTree
 
 from xrbid.errors import ColumnError, InputError
-from xrbid.sky import centroid, tangent_plane
+
+from ._field import Field, annulus_density, numeric_column
 
 __all__ = [
     "FalseMatchRate",
@@ -36,137 +36,6 @@ __all__ = [
     "false_match_rate",
     "local_density",
 ]
-
-_GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
-Footprint = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-def _numbers(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
-    if column not in df.columns:
-        raise ColumnError(f"{what} lacks column {column!r}")
-    values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
-    return values
-
-
-class _Field:
-    """X-ray and optical positions on one tangent plane, the exclusion circles, the footprint."""
-
-    def __init__(
-        self,
-        xray: pd.DataFrame,
-        optical: pd.DataFrame,
-        radius_column: str,
-        footprint: Any,
-    ) -> None:
-        xra = _numbers(xray, "ra", "the X-ray table")
-        xdec = _numbers(xray, "dec", "the X-ray table")
-        ora = _numbers(optical, "ra", "the optical table")
-        odec = _numbers(optical, "dec", "the optical table")
-        if not len(ora):
-            raise InputError("the optical table is empty: no density can be measured")
-        self.ra0, self.dec0 = centroid(np.r_[xra, ora], np.r_[xdec, odec])
-        self.x = np.column_stack(tangent_plane(xra, xdec, self.ra0, self.dec0))
-        self.o = np.column_stack(tangent_plane(ora, odec, self.ra0, self.dec0))
-        radius = _numbers(xray, radius_column, "the X-ray table")
-        self.radius = np.where(np.isfinite(radius) & (radius > 0), radius, 0.0)
-        self.xtree = cKDTree(self.x)
-        self.excluded = self._inside_xray_circles(self.o)
-        self.inside, self.footprint_area = self._footprint(footprint)
-        # optical sources lie inside their own hull by definition; a user footprint may cut
-        self.cut_optical = callable(footprint)
-
-    def _inside_xray_circles(self, points: np.ndarray) -> np.ndarray:
-        """Boolean per point: inside any X-ray exclusion circle."""
-        rmax = float(self.radius.max(initial=0.0))
-        if rmax <= 0 or not len(points):
-            return np.zeros(len(points), bool)
-        # most points are far from every circle: one nearest-neighbour pass finds the few
-        # within the largest radius, and only those are checked against several circles
-        d1, _ = self.xtree.query(points, k=1, distance_upper_bound=rmax)
-        near = np.flatnonzero(np.isfinite(d1))
-        out = np.zeros(len(points), bool)
-        if near.size:
-            k = min(16, len(self.x))
-            d, idx = self.xtree.query(points[near], k=k, distance_upper_bound=rmax)
-            d = d.reshape(near.size, -1)
-            idx = idx.reshape(near.size, -1)
-            valid = idx < len(self.x)
-            r = np.where(valid, self.radius[np.minimum(idx, len(self.x) - 1)], -1.0)
-            out[near] = np.any(valid & (d < r), axis=1)
-        return out
-
-    def _footprint(self, footprint: Any) -> tuple[Footprint, float]:
-        if footprint is False or footprint == "none":
-            return (lambda x, y: np.ones(np.shape(x), bool)), np.inf
-        if callable(footprint):
-            ra0, dec0 = self.ra0, self.dec0
-
-            def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-                from xrbid.sky import from_tangent_plane
-
-                ra, dec = from_tangent_plane(x, y, ra0, dec0)
-                return np.asarray(footprint(ra, dec), bool)
-
-            return inside, np.nan
-        if footprint not in (None, "hull"):
-            raise InputError(
-                "footprint must be None/'hull', 'none' or a function (ra, dec) -> bool"
-            )
-        if len(self.o) < 3:
-            raise InputError("at least 3 optical sources are needed to outline the footprint")
-        hull = ConvexHull(self.o)
-        normals, offsets = hull.equations[:, :2], hull.equations[:, 2]
-
-        def inside_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            # inside a convex hull: on the inner side of every facet (a small tolerance keeps
-            # the hull's own vertices inside)
-            pts = np.column_stack([np.ravel(x), np.ravel(y)])
-            inside = np.all(pts @ normals.T + offsets <= 1e-9, axis=1)
-            return inside.reshape(np.shape(x))
-
-        return inside_hull, float(hull.volume)
-
-    def usable_fraction(self, centres: np.ndarray, r_in: np.ndarray, r_out: float, n: int):
-        """Fraction of each annulus inside the footprint and outside the X-ray circles."""
-        k = np.arange(n) + 0.5
-        # sunflower points: uniform in area over the annulus, deterministic
-        frac = k / n
-        theta = k * _GOLDEN_ANGLE
-        rr = np.sqrt(r_in[:, None] ** 2 + frac[None, :] * (r_out**2 - r_in[:, None] ** 2))
-        px = centres[:, 0, None] + rr * np.cos(theta)[None, :]
-        py = centres[:, 1, None] + rr * np.sin(theta)[None, :]
-        ok = self.inside(px, py)
-        ok &= ~self._inside_xray_circles(np.column_stack([px.ravel(), py.ravel()])).reshape(
-            px.shape
-        )
-        return ok.mean(axis=1)
-
-
-def _annulus_pairs(field: _Field, r_in: np.ndarray, r_out: float):
-    """(source index, optical index) of optical sources counted in each source's annulus."""
-    otree = cKDTree(field.o)
-    pairs = field.xtree.sparse_distance_matrix(otree, r_out, output_type="ndarray")
-    i, j, d = pairs["i"], pairs["j"], pairs["v"]
-    keep = (d >= r_in[i]) & (d <= r_out) & ~field.excluded[j]
-    if field.cut_optical:
-        keep &= field.inside(field.o[j, 0], field.o[j, 1])
-    return i[keep], j[keep]
-
-
-def _density(field: _Field, annulus: tuple[float, float], n_area: int):
-    """Annulus pairs (source, optical), counts and usable areas of every source."""
-    r_in0, r_out = (float(a) for a in annulus)
-    if not 0 <= r_in0 < r_out:
-        raise InputError(f"annulus must be (inner, outer) with 0 <= inner < outer, got {annulus}")
-    r_in = np.maximum(r_in0, field.radius)
-    if np.any(r_in >= r_out):
-        raise InputError(
-            f'the outer annulus radius {r_out}" is inside some X-ray circles; use a larger one'
-        )
-    pairs = _annulus_pairs(field, r_in, r_out)
-    n = np.bincount(pairs[0], minlength=len(field.x))
-    area = np.pi * (r_out**2 - r_in**2) * field.usable_fraction(field.x, r_in, r_out, n_area)
-    return pairs, n, area
 
 
 def local_density(
@@ -212,8 +81,8 @@ def local_density(
     InputError
         An empty optical table, or an annulus with inner >= outer radius.
     """
-    field = _Field(xray, optical, exclude_column, footprint)
-    _, n, area = _density(field, annulus, n_area)
+    field = Field(xray, optical, exclude_column, footprint)
+    _, n, area = annulus_density(field, annulus, n_area)
     with np.errstate(divide="ignore", invalid="ignore"):
         density = np.where(area > 0, n / area, np.nan)
         err = np.where(area > 0, np.sqrt(n) / area, np.nan)
@@ -254,7 +123,7 @@ def chance_coincidences(
     """
     out = local_density(xray, optical, annulus=annulus, footprint=footprint, n_area=n_area)
     for level in ("1sigma", "2sigma"):
-        r = _numbers(xray, f"pu_{level}", "the X-ray table")
+        r = numeric_column(xray, f"pu_{level}", "the X-ray table")
         circle = np.pi * r**2
         out[f"n_chance_{level}"] = circle * out["density"].to_numpy()
         out[f"n_chance_{level}_err"] = circle * out["density_err"].to_numpy()
@@ -310,8 +179,8 @@ def candidate_chance(
     for df, what in ((candidates, "the candidates table"), (xray, "the X-ray table")):
         if "source_id" not in df.columns:
             raise ColumnError(f"{what} lacks source_id")
-    field = _Field(xray, optical, "pu_2sigma", footprint)
-    (i, j), n, area_src = _density(field, annulus, n_area)
+    field = Field(xray, optical, "pu_2sigma", footprint)
+    (i, j), n, area_src = annulus_density(field, annulus, n_area)
     src_ids = xray["source_id"].astype(str).to_numpy()
     lookup = pd.Series(np.arange(len(src_ids)), index=src_ids)
     if lookup.index.has_duplicates:
@@ -320,15 +189,15 @@ def candidate_chance(
     if np.any(np.isnan(k)):
         raise ColumnError("some candidates belong to sources missing from the X-ray table")
     k = k.astype(int)
-    r = _numbers(xray, radius_column, "the X-ray table")[k]
+    r = numeric_column(xray, radius_column, "the X-ray table")[k]
     area = area_src[k]
     if mag_column is None:
         counts = n[k].astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             density = np.where(area > 0, counts / area, np.nan)
     else:
-        cand_mag = _numbers(candidates, mag_column, "the candidates table")
-        opt_mag = _numbers(optical, mag_column, "the optical table")
+        cand_mag = numeric_column(candidates, mag_column, "the candidates table")
+        opt_mag = numeric_column(optical, mag_column, "the optical table")
         m = opt_mag[j]
         good = np.isfinite(m)
         i, m = i[good], m[good]
@@ -425,7 +294,7 @@ def false_match_rate(
         raise InputError(f"shift must be (min, max) arcsec with 0 <= min < max, got {shift}")
     if n_shifts < 1:
         raise InputError("n_shifts must be at least 1")
-    field = _Field(xray, optical, radius_column, footprint)
+    field = Field(xray, optical, radius_column, footprint)
     rng = np.random.default_rng(seed)
     d = np.sqrt(rng.uniform(lo**2, hi**2, n_shifts))
     angle = rng.uniform(0, 2 * np.pi, n_shifts)
