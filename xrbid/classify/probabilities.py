@@ -1,7 +1,7 @@
 """Bayesian association probabilities of the optical candidates of each X-ray source.
 
-Positional evidence is the Bayes factor of Budavari & Szalay (2008, ApJ 679, 301, eq. 16 for
-two catalogues, small angles): for a separation psi and circular Gaussian errors of per-axis
+Positional evidence is the Bayes factor of Budavari & Szalay (2008, ApJ 679, 301; two
+catalogues, small angles): for a separation psi and circular Gaussian errors of per-axis
 sigmas s_x (X-ray) and s_o (optical), with s^2 = s_x^2 + s_o^2 in radians,
 
     B = (2 / s^2) exp(-psi^2 / (2 s^2)).
@@ -11,7 +11,7 @@ likelihood ratio of "this source is the counterpart" against "this source is a f
 ``LR = exp(-psi^2 / 2 s^2) / (2 pi s^2 rho)`` in any consistent unit.
 
 The hypotheses of one X-ray source with candidates i = 1..n are those of the p_any / p_i
-formalism described by Salvato et al. (2018, MNRAS 473, 4937, Section 2 and Appendix B):
+formalism described by Salvato et al. (2018, MNRAS 473, 4937):
 H_i "candidate i is the counterpart, the others are field sources" with prior weight
 c LR_i w_i, and H_0 "no candidate is the counterpart" with weight 1 - c F, where c is the
 expected fraction of X-ray sources with a detectable optical counterpart, F the fraction of a

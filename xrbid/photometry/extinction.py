@@ -11,7 +11,8 @@ E(B-V) convention
 ``ebv`` is expected on the scale of Schlafly & Finkbeiner (2011, ApJ 737, 103; "SF11"), i.e. the
 recalibrated value that the IRSA dust service and NED list as "S&F". A reddening read from the
 original Schlegel, Finkbeiner & Davis (1998, ApJ 500, 525; "SFD") maps is 14 % too high for an
-F99 R_V = 3.1 law: pass ``ebv_scale="sfd"`` and it is multiplied by 0.86 (SF11, Section 5).
+F99 R_V = 3.1 law: pass ``ebv_scale="sfd"`` and it is multiplied by 0.86 (SF11's
+recalibration of SFD for this law).
 """
 
 from __future__ import annotations
