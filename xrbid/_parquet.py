@@ -1,10 +1,10 @@
 """Parquet tables straight through pyarrow, with the masks and units astropy writes.
 
 astropy's ``Table.read`` of a Parquet file goes through pyarrow and then copies every column
-(and turns text into fixed-width numpy strings). This reader hands the file to pyarrow and
-``to_pandas`` as ``pandas.read_parquet`` does (text stays in Arrow memory, pandas' ``str``
-dtype), then applies what astropy's writer stores beside the data: the units and the masks of
-masked columns (a ``<name>.mask`` column named in the ``table_meta_yaml`` metadata).
+(and turns text into fixed-width numpy strings). This reader converts pyarrow's table with
+``to_pandas`` one block per column, releasing Arrow memory as it goes (text stays in Arrow
+memory: pandas' ``str`` dtype), then applies what astropy's writer stores beside the data: the
+units and the masks of masked columns (a ``<name>.mask`` column named in ``table_meta_yaml``).
 """
 
 from __future__ import annotations
@@ -49,29 +49,33 @@ def read_parquet(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]] | None
     if masked is None:
         return None
     keep = [n for n in table.column_names if not n.startswith(_INDEX_PREFIX)]
-    masks = {n: table.column(f"{n}.mask") for n in masked}
-    keep = [n for n in keep if not (n.endswith(".mask") and n[:-5] in masks)]
+    masks = {n: table.column(f"{n}.mask").to_numpy(zero_copy_only=False) for n in masked}
+    masks = {n: m for n, m in masks.items() if m.any()}
+    keep = [n for n in keep if not (n.endswith(".mask") and n[:-5] in masked)]
     table = table.select(keep).replace_schema_metadata(None)
-    df = table.to_pandas()
 
     # astropy's reader gives masked integers and booleans as pandas nullable arrays
     nullable = {pa.bool_(): pd.BooleanDtype()}
     for bits in (8, 16, 32, 64):
         nullable[getattr(pa, f"int{bits}")()] = pd.api.types.pandas_dtype(f"Int{bits}")
         nullable[getattr(pa, f"uint{bits}")()] = pd.api.types.pandas_dtype(f"UInt{bits}")
+    special = {
+        n: table.column(n).to_pandas(types_mapper=nullable.get).array
+        for n in keep
+        if table.column(n).type in nullable and (n in masks or table.column(n).null_count)
+    }
+    # One block per column (no copy into a 2-D float block) and Arrow memory released as the
+    # columns are converted: faster than pandas.read_parquet, and a lower peak.
+    df = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
     for name in keep:
-        column = table.column(name)
-        mask = masks[name].to_numpy(zero_copy_only=False) if name in masks else None
-        has_mask = mask is not None and mask.any()
-        if column.type in nullable and (column.null_count or has_mask):
-            values = column.to_pandas(types_mapper=nullable.get).array
-        else:
-            values = df[name].array
-        if has_mask:
-            values = values.copy()
+        if name not in special and name not in masks:
+            continue  # to_pandas gave the column as astropy's reader does
+        values = special[name] if name in special else df[name].array.copy()
+        if name in masks:
+            mask = masks[name]
             values[mask] = np.nan if pd.api.types.is_float_dtype(values.dtype) else None
-        if values is not df[name].array:
-            df[name] = values
+        df[name] = values
     return df, {n: u for n, u in units.items() if n in df.columns}
 
 
@@ -82,7 +86,7 @@ def _astropy_meta(metadata: dict) -> tuple[dict[str, str], list[str] | None]:
         return {}, []
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's when built with it
         pass
 
     def serialized(loader, node):
@@ -90,7 +94,7 @@ def _astropy_meta(metadata: dict) -> tuple[dict[str, str], list[str] | None]:
 
     Loader.add_constructor("!astropy.table.SerializedColumn", serialized)
     try:
-        header = yaml.load(text.decode("utf-8"), Loader=Loader)  # a SafeLoader subclass
+        header = yaml.load(text.decode("utf-8"), Loader=Loader)  # a safe loader's subclass
     except (yaml.YAMLError, UnicodeDecodeError):
         return {}, None
     units = {
