@@ -116,9 +116,12 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
     invalid = ~(np.isfinite(counts) & np.isfinite(theta))  # NaN or ±inf: not a measurement
     not_positive = ~(counts > 0)
     radius_key = np.where(np.isnan(radius), np.inf, radius)
-    position = np.arange(len(df))
-    # lexsort: the last key is the primary one. Sources keep their first-appearance order.
-    order = np.lexsort((position, radius_key, not_positive, invalid, codes))
+    # Two stable sorts: by radius, then by (source, invalid, not positive) packed in one
+    # integer. Stability keeps table order on ties, and sources keep their first-appearance
+    # order (codes count from 0 in that order).
+    group = codes.astype(np.int64) * 4 + invalid * 2 + not_positive
+    order = np.argsort(radius_key, kind="stable")
+    order = order[np.argsort(group[order], kind="stable")]
     sorted_codes = codes[order]
     first = np.ones(order.size, dtype=bool)
     first[1:] = sorted_codes[1:] != sorted_codes[:-1]
