@@ -51,9 +51,15 @@ class Field:
         # optical sources lie inside their own hull by definition; a user footprint may cut
         self.cut_optical = callable(footprint)
 
-    def _inside_xray_circles(self, points: np.ndarray) -> np.ndarray:
-        """Boolean per point: inside any X-ray exclusion circle."""
-        rmax = float(self.radius.max(initial=0.0))
+    def overlaps_xray(self, points: np.ndarray, radius: np.ndarray) -> np.ndarray:
+        """Boolean per circle (centre ``points``, ``radius``): overlaps an X-ray circle."""
+        return self._inside_xray_circles(points, grow=radius)
+
+    def _inside_xray_circles(self, points: np.ndarray, grow: Any = 0.0) -> np.ndarray:
+        """Boolean per point: inside any X-ray exclusion circle (each grown by ``grow``;
+        a circle of radius ``grow`` about the point then overlaps it)."""
+        grow = np.broadcast_to(np.asarray(grow, float), (len(points),))
+        rmax = float(self.radius.max(initial=0.0)) + float(grow.max(initial=0.0))
         if rmax <= 0 or not len(points):
             return np.zeros(len(points), bool)
         # most points are far from every circle: one nearest-neighbour pass finds the few
@@ -68,7 +74,7 @@ class Field:
             idx = idx.reshape(near.size, -1)
             valid = idx < len(self.x)
             r = np.where(valid, self.radius[np.minimum(idx, len(self.x) - 1)], -1.0)
-            out[near] = np.any(valid & (d < r), axis=1)
+            out[near] = np.any(valid & (d < r + grow[near, None]), axis=1)
         return out
 
     def _footprint(self, footprint: Any) -> tuple[Footprint, float]:

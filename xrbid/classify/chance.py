@@ -267,8 +267,10 @@ def false_match_rate(
     """False-match rate of the field from ``n_shifts`` randomly shifted X-ray catalogues.
 
     Each catalogue is the X-ray table moved as a whole by a random offset (uniform in area
-    between ``shift[0]`` and ``shift[1]`` arcsec, random direction). Shifted circles outside
-    the footprint are dropped; optical sources inside the real X-ray circles do not count.
+    between ``shift[0]`` and ``shift[1]`` arcsec, random direction). Shifted circles whose
+    centre is outside the footprint, or that overlap a real X-ray circle (where optical
+    sources are left out), are dropped; optical sources inside the real X-ray circles do not
+    count.
 
     Parameters
     ----------
@@ -302,6 +304,8 @@ def false_match_rate(
     pts = (field.x[None, :, :] + offsets[:, None, :]).reshape(-1, 2)
     radii = np.tile(field.radius, n_shifts)
     ok = field.inside(pts[:, 0], pts[:, 1]) & (radii > 0)
+    # a shifted circle over a real one would lose the sources left out there
+    ok[ok] &= ~field.overlaps_xray(pts[ok], radii[ok])
     usable = field.o[~field.excluded]
     if field.cut_optical and len(usable):
         usable = usable[field.inside(usable[:, 0], usable[:, 1])]
