@@ -54,6 +54,7 @@ def _drizzled(tmp_path, *, weight=True, nan=False):
     data[corner] = np.nan if nan else 0.0
     hdus = [fits.PrimaryHDU(), fits.ImageHDU(data, header=_wcs().to_header(), name="SCI")]
     hdus[1].header["BUNIT"] = "ELECTRONS/S"
+    hdus[1].header["EXPTIME"] = 1000.0
     if weight:
         hdus.append(fits.ImageHDU(np.where(corner, 0.0, 800.0).astype(np.float32), name="WHT"))
     path = tmp_path / "drz.fits"
@@ -90,7 +91,7 @@ def test_apertures_touching_the_empty_area_are_flagged(tmp_path):
     from photutils.aperture import aperture_photometry as reference
 
     data = np.where(corner, 0.0, img.data)
-    ann = CircularAnnulus([[221.0, 221.0]], 8.0, 12.0).to_mask("center")[0]
+    ann = CircularAnnulus([[221.0, 221.0]], 8.0, 12.0).to_mask(method="center")[0]
     values = ann.get_values(data, mask=corner)
     sky = np.median(values)
     ref = reference(data, CircularAperture([[221.0, 221.0]], 3.0), mask=corner)
