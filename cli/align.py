@@ -102,6 +102,7 @@ def _finish(
         "significant": solution.significant,
         "flags": solution.flags,
         "unmatched": solution.unmatched,
+        "input_selection": solution.selection,
     }
     emit(f"{solution.summary()} -> {output}", data, as_json)
 
@@ -126,6 +127,50 @@ def _output_options(f: Any) -> Any:
         help="Alignment solution (JSON).",
     )(f)
     return f
+
+
+def _selection_options(f: Any) -> Any:
+    """The input selection of CSC 2.1 §5.1/§5.5.1 (each filter on by default)."""
+    f = click.option(
+        "--likelihood",
+        default="TRUE,MARGINAL",
+        show_default=True,
+        metavar="CLASSES",
+        help="Likelihood classes to keep (comma-separated), or 'any' for no cut.",
+    )(f)
+    f = click.option(
+        "--keep-convex-hull",
+        is_flag=True,
+        help="Keep convex-hull (extended) sources, CSC names ending in X.",
+    )(f)
+    f = click.option(
+        "--keep-saturated", is_flag=True, help="Keep detections whose sat_src_flag is set."
+    )(f)
+    f = click.option("--all-theta", is_flag=True, help="No off-axis cut (ignore --max-theta).")(f)
+    f = click.option(
+        "--max-theta",
+        type=ANGLE,
+        default="10arcmin",
+        show_default=True,
+        help="Keep detections with off-axis angle theta below this (CSC 2.1 r_stack).",
+    )(f)
+    return f
+
+
+def _selection_kwargs(
+    max_theta: float, all_theta: bool, keep_saturated: bool, keep_convex_hull: bool, likelihood: str
+) -> dict[str, Any]:
+    classes = [c.strip() for c in likelihood.split(",") if c.strip()]
+    if not classes:
+        raise click.BadParameter(
+            "give classes such as TRUE,MARGINAL, or 'any'", param_hint="--likelihood"
+        )
+    return {
+        "max_theta": None if all_theta else max_theta,
+        "exclude_saturated": not keep_saturated,
+        "exclude_convex_hull": not keep_convex_hull,
+        "likelihood_classes": None if [c.lower() for c in classes] == ["any"] else tuple(classes),
+    }
 
 
 @align.command("median")
@@ -289,6 +334,18 @@ def _parse_point(value: str | None) -> tuple[float, float] | None:
     type=_PATH,
     help="Intermediate catalogue for the two-step fit (ra, dec, err_ra, err_dec, reference_id).",
 )
+@click.option(
+    "--intermediate-density",
+    type=float,
+    help="Intermediate sources per arcmin^2 for the density flag of a two-step fit "
+    "(default: counted from --intermediate within 10 arcmin of the tangent point).",
+)
+@click.option(
+    "--keep-cc-flagged",
+    is_flag=True,
+    help="Keep intermediate (ALLWISE) sources whose cc_flags are not 0.",
+)
+@_selection_options
 @_output_options
 @overwrite_option
 @json_option
@@ -304,6 +361,13 @@ def wls(
     ref_point: str | None,
     density: float | None,
     intermediate_path: Path | None,
+    intermediate_density: float | None,
+    keep_cc_flagged: bool,
+    max_theta: float,
+    all_theta: bool,
+    keep_saturated: bool,
+    keep_convex_hull: bool,
+    likelihood: str,
     output: Path,
     matched: Path | None,
     plot: Path | None,
@@ -312,9 +376,13 @@ def wls(
 ) -> None:
     """Weighted least-squares translation (CSC 2.1 fine astrometry, Cauchy loss).
 
-    All reference sources within 3" of each detection are candidates; the 0-1", 1-2" or
-    2-3" group with >= 3 matches and the lowest scatter is fitted. QA flags (density,
-    large shift, few matches, no matches) are written into the solution and shown on stderr.
+    First the input selection of CSC 2.1 (sec. 5.1): detections at theta >= 10', flagged
+    saturated, convex-hull (extended) sources and likelihood classes other than TRUE or
+    MARGINAL are left out, and ALLWISE sources with cc_flags other than 0; each where its
+    column exists (the summary line counts what each removed). All reference sources within
+    3" of each detection are candidates; the 0-1", 1-2" or 2-3" group with >= 3 matches and
+    the lowest scatter is fitted. QA flags (density, large shift, few matches, no matches)
+    are written into the solution and shown on stderr.
 
     \b
     Example (a Chandra observation against its optical/NIR counterparts):
@@ -338,6 +406,9 @@ def wls(
         ref_point=_parse_point(ref_point),
         density=density,
         intermediate=inter,
+        intermediate_density=intermediate_density,
+        require_cc_flags_zero=not keep_cc_flagged,
+        **_selection_kwargs(max_theta, all_theta, keep_saturated, keep_convex_hull, likelihood),
     )
     _finish(solution, output, matched, plot, overwrite, as_json, "X-ray source(s)")
 
@@ -459,6 +530,7 @@ def apply(
     type=_PATH,
     help="Table of per-stack shifts, scatter and QA flags.",
 )
+@_selection_options
 @overwrite_option
 @json_option
 def stacks(
@@ -466,6 +538,11 @@ def stacks(
     reference_path: Path,
     stack_column: str,
     weights: str,
+    max_theta: float,
+    all_theta: bool,
+    keep_saturated: bool,
+    keep_convex_hull: bool,
+    likelihood: str,
     output: Path,
     overwrite: bool,
     as_json: bool,
@@ -482,11 +559,24 @@ def stacks(
     check_table_output(output, overwrite)
     xray = read_table(xray_path)
     reference = read_table(reference_path)
-    table = align_wls_stacks(xray, reference, stack_column=stack_column, weights=weights)
+    table = align_wls_stacks(
+        xray,
+        reference,
+        stack_column=stack_column,
+        weights=weights,
+        **_selection_kwargs(max_theta, all_theta, keep_saturated, keep_convex_hull, likelihood),
+    )
     write_table(table.reset_index(), output, overwrite=overwrite)
     n_qa = int(table["qa_required"].sum())
+    removed = {
+        c.removeprefix("removed_"): int(table[c].sum())
+        for c in table.columns
+        if c.startswith("removed_")
+    }
+    text = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in removed.items() if v)
     emit(
-        f"{len(table)} stacks aligned, {n_qa} flagged for QA -> {output}",
-        {"stacks": len(table), "qa_required": n_qa, "output": str(output)},
+        f"{len(table)} stacks aligned, {n_qa} flagged for QA"
+        f"{'; inputs removed: ' + text if text else ''} -> {output}",
+        {"stacks": len(table), "qa_required": n_qa, "removed": removed, "output": str(output)},
         as_json,
     )

@@ -248,8 +248,14 @@ def two_step(
     ra0: float,
     dec0: float,
     notes: list[str],
+    inter_keep: np.ndarray | None = None,
 ) -> tuple[pd.Series, list[dict[str, Any]], pd.DataFrame, pd.DataFrame] | None:
-    """The two-step fit (spec §5.5.4) if the intermediate catalogue has more pairs, else None."""
+    """The two-step fit (spec §5.5.4) if the intermediate catalogue has more pairs, else None.
+
+    Both counts compare the pairs each fit could use (§5.5.2): pairs of X-ray rows with a
+    usable weight, and here also of intermediate rows with usable position errors.
+    ``inter_keep`` marks the intermediate rows the input selection kept (``cc_flags`` = 0).
+    """
     positions(inter, "intermediate catalogue")
     if link_column not in inter.columns:
         raise ColumnError(
@@ -264,12 +270,15 @@ def two_step(
     fast = set(ref_ids[~keep_ref])
     link = inter[link_column].astype(str)
     inter_ok = ~link.isin(fast).to_numpy()
+    if inter_keep is not None:
+        inter_ok &= inter_keep
     inter_kept = inter[inter_ok]
     var_kept = var_i[inter_ok]
     r0r1 = 1.0 / w  # w = 1/(r0 r1)
     n0 = np.zeros(len(inter_kept), dtype=np.intp)
-    # X-ray -> intermediate: candidate pairs and weights 1/sqrt((r0 r1)^2 + (s_ra s_dec)^2)
-    probe, pairs1 = wls_engine(
+    # X-ray -> intermediate: candidate pairs (X-ray rows without a weight left out, as in the
+    # direct count) and weights 1/sqrt((r0 r1)^2 + (s_ra s_dec)^2)
+    _, pairs1 = wls_engine(
         xray,
         inter_kept,
         x_code=np.zeros(len(xray), dtype=np.intp),
@@ -277,17 +286,18 @@ def two_step(
         n=1,
         ra0=np.array([ra0]),
         dec0=np.array([dec0]),
-        w=np.ones(len(xray)),
+        w=w,
         options=options,
         select_groups=False,
     )
-    n_inter = int(probe.iloc[0]["n_pairs_total"])
+    xr = pairs1["xray_row"].to_numpy()
+    ir = pairs1["ref_row"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w1_pairs = 1.0 / np.sqrt(r0r1[xr] ** 2 + var_kept[ir] ** 2)
+    n_inter = int((np.isfinite(w1_pairs) & (w1_pairs > 0)).sum())
     if n_inter <= n_direct:
         notes.append(f"direct fit used: {n_direct} reference pairs >= {n_inter} intermediate pairs")
         return None
-    xr = pairs1["xray_row"].to_numpy()
-    ir = pairs1["ref_row"].to_numpy()
-    w1_pairs = 1.0 / np.sqrt(r0r1[xr] ** 2 + var_kept[ir] ** 2)
     step1, pairs1 = _wls_engine_pairs(pairs1, w1_pairs, options)
     # intermediate -> reference over one-to-one links, weights 1/(s_ra s_dec)
     ref_pos = pd.Series(np.arange(len(reference)), index=ref_ids)

@@ -113,6 +113,10 @@ class AlignmentSolution:
         For a two-step solution, the two partial translations.
     notes : list of str
         Remarks a user should read (shared counterparts, excluded rows, ...).
+    selection : dict of str to int or None
+        Rows the input selection of CSC 2.1 §5.1/§5.5.1 removed, per filter
+        (`xrbid.align.inputs.INPUT_FILTERS`); None for a filter not applied (switched off or
+        its column absent; the notes say which). Empty for the median method.
     """
 
     method: str
@@ -130,6 +134,7 @@ class AlignmentSolution:
     params: dict[str, Any] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    selection: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def shift(self) -> tuple[float, float]:
@@ -168,6 +173,9 @@ class AlignmentSolution:
             f'std=({self.std_x:.4f}", {self.std_y:.4f}") from {self.n_used} pairs; '
             + ("significant" if self.significant else "not significant")
         )
+        removed = [f"{k.replace('_', '-')} {v}" for k, v in self.selection.items() if v]
+        if removed:
+            text += "; inputs removed: " + ", ".join(removed)
         raised = [k for k, v in self.flags.items() if v]
         if raised:
             text += "; QA: " + ", ".join(raised)
@@ -203,6 +211,7 @@ class AlignmentSolution:
             "params": {k: _nan_to_none(v) for k, v in self.params.items()},
             "steps": [{k: _nan_to_none(v) for k, v in s.items()} for s in self.steps],
             "notes": list(self.notes),
+            "input_selection": dict(self.selection),
             "pairs": records,
         }
 
@@ -238,6 +247,7 @@ class AlignmentSolution:
                 params=dict(data.get("params", {})),
                 steps=list(data.get("steps", [])),
                 notes=list(data.get("notes", [])),
+                selection=dict(data.get("input_selection", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"alignment solution is incomplete or malformed ({exc})") from exc

@@ -25,6 +25,7 @@ from ._engine import (
     wls_engine,
 )
 from ._solvers import WLSOptions
+from .inputs import InputSelection, select_intermediate, select_xray
 from .solution import AlignmentSolution
 
 __all__ = [
@@ -128,6 +129,10 @@ def align_wls_stacks(
     field_radius: Any = "10arcmin",
     density: Any = None,
     solver: str = "mm",
+    max_theta: Any = "10arcmin",
+    exclude_saturated: bool = True,
+    exclude_convex_hull: bool = True,
+    likelihood_classes: tuple[str, ...] | None = ("TRUE", "MARGINAL"),
 ) -> pd.DataFrame:
     """WLS translations (CSC 2.1 fine astrometry, direct fit) for many stacks at once.
 
@@ -152,14 +157,18 @@ def align_wls_stacks(
     pm_limit, field_radius, density : see `align_wls`
     solver : {"mm", "least_squares"}
         How the fits are solved (see above).
+    max_theta, exclude_saturated, exclude_convex_hull, likelihood_classes : see `align_wls`
+        The input selection of §5.1/§5.5.1, applied to the detections of every stack.
 
     Returns
     -------
     DataFrame
         One row per stack (index: the stack values): ``shift_x``, ``shift_y``, ``std_x``,
         ``std_y`` (arcsec), ``n_used`` (pairs), ``n_match`` (detections), ``group``,
-        ``n_match_total``, ``density``, ``ra0``, ``dec0``, the flags of `QA_FLAGS` and
-        ``qa_required``.
+        ``n_match_total``, ``density``, ``ra0``, ``dec0``, the flags of `QA_FLAGS`,
+        ``qa_required``, and ``removed_<filter>`` per input filter applied (detections that
+        filter removed from the stack). A stack whose detections were all removed keeps its
+        row, with no matches.
     """
     if stack_column not in xray.columns or stack_column not in reference.columns:
         raise ColumnError(
@@ -177,9 +186,27 @@ def align_wls_stacks(
     keep_ref = proper_motion_ok(reference, pm_limit)
     stacks = pd.Index(pd.unique(xray[stack_column]))
     n = len(stacks)
-    x_code = stacks.get_indexer(xray[stack_column])
+    selection = select_xray(
+        xray,
+        max_theta=max_theta,
+        exclude_saturated=exclude_saturated,
+        exclude_convex_hull=exclude_convex_hull,
+        likelihood_classes=likelihood_classes,
+    )
+    code_all = stacks.get_indexer(xray[stack_column])
+    removed_counts = {
+        f"removed_{name}": np.bincount(code_all[selection.removed_by == name], minlength=n).astype(
+            int
+        )
+        for name, count in selection.removed.items()
+        if count is not None
+    }
+    # the tangent point of a stack is its centre: taken before the selection, so that a stack
+    # keeps it when the selection removes detections (or all of them)
+    ra0, dec0 = stack_reference_points(xray, code_all, n, None)
+    xray = xray[selection.keep].reset_index(drop=True)
+    x_code = code_all[selection.keep]
     r_all = stacks.get_indexer(reference[stack_column])
-    ra0, dec0 = stack_reference_points(xray, x_code, n, None)
     in_stack = r_all >= 0
     dens = reference_density(
         reference[in_stack],
@@ -219,6 +246,8 @@ def align_wls_stacks(
     for k, v in flags.items():
         result[k] = v
     result["qa_required"] = np.logical_or.reduce(list(flags.values()))
+    for k, v in removed_counts.items():
+        result[k] = v
     result.index = stacks.rename(stack_column)
     return result
 
@@ -241,9 +270,21 @@ def align_wls(
     intermediate: Any = None,
     link_column: str = "reference_id",
     solver: str = "least_squares",
+    intermediate_density: float | None = None,
+    max_theta: Any = "10arcmin",
+    exclude_saturated: bool = True,
+    exclude_convex_hull: bool = True,
+    likelihood_classes: tuple[str, ...] | None = ("TRUE", "MARGINAL"),
+    require_cc_flags_zero: bool = True,
 ) -> AlignmentSolution:
     """Translation-only weighted least-squares alignment (CSC 2.1 fine astrometry, §4–5.7).
 
+    0. The input selection of §5.1/§5.5.1 (`xrbid.align.inputs`): X-ray detections at
+       ``theta`` >= ``max_theta`` (10'), flagged saturated (``sat_src_flag``), convex-hull
+       sources (CSC names ending in X) and likelihood classes other than TRUE/MARGINAL are
+       left out, and intermediate (ALLWISE) sources with ``cc_flags`` other than 0; each
+       where its column exists, each switchable. The solution counts what each removed
+       (``selection``) and the notes name the filters not applied.
     1. Reference sources with total proper motion above ``pm_limit`` are dropped (rows with
        null proper motions are kept).
     2. Every reference source within ``max_sep`` (3") of each X-ray source is a candidate
@@ -256,11 +297,13 @@ def align_wls(
     4. The shift minimises Σ ρ(w_i d_i²), d_i the distance between reference and shifted
        X-ray position, w_i = 1/(r0·r1) from the error ellipse, ρ the ``loss`` (Cauchy),
        within ±``bounds`` on each axis, with `scipy.optimize.least_squares` from no shift.
-    5. With an ``intermediate`` catalogue that has more candidate pairs than the reference,
-       the shift is the sum of two fits, X-ray → intermediate (weights
-       1/sqrt((r0·r1)² + (σ_ra·σ_dec)²)) and intermediate → reference (one-to-one links,
-       weights 1/(σ_ra·σ_dec)): T = T2·T1.
-    6. QA flags (`QA_FLAGS`): reference density above `QA_MAX_DENSITY` per arcmin², total
+    5. With an ``intermediate`` catalogue that has more candidate pairs than the reference
+       (both counted over the pairs their fit can use: rows with usable weights), the shift
+       is the sum of two fits, X-ray → intermediate (weights 1/sqrt((r0·r1)² +
+       (σ_ra·σ_dec)²)) and intermediate → reference (one-to-one links, weights
+       1/(σ_ra·σ_dec)): T = T2·T1.
+    6. QA flags (`QA_FLAGS`): density above `QA_MAX_DENSITY` per arcmin² (of the reference
+       catalogue, or for a two-step fit of the intermediate one, §5.5.4 step 14), total
        shift above `QA_MAX_SHIFT`, fewer than `MIN_PAIRS` matches together with no source at
        θ < `QA_CENTRAL_THETA`, none above `QA_BRIGHT_COUNTS` counts or a shift above
        `QA_FEW_MATCHES_SHIFT`, and no matches at all.
@@ -306,12 +349,25 @@ def align_wls(
         Column of ``intermediate`` naming the associated reference source.
     solver : {"least_squares", "mm"}
         ``least_squares`` (the specification) or the vectorised equivalent.
+    intermediate_density : float, optional
+        Intermediate-catalogue sources per arcmin² (default: counted from ``intermediate``
+        within ``field_radius``); the density flag of a two-step fit uses it.
+    max_theta : float, str, Quantity or None
+        Keep X-ray detections with off-axis angle ``theta`` below this (``r_stack`` = 10';
+        a bare number is arcsec). None: no cut.
+    exclude_saturated, exclude_convex_hull : bool
+        Leave out detections with ``sat_src_flag`` set, and convex-hull (extended) sources.
+    likelihood_classes : tuple of str or None
+        Likelihood classes to keep (TRUE and MARGINAL); None: no cut.
+    require_cc_flags_zero : bool
+        Keep only intermediate sources with ALLWISE ``cc_flags`` = 0.
 
     Returns
     -------
     AlignmentSolution
         ``method="wls"`` or ``"wls-two-step"``; ``pairs`` holds every candidate pair with its
-        ``group`` and whether it was ``used``.
+        ``group`` and whether it was ``used`` (``xray_row`` counts rows of the table as
+        given, before the input selection); ``selection`` the rows each input filter removed.
 
     Examples
     --------
@@ -325,12 +381,28 @@ def align_wls(
     >>> round(sol.shift_x, 4), round(sol.shift_y, 4)
     (0.4, 0.2)
     """
-    xray = load(xray, "X-ray table")
+    xray_in = load(xray, "X-ray table")
     reference = load(reference, "reference table")
-    xra, xdec = positions(xray, "X-ray table")
+    positions(xray_in, "X-ray table")
     positions(reference, "reference table")
-    if len(xray) == 0:
+    if len(xray_in) == 0:
         raise InputError("the X-ray table is empty")
+    selection = select_xray(
+        xray_in,
+        max_theta=max_theta,
+        exclude_saturated=exclude_saturated,
+        exclude_convex_hull=exclude_convex_hull,
+        likelihood_classes=likelihood_classes,
+    )
+    if not selection.keep.any():
+        raise InputError(
+            f"the input selection left no X-ray source ({selection.summary()} of "
+            f"{len(xray_in)}): check the table, or switch a filter off (max_theta=None, "
+            "exclude_saturated=False, exclude_convex_hull=False, likelihood_classes=None)"
+        )
+    kept_rows = np.flatnonzero(selection.keep)
+    xray = xray_in.iloc[kept_rows].reset_index(drop=True)
+    xra, xdec = positions(xray, "X-ray table")
     options = WLSOptions.from_user(
         loss=loss,
         f_scale=f_scale,
@@ -342,7 +414,7 @@ def align_wls(
     )
     ra0, dec0 = ref_point if ref_point is not None else centroid(xra, xdec)
     ra0a, dec0a = np.array([float(ra0)]), np.array([float(dec0)])
-    notes: list[str] = []
+    notes: list[str] = _selection_notes(selection, "X-ray")
 
     keep_ref = proper_motion_ok(reference, pm_limit)
     if (~keep_ref).any():
@@ -379,8 +451,24 @@ def align_wls(
     pairs["ref_row"] = np.flatnonzero(keep_ref)[pairs["ref_row"].to_numpy()]
     method, row, steps, ref_for_pairs = "wls", direct.iloc[0], [], reference
 
+    radius = to_arcsec(field_radius, what="field_radius")
+    removed = dict(selection.removed)
+    inter_dens = math.nan
     if intermediate is not None:
         inter = load(intermediate, "intermediate catalogue")
+        positions(inter, "intermediate catalogue")
+        inter_sel = select_intermediate(inter, require_cc_flags_zero=require_cc_flags_zero)
+        removed.update(inter_sel.removed)
+        notes += _selection_notes(inter_sel, "intermediate")
+        inter_dens = reference_density(
+            inter,
+            np.zeros(len(inter), dtype=np.intp),
+            1,
+            ra0a,
+            dec0a,
+            radius,
+            intermediate_density,
+        )[0]
         two = two_step(
             xray,
             reference,
@@ -393,6 +481,7 @@ def align_wls(
             float(ra0),
             float(dec0),
             notes,
+            inter_keep=inter_sel.keep,
         )
         if two is not None:
             method, row, steps, pairs, ref_for_pairs = "wls-two-step", *two
@@ -404,6 +493,9 @@ def align_wls(
             steps[0]["shift_y"] + steps[1]["shift_y"],
         )
     n_match = int(row["n_match"])
+    # the density flag looks at the catalogue the X-ray sources were matched to (§5.5.3 step
+    # 11: Gaia; §5.5.4 step 14: ALLWISE)
+    flag_density = inter_dens if method == "wls-two-step" else dens
 
     def qa(n_used: int, shift: tuple[float, float]) -> dict[str, bool]:
         flags = qa_flags(
@@ -412,11 +504,11 @@ def align_wls(
             n_match=np.array([n_match]),
             n_used=np.array([n_used]),
             total_shift=np.array([math.hypot(*shift)]),
-            density=np.array([dens]),
+            density=np.array([flag_density]),
         )
         return {k: bool(v[0]) for k, v in flags.items()}
 
-    return build_solution(
+    solution = build_solution(
         method,
         xray,
         ref_for_pairs,
@@ -435,10 +527,44 @@ def align_wls(
             "min_matches": options.min_matches,
             "pm_limit": pm_limit,
             "density": float(dens),
+            "intermediate_density": float(inter_dens),
+            "density_flagged": "intermediate" if method == "wls-two-step" else "reference",
             "group": int(row["group"]),
             "n_match": n_match,
             "solver": options.solver,
+            "max_theta_arcmin": (
+                None if max_theta is None else to_arcsec(max_theta, what="max_theta") / 60.0
+            ),
+            "exclude_saturated": exclude_saturated,
+            "exclude_convex_hull": exclude_convex_hull,
+            "likelihood_classes": (
+                None if likelihood_classes is None else ",".join(likelihood_classes)
+            ),
+            "require_cc_flags_zero": require_cc_flags_zero,
         },
         steps=steps,
         notes=notes,
     )
+    solution.selection = removed
+    return _rows_of_input(solution, kept_rows, xray)
+
+
+def _selection_notes(selection: InputSelection, what: str) -> list[str]:
+    """One note per input filter that was not applied, saying why."""
+    return [
+        f"input selection ({what}): {name.replace('_', '-')} filter not applied ({why})"
+        for name, why in selection.skipped.items()
+        if why != "switched off"
+    ]
+
+
+def _rows_of_input(
+    solution: AlignmentSolution, kept_rows: np.ndarray, xray: pd.DataFrame
+) -> AlignmentSolution:
+    """Renumber ``xray_row`` (and unmatched row numbers) as rows of the table as given."""
+    if len(solution.pairs):
+        rows = solution.pairs["xray_row"].to_numpy(int)
+        solution.pairs["xray_row"] = kept_rows[rows]
+    if "source_id" not in xray.columns:
+        solution.unmatched = [int(kept_rows[int(r)]) for r in solution.unmatched]
+    return solution
