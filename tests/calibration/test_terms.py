@@ -62,9 +62,12 @@ def test_human_friendly_notation(token, canonical):
 
 def test_p1_p2_p3_as_documented():
     assert names(".p1") == {"PX", "PY"}
+    assert names(".p") == names(".p1")  # -y adds '&*.p' = '&*PX,&*PY'
     assert names(".p2") == {"PX", "PY", "PXY", "P2X", "P2Y"}
-    # ".p3 adds P3X, P2XY, PXY2, P3Y": x·y² is spelled PX2Y (exponent before its variable)
-    assert names(".p3") == names(".p2") | {"P3X", "P2XY", "PX2Y", "P3Y"}
+    # ".p3 adds P3X, P2XY, PXY2, P3Y": PXY2 (trailing exponent) is x·y², canonically PX2Y
+    added = {parse_term(t).name for t in ("P3X", "P2XY", "PXY2", "P3Y")}
+    assert names(".p3") == names(".p2") | added
+    assert added == {"P3X", "P2XY", "PX2Y", "P3Y"}
     assert len(expand_macro(".p4")) == 14  # 2 + 3 + 4 + 5 monomials of degree 1..4
 
 
@@ -72,6 +75,28 @@ def test_radial_macros_as_documented():
     assert [t.name for t in expand_macro(".r1")] == ["PR"]
     assert [t.name for t in expand_macro(".r2")] == ["PR", "P2R"]
     assert [t.name for t in expand_macro(".r3")] == ["PR", "P2R", "P3R"]
+
+
+def test_special_macros_as_documented():
+    # "Special Terms": .l -> RC, RS, RO (non-linearity); .s -> SXY, SX, SY (sub-pixel)
+    assert [t.name for t in expand_macro(".l")] == ["RC", "RS", "RO"]
+    assert [t.name for t in expand_macro(".s")] == ["SXY", "SX", "SY"]
+    assert all(t.special for t in expand_macro(".l") + expand_macro(".s"))
+    assert {t.name for t in expand_macro(".l") if t.nonlinear} == {"RC", "RO"}
+
+
+@pytest.mark.parametrize("token", ["SC", "XC", "SX", "SY", "SXY", "RC", "RS", "RO"])
+def test_special_terms_parse(token):
+    term = parse_term(token)
+    assert term.name == token and term.special == token and term.powers == ()
+
+
+def test_special_term_variables():
+    assert parse_term("SX").variables == ("X",)
+    assert parse_term("SXY").variables == ("X", "Y")
+    assert parse_term("XC").variables == ("C", "D", "E")
+    assert parse_term("RS").variables == ("N",)
+    assert parse_term("XC").nonlinear and not parse_term("SX").nonlinear
 
 
 def test_colour_and_airmass_macros():
@@ -100,11 +125,14 @@ def test_combined_modifiers():
 
 
 def test_document_example_mixed_strategy():
-    # Example 3: '@.p3,&.r2,#PC=0.1' (SC, a dophot3-only term, left out)
-    plan = parse_terms("@.p3,&.r2,#PC=0.1")
-    assert {t.name for t in plan.by_mode("stepwise")} == names(".p3")
+    # Example 3: '@.p3,&.r2,#PC=0.1,SC=0.05'
+    plan = parse_terms("@.p3,&.r2,#PC=0.1,SC=0.05")
+    assert {t.name for t in plan.by_mode("stepwise")} == names(".p3") | {"SC"}
     assert {t.name for t in plan.by_mode("always")} == {"PR", "P2R"}
     assert plan["PC"].mode == "fixed" and plan["PC"].value == 0.1
+    # "Set initial value for secondary color term, then use default behavior"
+    assert plan["SC"].value == 0.05
+    assert parse_terms("@.p3,&.r2,#PC=0.1,SC=0.05", default="always")["SC"].mode == "always"
 
 
 def test_unmarked_value_is_initial_value_with_default_mode():
@@ -125,6 +153,7 @@ def test_default_mode_controls_unmarked_terms(default):
 def test_y_option_adds_per_image_pointing():
     plan = parse_terms("", per_image_pointing=True)
     assert plan.describe() == "&*PX,&*PY"
+    assert _resolved(plan) == _resolved(parse_terms("&*.p"))
 
 
 def test_empty_spec_is_zero_point_only():
@@ -200,8 +229,9 @@ def test_priority_rules_real_world_example():
     ("spec", "token", "position", "words"),
     [
         ("@.p2,PQ", "PQ", 6, "unknown variable 'Q'"),  # unknown term
-        ("@.p2, XC", "XC", 7, "unknown term"),  # a dophot3 term this library does not have
-        ("&.l", ".l", 2, "unknown macro"),
+        ("@.p2, QC", "QC", 7, "unknown term"),
+        ("&.q", ".q", 2, "unknown macro"),
+        ("&.l2", ".l2", 2, "unknown macro"),
         (".p5", ".p5", 1, "out of range"),
         ("#PA=abc", "abc", 5, "not a number"),  # bad value
         ("#PA=", "=", 4, "not a number"),
@@ -211,7 +241,9 @@ def test_priority_rules_real_world_example():
         ("PX,,PY", ",", 4, "empty item"),
         ("@@PX", "@", 2, "repeated"),
         ("P*X", "*", 2, "must come before the term"),
-        ("PXY2", "PXY2", 1, "follows the last variable"),
+        ("PX2Y2", "PX2Y2", 1, "two exponents"),
+        ("&RC,@PX", "&RC", 1, "no effect without RS"),
+        ("#RS=0,RO=1", "RO=1", 7, "no effect without RS"),
         ("PXX", "PXX", 1, "appears twice"),
         ("P7X", "P7X", 1, "exceeds the maximum"),
         ("#PC=0.1,#PC=0.2", "#PC=0.2", 9, "fixed at two values"),
@@ -248,7 +280,9 @@ def test_whitespace_around_items_is_allowed_and_positions_stay_right():
 
 _ITEM = st.tuples(
     st.sampled_from(["", "@", "&", "*", "&*", "@*", "#"]),
-    st.sampled_from(["PX", "PY", "PXY", "P2X", ".p2", ".r2", "PC", "PA", "PAC", ".p3"]),
+    st.sampled_from(
+        ["PX", "PY", "PXY", "P2X", ".p2", ".r2", "PC", "PA", "PAC", ".p3", ".s", "SC", "XC", "PBC"]
+    ),
 ).map(lambda t: f"{t[0]}{t[1]}{'=0.1' if t[0] == '#' else ''}")
 
 
@@ -269,3 +303,122 @@ def test_resolved_plan_written_back_parses_to_itself(items, pointing):
     again = parse_terms(plan.describe())
     assert _resolved(again) == _resolved(plan)
     assert len(plan.names) == len(set(plan.names))  # no duplicates
+
+
+# ---------------------------------------------------------------------------- every document line
+# Each -U line of the dophot3 term-language document (its Examples 1-6, "Combining Per-Image",
+# "Default Behavior Control", the Priority Rules and the Quick Reference), with the resolution
+# the document states, written out term by term: (mode, per image, value).
+
+P2 = ("PX", "PY", "P2X", "PXY", "P2Y")
+P3 = (*P2, "P3X", "P2XY", "PX2Y", "P3Y")
+P4 = (*P3, "P4X", "P3XY", "P2X2Y", "PX3Y", "P4Y")
+
+
+def _modes(terms, mode, per_image=False, value=None):
+    return {t: (mode, per_image, value) for t in terms}
+
+
+_Y = _modes(("PX", "PY"), "always", True)  # what -y adds: &*.p
+
+DOCUMENT_LINES = [
+    # the introduction and "Examples Explained"
+    (False, "@.p2,&.r2,#PC=0.1", {**_modes(P2, "stepwise"), **_modes(("PR", "P2R"), "always"),
+                                  "PC": ("fixed", False, 0.1)}),
+    (False, "@.p2", _modes(P2, "stepwise")),
+    (False, "&.r2", _modes(("PR", "P2R"), "always")),
+    (False, "#PC=0.1", {"PC": ("fixed", False, 0.1)}),
+    (False, "&*PX", {"PX": ("always", True, None)}),
+    # Example 2
+    (False, "&.r2,&PC", _modes(("PR", "P2R", "PC"), "always")),
+    # Example 3
+    (False, "@.p3,&.r2,#PC=0.1,SC=0.05", {**_modes(P3, "stepwise"),
+                                          **_modes(("PR", "P2R"), "always"),
+                                          "PC": ("fixed", False, 0.1),
+                                          "SC": ("stepwise", False, 0.05)}),
+    # Example 4
+    (False, "#PC=0.12,#PD=0.03,&.r3,@.p4,SX=0.001", {"PC": ("fixed", False, 0.12),
+                                                     "PD": ("fixed", False, 0.03),
+                                                     **_modes(("PR", "P2R", "P3R"), "always"),
+                                                     **_modes(P4, "stepwise"),
+                                                     "SX": ("stepwise", False, 0.001)}),
+    # Example 5
+    (True, "@.p2,&*P2R,#PC=0.1", {**_Y, **_modes(P2[2:], "stepwise"),
+                                  "P2R": ("always", True, None), "PC": ("fixed", False, 0.1)}),
+    # Example 6
+    (False, "&*.p2", _modes(P2, "always", True)),
+    # "Combining Per-Image with Other Modifiers"
+    (False, "&*P2R,@.p2", {"P2R": ("always", True, None), **_modes(P2, "stepwise")}),
+    (False, "#PC=0.12,&*PX,&*PY", {"PC": ("fixed", False, 0.12), **_Y}),
+    (True, "*P2R", {**_Y, "P2R": ("stepwise", True, None)}),
+    # "Default Behavior Control" (default: --use-stepwise)
+    (False, ".p2,.r2", _modes((*P2, "PR", "P2R"), "stepwise")),
+    (False, "@.p2,&.r2", {**_modes(P2, "stepwise"), **_modes(("PR", "P2R"), "always")}),
+    # Priority Rules
+    (False, "#PC=0.1,&PC,@PC", {"PC": ("fixed", False, 0.1)}),
+    (True, ".p2", {**_Y, **_modes(P2[2:], "stepwise")}),
+    (False, "&*PX,@PX", {"PX": ("always", True, None)}),
+    (False, "&PC,@PX,.p1", {"PC": ("always", False, None), "PX": ("stepwise", False, None),
+                            "PY": ("stepwise", False, None)}),
+    (False, "&PC,@PC", {"PC": ("always", False, None)}),
+    (True, "@.p3,&.p2,#PXY=0.02", {**_Y, "PXY": ("fixed", False, 0.02),
+                                   **_modes(("P2X", "P2Y"), "always"),
+                                   **_modes(("P3X", "P3Y", "PX2Y", "P2XY"), "stepwise")}),
+    # Quick Reference: beginners
+    (True, "@.p2", {**_Y, **_modes(P2[2:], "stepwise")}),
+    (True, "@.p2,PC", {**_Y, **_modes((*P2[2:], "PC"), "stepwise")}),
+    # experienced users
+    (True, "@.p3,&.r2,PC,PD", {**_Y, **_modes((*P3[2:], "PC", "PD"), "stepwise"),
+                               **_modes(("PR", "P2R"), "always")}),
+    (True, "#PC=0.12,#PD=0.03,@.p2", {**_Y, "PC": ("fixed", False, 0.12),
+                                      "PD": ("fixed", False, 0.03),
+                                      **_modes(P2[2:], "stepwise")}),
+    (True, "@.p2,&*P2R", {**_Y, **_modes(P2[2:], "stepwise"), "P2R": ("always", True, None)}),
+    # advanced calibration
+    (True, "@.p4,@.r3,@.c2,@.d2", {**_Y, **_modes(
+        (*P4[2:], "PR", "P2R", "P3R", "PC", "P2C", "PD", "P2D"), "stepwise")}),
+    (True, "&.p2,&.r2,&PC,@.p3", {**_Y, **_modes((*P2[2:], "PR", "P2R", "PC"), "always"),
+                                  **_modes(P3[5:], "stepwise")}),
+    (False, "#PC=0.123,#PD=0.045,#PR=-0.02,@.p2", {"PC": ("fixed", False, 0.123),
+                                                   "PD": ("fixed", False, 0.045),
+                                                   "PR": ("fixed", False, -0.02),
+                                                   **_modes(P2, "stepwise")}),
+    # "The Philosophy": the five patterns
+    (False, "&.p2", _modes(P2, "always")),
+    (False, "&*.p2", _modes(P2, "always", True)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("y_option", "spec", "expected"), DOCUMENT_LINES)
+def test_every_document_line_resolves_as_the_document_says(y_option, spec, expected):
+    plan = parse_terms(spec, per_image_pointing=y_option)
+    assert _resolved(plan) == expected
+    assert len(plan.names) == len(set(plan.names))
+
+
+def test_default_behavior_control_direct():
+    # "Direct by default (--use-stepwise=False): -U '.p2,.r2' -- Both always included"
+    plan = parse_terms(".p2,.r2", default="always")
+    assert _resolved(plan) == _modes((*P2, "PR", "P2R"), "always")
+
+
+def test_long_option_equivalent_of_the_short_form():
+    # the document's --fit-terms/--fix-terms/--stepwise-for/--always-fit line is '@.p2,&.r2,#PC=0.1'
+    plan = parse_terms("@.p2,&.r2,#PC=0.1")
+    assert {t.name for t in plan.by_mode("stepwise")} == {"PX", "PY", "PXY", "P2X", "P2Y"}
+    assert {t.name for t in plan.by_mode("always")} == {"PR", "P2R"}
+    assert [(t.name, t.value) for t in plan.by_mode("fixed")] == [("PC", 0.1)]
+
+
+@pytest.mark.parametrize(
+    "token",
+    # every term the document names: spatial, radial, colour and atmospheric polynomials
+    # ("Any polynomial combination is possible"), the universal colour terms, the special terms
+    ["PX", "PY", "PXY", "P2X", "P2Y", "P3X", "P2XY", "PXY2", "P3Y", "PX2Y", "PR", "P2R", "P3R",
+     "PC", "P2C", "PD", "PC2D", "PCDF", "XC", "SC", "PA", "PAC", "PB", "PBC", "PN", "P2N",
+     "RC", "RO", "RS", "SXY", "SX", "SY", "P2X3Y", "P0X1Y", "P1X0Y", "P1X1Y"],
+)  # fmt: skip
+def test_every_term_the_document_names_parses(token):
+    # RC and RO shape RS: named with it, as .l does
+    plan = parse_terms(f"&{token},&RS" if token in ("RC", "RO") else f"&{token}")
+    assert len(plan.terms) >= 1 and plan.terms[0].mode == "always"

@@ -1,4 +1,4 @@
-"""The term language of photometric calibration fits (in the spirit of dophot3's ``-U``).
+"""The term language of photometric calibration fits (dophot3's ``-U``).
 
 A specification such as ``'@.p2,&PC,#PA=0.12'`` is a comma-separated list of items. Each item
 is zero or more *modifiers* followed by a *term* or a *macro*, optionally followed by ``=value``:
@@ -8,12 +8,15 @@ is zero or more *modifiers* followed by a *term* or a *macro*, optionally follow
 ``&``     always: the term is always fitted, never removed
 ``#``     fixed: the term is held at the value given with ``=value`` (required)
 ``*``     per image: one coefficient per image instead of one global coefficient
+(none)    the default mode (``default=``, dophot3's ``--use-stepwise``); ``=value`` on a term
+          that is not fixed is its initial value
 ========  ==================================================================================
 
-A *term* is ``P`` followed by one or more variables, each optionally preceded by its exponent
-(``P2XY`` is x²·y, ``PX2Y`` is x·y², ``PAC`` is airmass × colour C); an exponent 0 drops the
-variable and an exponent 1 may be written (``P0X1Y`` is ``PY``, ``P1X1Y`` is ``PXY``).
-Variables:
+A *polynomial term* is ``P`` followed by one or more variables, each optionally preceded by its
+exponent (``P2XY`` is x²·y, ``PX2Y`` is x·y², ``PAC`` is airmass × colour C); an exponent 0
+drops the variable and an exponent 1 may be written (``P0X1Y`` is ``PY``, ``P1X1Y`` is
+``PXY``). An exponent after the last variable belongs to it (``PXY2`` is ``PX2Y``, as the
+document's ``.p3`` list writes it). Variables:
 
 =====  ===========================================================================
 ``X``  x position, normalised to [-1, 1] over the field (see `~xrbid.calibration.photometric`)
@@ -21,16 +24,33 @@ Variables:
 ``R``  radius from the field centre, sqrt(X² + Y²) in the same normalised units
 ``A``  airmass (absolute)
 ``B``  airmass relative to its mean over the star's image
-``C``  colour 1: first filter − second filter (``B − V`` with filters ``B, V``)
-``D``  colour 2: second filter − third filter
-``E``  colour 3: third filter − fourth filter
-``F``  colour 4: fourth filter − fifth filter
+``C``  colour 1: second filter − first filter (dophot3's convention; the other sign is an
+       option of the fit)
+``D``  colour 2: third filter − second filter
+``E``  colour 3: fourth filter − third filter
+``F``  colour 4: fifth filter − fourth filter
 ``N``  instrumental magnitude (non-linearity; rarely a good idea)
 =====  ===========================================================================
 
-A *macro* expands to several terms: ``.p1`` … ``.p4`` (all x/y monomials of total degree 1 … N),
-``.r1`` … ``.r3`` (``PR`` … ``P3R``), ``.c1`` … ``.c3`` and ``.d1`` … ``.d3`` (powers of colour C
-or D), ``.a1``, ``.a2`` (powers of airmass).
+The *special terms* of dophot3, whose formulas are in docs/calibration-photometric.md:
+
+=========  ===============================================================================
+``SX``     sub-pixel response along x: sin(π · frac(x))
+``SY``     sub-pixel response along y: sin(π · frac(y))
+``SXY``    sub-pixel cross term: sin(π · frac(x)) · sin(π · frac(y))
+``XC``     universal colour term, piecewise linear in the position of the instrument's
+           band among the catalogue filters (its value is that position, not a coefficient)
+``SC``     the same with smooth (sinusoidal) transitions between the filter intervals
+``RS``     non-linearity: scale of the rational function RS · u / (1 + RC · u²)
+``RO``     its offset (centre) in instrumental magnitude, u = N0 + RO − N
+``RC``     its curvature
+=========  ===============================================================================
+
+A *macro* expands to several terms: ``.p1`` … ``.p4`` (all x/y monomials of total degree 1 … N;
+``.p`` is ``.p1``), ``.r1`` … ``.r3`` (``PR`` … ``P3R``), ``.c1`` … ``.c3`` and ``.d1`` …
+``.d3`` (powers of colour C or D; ``.e``, ``.f`` likewise), ``.a1``, ``.a2`` (powers of
+airmass), ``.n1`` … ``.n3`` (powers of the instrumental magnitude), ``.l`` (``RC, RS, RO``) and
+``.s`` (``SXY, SX, SY``). A macro without a degree (``.p``, ``.r``, ...) has degree 1.
 
 Conflicting requests for the same term are resolved by the priority rules of dophot3, in order:
 
@@ -50,6 +70,8 @@ from xrbid.errors import InputError
 
 __all__ = [
     "MAX_DEGREE",
+    "NONLINEAR",
+    "SPECIAL_TERMS",
     "VARIABLES",
     "ResolvedTerm",
     "Term",
@@ -69,20 +91,37 @@ VARIABLES: dict[str, str] = {
     "R": "radius from the field centre (normalised)",
     "A": "airmass",
     "B": "airmass relative to the image mean",
-    "C": "colour 1 (filter 1 - filter 2)",
-    "D": "colour 2 (filter 2 - filter 3)",
-    "E": "colour 3 (filter 3 - filter 4)",
-    "F": "colour 4 (filter 4 - filter 5)",
+    "C": "colour 1 (filter 2 - filter 1)",
+    "D": "colour 2 (filter 3 - filter 2)",
+    "E": "colour 3 (filter 4 - filter 3)",
+    "F": "colour 4 (filter 5 - filter 4)",
     "N": "instrumental magnitude",
 }
-"""Variables a term may contain, in the order used to spell canonical term names."""
+"""Variables a polynomial term may contain, in the order used to spell canonical names."""
+
+SPECIAL_TERMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "SX": ("sub-pixel response along x", ("X",)),
+    "SY": ("sub-pixel response along y", ("Y",)),
+    "SXY": ("sub-pixel response, x-y cross term", ("X", "Y")),
+    "XC": ("universal colour term (piecewise linear in the band's position)", ("C", "D", "E")),
+    "SC": ("universal colour term (smooth transitions)", ("C", "D", "E")),
+    "RS": ("non-linearity: scale of the rational term", ("N",)),
+    "RO": ("non-linearity: offset of the rational term", ("N",)),
+    "RC": ("non-linearity: curvature of the rational term", ("N",)),
+}
+"""dophot3's terms that are not polynomials: name -> (meaning, variables whose columns it needs)."""
+
+NONLINEAR = frozenset({"XC", "SC", "RO", "RC"})
+"""Special terms whose value enters the model non-linearly (fitted iteratively)."""
 
 MAX_DEGREE = 6
 """Largest total degree of a term written explicitly (macros stop at ``.p4``)."""
 
-_MACRO_LIMITS = {"p": 4, "r": 3, "c": 3, "d": 3, "a": 2}
+_MACRO_LIMITS = {"p": 4, "r": 3, "c": 3, "d": 3, "e": 3, "f": 3, "a": 2, "n": 3}
+_FIXED_MACROS = {".l": ("RC", "RS", "RO"), ".s": ("SXY", "SX", "SY")}
 _MODIFIERS = "@&#*"
 _ORDER = {v: i for i, v in enumerate(VARIABLES)}
+_MACRO_LIST = ", ".join(f".{k}1-.{k}{n}" for k, n in _MACRO_LIMITS.items()) + ", .l, .s"
 
 
 class TermSyntaxError(InputError):
@@ -117,30 +156,43 @@ class TermSyntaxError(InputError):
 
 @dataclass(frozen=True, order=True)
 class Term:
-    """One monomial of the calibration model, e.g. ``PX2Y`` = x·y².
+    """One term of the calibration model: a monomial (``PX2Y`` = x·y²) or a special term.
 
     Attributes
     ----------
     powers : tuple of (str, int)
-        ``(variable, exponent)`` pairs in canonical variable order.
+        ``(variable, exponent)`` pairs in canonical variable order (empty for a special term).
+    special : str
+        Name of a special term (``SX``, ``XC``, ``RS``, ...; see `SPECIAL_TERMS`), or ``""``
+        for a polynomial term.
     """
 
     powers: tuple[tuple[str, int], ...]
+    special: str = ""
 
     @property
     def name(self) -> str:
         """Canonical name: ``P`` then each variable, its exponent written before it when > 1."""
+        if self.special:
+            return self.special
         return "P" + "".join(f"{e if e > 1 else ''}{v}" for v, e in self.powers)
 
     @property
     def degree(self) -> int:
-        """Total degree (sum of exponents)."""
+        """Total degree (sum of exponents; 0 for a special term)."""
         return sum(e for _, e in self.powers)
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """The variables the term uses."""
+        """The variables whose columns the term needs."""
+        if self.special:
+            return SPECIAL_TERMS[self.special][1]
         return tuple(v for v, _ in self.powers)
+
+    @property
+    def nonlinear(self) -> bool:
+        """True for a term whose value enters the model non-linearly (`NONLINEAR`)."""
+        return self.special in NONLINEAR
 
     def __str__(self) -> str:
         return self.name
@@ -182,8 +234,8 @@ class ResolvedTerm:
     per_image : bool
         One coefficient per image (``*``); ignored for fixed terms.
     value : float or None
-        The fixed value (``#``) or the initial value given with ``=`` (informational: the fit is
-        linear, so it does not depend on a starting point).
+        The fixed value (``#``), or the initial value given with ``=`` (the starting point of
+        a non-linear term; a linear term's fit does not depend on it).
     """
 
     term: Term
@@ -197,11 +249,12 @@ class ResolvedTerm:
         return self.term.name
 
     def describe(self) -> str:
-        """The resolved term written in the term language (``&*PX``, ``#PA=0.12``, ``@PXY``)."""
+        """The resolved term in the term language (``&*PX``, ``#PA=0.12``, ``@SC=0.05``)."""
         if self.mode == "fixed":
             return f"#{self.name}={self.value:g}"
         mod = "&" if self.mode == "always" else "@"
-        return f"{mod}{'*' if self.per_image else ''}{self.name}"
+        value = f"={self.value:g}" if self.value is not None else ""
+        return f"{mod}{'*' if self.per_image else ''}{self.name}{value}"
 
 
 @dataclass
@@ -256,7 +309,7 @@ _NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def parse_term(token: str, *, spec: str | None = None, position: int = 1) -> Term:
-    """Parse one term name (``PX``, ``P2XY``, ``PAC``) into a `Term`.
+    """Parse one term name (``PX``, ``P2XY``, ``PAC``, ``SXY``, ``XC``) into a `Term`.
 
     Parameters
     ----------
@@ -280,6 +333,10 @@ def parse_term(token: str, *, spec: str | None = None, position: int = 1) -> Ter
     (('X', 1), ('Y', 2))
     >>> parse_term("P2YX").name  # y²·x, variables put in canonical order
     'PX2Y'
+    >>> parse_term("PXY2").name  # a trailing exponent belongs to the last variable
+    'PX2Y'
+    >>> parse_term("SXY").special
+    'SXY'
     """
     spec = token if spec is None else spec
     known = "".join(VARIABLES)
@@ -287,23 +344,28 @@ def parse_term(token: str, *, spec: str | None = None, position: int = 1) -> Ter
     def fail(problem: str, hint: str = "") -> TermSyntaxError:
         return TermSyntaxError(problem, spec, position, token, hint)
 
+    if token in SPECIAL_TERMS:
+        return Term((), token)
     m = _TERM_RE.match(token)
     if not m:
         if not token.startswith("P"):
             raise fail(
                 "unknown term",
-                f"terms start with P followed by variables ({known}), e.g. PX, P2R, PC; "
-                "macros are .p1-.p4, .r1-.r3, .c1-.c3, .d1-.d3, .a1-.a2",
+                f"terms are P followed by variables ({known}), e.g. PX, P2R, PC, or one of "
+                f"{', '.join(SPECIAL_TERMS)}; macros are {_MACRO_LIST}",
             )
         raise fail("unknown term", f"write P followed by variables from {known}, e.g. PX2Y")
     body, trailing = m.groups()
-    if trailing:
-        raise fail(
-            f"exponent {trailing} follows the last variable",
-            "an exponent comes before its variable: x*y^2 is PX2Y",
-        )
+    factors = _FACTOR_RE.findall(body)
+    if trailing:  # PXY2: the exponent belongs to the last variable
+        if factors[-1][0]:
+            raise fail(
+                f"variable {factors[-1][1]} has two exponents",
+                f"write its exponent once, before it: P{trailing}{factors[-1][1]}",
+            )
+        factors[-1] = (trailing, factors[-1][1])
     powers: dict[str, int] = {}
-    for exp_text, var in _FACTOR_RE.findall(body):
+    for exp_text, var in factors:
         if var not in VARIABLES:
             raise fail(f"unknown variable {var!r}", f"known variables are {known}")
         exp = int(exp_text) if exp_text else 1
@@ -320,11 +382,13 @@ def parse_term(token: str, *, spec: str | None = None, position: int = 1) -> Ter
 
 
 def expand_macro(name: str, *, spec: str | None = None, position: int = 1) -> list[Term]:
-    """Expand a macro (``.p2``, ``.r2``, ``.c1``, ...) into its terms.
+    """Expand a macro (``.p2``, ``.r2``, ``.c1``, ``.l``, ``.s``, ...) into its terms.
 
     ``.pN`` gives every monomial xⁱyʲ with 1 ≤ i + j ≤ N, by degree then by falling power of x:
     ``.p2`` → ``PX, PY, P2X, PXY, P2Y``. ``.rN`` gives ``PR`` … ``PNR``; ``.cN``, ``.dN``,
-    ``.aN`` the powers of colour C, colour D and airmass.
+    ``.eN``, ``.fN``, ``.aN``, ``.nN`` the powers of a colour, the airmass or the instrumental
+    magnitude. Without a degree (``.p``) the degree
+    is 1. ``.l`` is ``RC, RS, RO`` (non-linearity) and ``.s`` is ``SXY, SX, SY`` (sub-pixel).
 
     Parameters
     ----------
@@ -337,19 +401,27 @@ def expand_macro(name: str, *, spec: str | None = None, position: int = 1) -> li
     -------
     list of Term
 
+    Raises
+    ------
+    TermSyntaxError
+        For an unknown macro or a degree out of range.
+
     Examples
     --------
     >>> [t.name for t in expand_macro(".p2")]
     ['PX', 'PY', 'P2X', 'PXY', 'P2Y']
     >>> [t.name for t in expand_macro(".r2")]
     ['PR', 'P2R']
+    >>> [t.name for t in expand_macro(".l")]
+    ['RC', 'RS', 'RO']
     """
     spec = name if spec is None else spec
-    m = re.fullmatch(r"\.([a-z])(\d+)", name)
-    kinds = ", ".join(f".{k}1-.{k}{n}" for k, n in _MACRO_LIMITS.items())
+    if name in _FIXED_MACROS:
+        return [Term((), s) for s in _FIXED_MACROS[name]]
+    m = re.fullmatch(r"\.([a-z])(\d*)", name)
     if not m or m.group(1) not in _MACRO_LIMITS:
-        raise TermSyntaxError("unknown macro", spec, position, name, f"macros are {kinds}")
-    kind, degree = m.group(1), int(m.group(2))
+        raise TermSyntaxError("unknown macro", spec, position, name, f"macros are {_MACRO_LIST}")
+    kind, degree = m.group(1), int(m.group(2) or 1)
     if not 1 <= degree <= _MACRO_LIMITS[kind]:
         raise TermSyntaxError(
             f"degree {degree} is out of range",
@@ -365,7 +437,7 @@ def expand_macro(name: str, *, spec: str | None = None, position: int = 1) -> li
                 powers = tuple((v, e) for v, e in (("X", i), ("Y", total - i)) if e)
                 terms.append(Term(powers))
         return terms
-    var = {"r": "R", "c": "C", "d": "D", "a": "A"}[kind]
+    var = kind.upper()
     return [Term(((var, e),)) for e in range(1, degree + 1)]
 
 
@@ -523,7 +595,7 @@ def parse_terms(
     default : {"stepwise", "always"}
         Mode of terms written without ``@``, ``&`` or ``#`` (dophot3's ``--use-stepwise``).
     per_image_pointing : bool
-        Add ``&*.p1`` (per-image ``PX`` and ``PY``, always fitted) before the specification, as
+        Add ``&*.p`` (per-image ``PX`` and ``PY``, always fitted) before the specification, as
         dophot3's ``-y`` does.
 
     Returns
@@ -534,7 +606,8 @@ def parse_terms(
     ------
     TermSyntaxError
         For an unknown term or macro, a bad value, a dangling or repeated modifier, an empty
-        item, or one term fixed at two different values. The message names the token and its
+        item, one term fixed at two different values, or ``RO``/``RC`` without ``RS`` (they
+        shape the ``RS`` term and mean nothing alone). The message names the token and its
         1-based position in ``spec``.
 
     Examples
@@ -550,7 +623,7 @@ def parse_terms(
     requests: list[TermRequest] = []
     if per_image_pointing:
         requests += [
-            TermRequest(t, always=True, per_image=True, source="-y") for t in expand_macro(".p1")
+            TermRequest(t, always=True, per_image=True, source="-y") for t in expand_macro(".p")
         ]
     if spec.strip():
         for item, position in _split_items(spec):
@@ -563,4 +636,23 @@ def parse_terms(
         resolved, notes = _resolve(term, reqs, default, spec)
         plan.terms.append(resolved)
         plan.notes.extend(notes)
+    _check_rational(plan, grouped, spec)
     return plan
+
+
+def _check_rational(plan: TermPlan, grouped: dict[Term, list[TermRequest]], spec: str) -> None:
+    """RO and RC shape the RS term; without a fitted or non-zero RS they cannot be fitted."""
+    rs = plan["RS"] if "RS" in plan else None
+    if rs is not None and not (rs.mode == "fixed" and rs.value == 0):
+        return
+    for name in ("RO", "RC"):
+        if name in plan and plan[name].mode != "fixed":
+            first = grouped[Term((), name)][0]
+            raise TermSyntaxError(
+                f"{name} shapes the non-linearity term RS * u / (1 + RC * u^2) and has no "
+                "effect without RS",
+                spec,
+                first.position,
+                first.source,
+                "add RS, or write .l for all three",
+            )
