@@ -42,9 +42,17 @@ def _split(value: str | None) -> tuple[str, ...]:
     "--filters",
     default="",
     metavar="F1,F2,...",
-    help="Catalogue magnitude columns defining the colours, bluest first: C = F1 - F2, "
-    "D = F2 - F3, ... (e.g. B,V,R gives C = B - V, D = V - R). Default when colour terms are "
-    "used: all the catalogue's magnitude columns of known bands, ordered by wavelength.",
+    help="Catalogue magnitude columns defining the colours, bluest first: C = F2 - F1, "
+    "D = F3 - F2, ... (e.g. B,V,R gives C = V - B, D = R - V; see --colour-convention). "
+    "Default when colour terms are used: all the catalogue's magnitude columns of known "
+    "bands, ordered by wavelength.",
+)
+@click.option(
+    "--colour-convention",
+    type=click.Choice(["dophot3", "index"]),
+    default="dophot3",
+    show_default=True,
+    help="dophot3: C = 2nd filter - 1st (the term document's); index: C = 1st - 2nd (B - V).",
 )
 @click.option(
     "-U",
@@ -53,13 +61,14 @@ def _split(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help="Terms beyond the zero point, e.g. '@.p2,&PC,#PA=0.12': @ stepwise, & always, "
     "# fixed (=value), * per image; PX PY PXY P2X ... (position), PR P2R (radius), "
-    "PC PD (colours), PA (airmass); macros .p1-.p4 .r1-.r3 .c1-.c3 .d1-.d3.",
+    "PC PD (colours), PA PB (airmass), PAC, PN; SX SY SXY (sub-pixel), XC SC (universal "
+    "colour), RS RO RC (non-linearity); macros .p1-.p4 .r1-.r3 .c1-.c3 .d1-.d3 .l .s.",
 )
 @click.option(
     "-y",
     "--per-image-pointing",
     is_flag=True,
-    help="Add &*PX,&*PY: an x and a y gradient fitted for each image.",
+    help="Add &*.p (= &*PX,&*PY): an x and a y gradient fitted for each image.",
 )
 @click.option(
     "--use-stepwise/--no-use-stepwise",
@@ -139,6 +148,7 @@ def phot(
     ref_mag: str | None,
     filter_name: str | None,
     filters: str,
+    colour_convention: str,
     terms: str,
     per_image_pointing: bool,
     use_stepwise: bool,
@@ -215,6 +225,7 @@ def phot(
         alpha=alpha,
         clip=clip,
         error_floor=error_floor,
+        colour_convention=colour_convention,
     )
 
     data = solution.to_dict()

@@ -25,7 +25,8 @@ from xrbid.calibration.terms import TermSyntaxError, parse_terms
 from xrbid.errors import CalibrationError, ColumnError, InputError, OutputExistsError
 
 NORM = {"xy_center": (2048.0, 2048.0), "xy_scale": 2048.0}
-KW = {"ref_mag": "V", "filters": ("B", "V", "R"), **NORM}
+# The star lists inject colour terms on the conventional indices B - V and V - R.
+KW = {"ref_mag": "V", "filters": ("B", "V", "R"), "colour_convention": "index", **NORM}
 
 
 def star_list(
@@ -434,6 +435,24 @@ def test_colour_term_without_filters():
         fit_photometric(df, "&PD", ref_mag="V", filters=("B", "V"), **NORM)
 
 
+def test_default_colours_follow_the_term_document():
+    # dophot3: C = 2nd filter - 1st (V - B), D = 3rd - 2nd (R - V): the colour coefficients of
+    # the B - V / V - R star list come out with the opposite sign, everything else equal
+    df = star_list({"ZP": -25.1, "PC": 0.06, "PD": -0.03, "PX": 0.02}, seed=31)
+    index = fit_photometric(df, "&PC,&PD,&PX", **KW)
+    kw = {k: v for k, v in KW.items() if k != "colour_convention"}
+    doc = fit_photometric(df, "&PC,&PD,&PX", **kw)
+    assert doc.colour_convention == "dophot3"
+    assert doc.to_dict()["colours"] == {"C": "V - B", "D": "R - V"}
+    assert doc["PC"].coefficient == pytest.approx(-index["PC"].coefficient, abs=1e-9)
+    assert doc["PD"].coefficient == pytest.approx(-index["PD"].coefficient, abs=1e-9)
+    assert doc["PX"].coefficient == pytest.approx(index["PX"].coefficient, abs=1e-9)
+    assert doc["PC"].coefficient == pytest.approx(-0.06, abs=4 * doc["PC"].error)
+    assert np.allclose(doc.apply(df)["mag_cal"], index.apply(df)["mag_cal"], equal_nan=True)
+    with pytest.raises(InputError, match="colour_convention"):
+        fit_photometric(df, "&PC", colour_convention="B-V", **kw)
+
+
 def test_colour_term_with_a_missing_filter_column():
     df = star_list({"ZP": -25.0}, n=50).drop(columns="B")
     with pytest.raises(ColumnError, match="no column 'B', needed for colour C of term PC"):
@@ -507,6 +526,7 @@ def test_real_gaia_dr3_bp_against_g(testdata):
         "mag": "phot_bp_mean_mag",
         "mag_err": "bp_err",
         "filters": ("phot_bp_mean_mag", "phot_rp_mean_mag"),
+        "colour_convention": "index",  # C = BP - RP
         "error_floor": 0.01,
     }
     sol = fit_photometric(gaia, "&.c2", **kwargs)

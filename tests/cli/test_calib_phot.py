@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from xrbid.cli.main import cli
 from xrbid.tables import read_table, write_table
 
-TRUE_ZP, TRUE_PC, TRUE_PX = -25.3, 0.08, 0.03
+TRUE_ZP, TRUE_PC, TRUE_PX = -25.3, 0.08, 0.03  # TRUE_PC multiplies B - V
+# The default colour is dophot3's C = 2nd - 1st = V - B, so its coefficient is -TRUE_PC.
+DOC_PC = -TRUE_PC
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +103,7 @@ def test_calibrates_and_writes_table_plot_report(files, tmp_path):
     assert fit["kept"] == ["PX", "PC"]
     assert set(fit["dropped"]) == {"PY", "P2X", "PXY", "P2Y"}
     rows = {r["name"]: r for r in fit["coefficients"]}
-    for name, true in (("ZP", TRUE_ZP), ("PC", TRUE_PC)):
+    for name, true in (("ZP", TRUE_ZP), ("PC", DOC_PC)):
         assert abs(rows[name]["coefficient"] - true) < 3 * rows[name]["error"]
     # X in the fit is normalised to the stars' own bounding box; compare per pixel
     px_per_pixel = rows["PX"]["coefficient"] / fit["xy_scale"]
@@ -122,7 +124,23 @@ def test_json_summary(files, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["kept"] == ["PC"] and data["output"].endswith("cal.ecsv")
-    assert data["colours"] == {"C": "b - v"}
+    assert data["colours"] == {"C": "v - b"} and data["colour_convention"] == "dophot3"
+    pc = {r["name"]: r for r in data["coefficients"]}["PC"]
+    assert abs(pc["coefficient"] - DOC_PC) < 3 * pc["error"]
+
+
+def test_colour_convention_index(files, tmp_path):
+    result = run(
+        *base_args(files, tmp_path / "cal.ecsv"), "-U", "&PC", "--json",
+        "--colour-convention", "index",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["colours"] == {"C": "b - v"} and data["colour_convention"] == "index"
+    pc = {r["name"]: r for r in data["coefficients"]}["PC"]
+    assert abs(pc["coefficient"] - TRUE_PC) < 3 * pc["error"]
+    result = run(*base_args(files, tmp_path / "c2.ecsv"), "--colour-convention", "B-V")
+    assert result.exit_code != 0 and "--colour-convention" in result.output
 
 
 def test_already_joined_table_without_ref(files, tmp_path):
@@ -202,7 +220,7 @@ def check_issue_fit(report):
     assert fit["ref_mag"] == "v" and fit["filters"] == ["b", "v"]
     assert fit["kept"] == ["PX", "PC"]
     rows = {r["name"]: r for r in fit["coefficients"]}
-    for name, true in (("ZP", TRUE_ZP), ("PC", TRUE_PC)):
+    for name, true in (("ZP", TRUE_ZP), ("PC", DOC_PC)):
         assert abs(rows[name]["coefficient"] - true) < 3 * rows[name]["error"]
 
 
@@ -309,7 +327,8 @@ def test_real_gaia_ecsv_equal_weights(testdata, tmp_path):
     result = run(
         path, "--ref-mag", "phot_g_mean_mag", "--mag-column", "phot_bp_mean_mag",
         "--err-column", "none", "--filters", "phot_bp_mean_mag,phot_rp_mean_mag",
-        "-U", "&PC", "--clip", "10", "-o", tmp_path / "cal.ecsv", "--report", report,
+        "--colour-convention", "index", "-U", "&PC", "--clip", "10",
+        "-o", tmp_path / "cal.ecsv", "--report", report,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     t = Table.read(path)

@@ -16,9 +16,12 @@ import pandas as pd
 
 from xrbid.errors import CalibrationError, ColumnError, InputError
 
+from .special_terms import rational, subpixel, universal_colour
 from .terms import Term, TermPlan
 
 _COLOURS = "CDEF"
+COLOUR_CONVENTIONS = ("dophot3", "index")
+_NULL = 0.0  # the value of a non-linear term (XC, SC, RO, RC) that is left out of the model
 
 
 def _resolve_column(df: pd.DataFrame, name: str | None) -> str | None:
@@ -57,9 +60,15 @@ class _Param:
     group: str  # parameters of one group enter and leave the model together
 
     def column(
-        self, xy: dict[str, np.ndarray], codes: np.ndarray | None, n: int, cache: dict | None = None
+        self,
+        xy: dict[str, np.ndarray],
+        codes: np.ndarray | None,
+        n: int,
+        cache: dict | None = None,
+        shape: dict[str, float] | None = None,
     ) -> np.ndarray:
-        values = np.ones(n) if self.term is None else _monomial(self.term, xy, n, cache)
+        values = np.ones(n) if self.term is None else _term_column(self.term, xy, n, shape, cache)
+
         if self.image is None:
             return values
         with np.errstate(invalid="ignore"):
@@ -72,13 +81,37 @@ def _variables(
     columns: dict[str, str | None],
     filters: Sequence[str],
     plan: TermPlan,
+    *,
+    ref: str | None = None,
+    convention: str = "dophot3",
 ) -> dict[str, np.ndarray]:
-    """Raw variables (before position normalisation) for the terms of ``plan``."""
+    """Raw variables (before position normalisation) for the terms of ``plan``.
+
+    Colours follow ``convention``: ``"dophot3"`` (C = filter 2 - filter 1, ...) or ``"index"``
+    (C = filter 1 - filter 2). ``XC``/``SC`` get the magnitude steps around the reference
+    filter ``ref`` (``dm``, ``d0``, ``dp``: each "next filter minus this one").
+    """
     out: dict[str, np.ndarray] = {}
 
     def users(var: str) -> str:
         names = [t.name for t in plan.terms if var in t.term.variables]
         return ", ".join(names)
+
+    universal = [t.name for t in plan.terms if t.term.special in ("XC", "SC")]
+    if universal:
+        names = list(filters)
+        p = names.index(ref) if ref in names else -1
+        if p < 1 or p + 2 >= len(names):
+            where = f"is filter {p + 1} of {len(names)}" if p >= 0 else "is not among them"
+            raise CalibrationError(
+                f"{', '.join(universal)} interpolate between the catalogue filters around the "
+                f"standard filter, which needs one filter bluewards and two redwards of it in "
+                f"--filters; the standard magnitude {ref!r} {where} "
+                f"({', '.join(names) or 'none given'}): give e.g. --filters B,{ref},R,I"
+            )
+        why = f"the universal colour term {', '.join(universal)}"
+        mags = [_numeric(df, _require(df, names[k], why)) for k in range(p - 1, p + 3)]
+        out["dm"], out["d0"], out["dp"] = (mags[k + 1] - mags[k] for k in range(3))
 
     if needed & {"X", "Y", "R"}:
         why = f"the spatial terms ({users('X') or users('Y') or users('R')})"
@@ -101,14 +134,14 @@ def _variables(
             continue
         if len(filters) < i + 2:
             raise CalibrationError(
-                f"term {users(var)} uses colour {var} = filter {i + 1} - filter {i + 2}, but "
+                f"term {users(var)} uses colour {var} (filters {i + 1} and {i + 2}), but "
                 f"{len(filters)} filter(s) were given ({', '.join(filters) or 'none'}); give at "
                 f"least {i + 2} catalogue magnitude columns, bluest first (e.g. --filters B,V)"
             )
         why = f"colour {var} of term {users(var)}"
         a = _numeric(df, _require(df, filters[i], why))
         b = _numeric(df, _require(df, filters[i + 1], why))
-        out[var] = a - b
+        out[var] = a - b if convention == "index" else b - a
     if "N" in needed:
         out["N"] = _numeric(df, _require(df, columns["mag"], f"term {users('N')}"))
     return out
@@ -122,7 +155,48 @@ def _normalised(
         xy["X"] = (raw["x"] - center[0]) / scale
         xy["Y"] = (raw["y"] - center[1]) / scale
         xy["R"] = np.hypot(xy["X"], xy["Y"])
+        xy["px"], xy["py"] = raw["x"], raw["y"]  # pixel coordinates, for the sub-pixel terms
     return xy
+
+
+def _term_column(
+    term: Term,
+    xy: dict[str, np.ndarray],
+    n: int,
+    shape: dict[str, float] | None = None,
+    cache: dict | None = None,
+) -> np.ndarray:
+    """The design column of a term: a monomial, a sub-pixel phase, or the RS rational term."""
+    if not term.special:
+        return _monomial(term, xy, n, cache)
+    if term.special == "SX":
+        return subpixel(x=xy["px"])
+    if term.special == "SY":
+        return subpixel(y=xy["py"])
+    if term.special == "SXY":
+        return subpixel(x=xy["px"], y=xy["py"])
+    if term.special == "RS":
+        shape = shape or {}
+        return rational(xy["N"], shape["n0"], shape.get("RO", _NULL), shape.get("RC", _NULL))
+    raise ValueError(f"{term.name} is a non-linear value, not a design column")
+
+
+def _model_offset(
+    plan: TermPlan, xy: dict[str, np.ndarray], n: int, shape: dict[str, float]
+) -> np.ndarray:
+    """The part of the model outside the design: fixed terms and the XC/SC contributions."""
+    offset = np.zeros(n)
+    for t in plan.terms:
+        special = t.term.special
+        if special in ("XC", "SC"):
+            value = shape.get(special, _NULL)
+            if value != _NULL:
+                offset += universal_colour(
+                    value, xy["dm"], xy["d0"], xy["dp"], smooth=special == "SC"
+                )
+        elif t.mode == "fixed" and special not in ("RO", "RC"):
+            offset += t.value * _term_column(t.term, xy, n, shape)
+    return offset
 
 
 def _monomial(
@@ -153,12 +227,17 @@ def _image_codes(df: pd.DataFrame, col: str | None, images: list[str]) -> np.nda
 
 
 def _build_design(
-    params: list[_Param], xy: dict[str, np.ndarray], codes: np.ndarray | None, valid: np.ndarray
+    params: list[_Param],
+    xy: dict[str, np.ndarray],
+    codes: np.ndarray | None,
+    valid: np.ndarray,
+    shape: dict[str, float] | None = None,
 ) -> np.ndarray:
     n = valid.size
     design = np.empty((n, len(params)))
     cache: dict = {}
     for j, p in enumerate(params):
-        design[:, j] = p.column(xy, codes, n, cache)
+        design[:, j] = p.column(xy, codes, n, cache, shape)
+
     design[~valid] = 0.0
     return design

@@ -121,13 +121,19 @@ def _names(params: list[_Param], cols: Sequence[int], limit: int = 8) -> str:
 
 
 def _check_counts(
-    valid: np.ndarray, codes: np.ndarray | None, params: list[_Param], images: list[str]
+    valid: np.ndarray,
+    codes: np.ndarray | None,
+    params: list[_Param],
+    images: list[str],
+    shape_names: Sequence[str] = (),
 ) -> None:
-    n_valid, n_par = int(valid.sum()), len(params)
+    n_valid, n_par = int(valid.sum()), len(params) + len(shape_names)
     if n_valid < n_par + 1:
+        names = ", ".join(p.name for p in params[:8])
+        names += "".join(f", {s}" for s in shape_names)
         raise CalibrationError(
             f"{n_valid} usable stars (all needed values present) for {n_par} free parameters "
-            f"({_names(params, range(n_par))}); need at least {n_par + 1}: add stars or drop terms"
+            f"({names}); need at least {n_par + 1}: add stars or drop terms"
         )
     if codes is None:
         return

@@ -21,19 +21,23 @@ given explicitly (``xy_center``, ``xy_scale``).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from xrbid.errors import CalibrationError, ColumnError, InputError
 
 from ._design import (
+    _NULL,
+    COLOUR_CONVENTIONS,
     _build_design,
     _image_codes,
-    _monomial,
+    _model_offset,
     _normalised,
     _numeric,
     _Param,
@@ -52,6 +56,7 @@ from ._lsq import (
     _solve,
     _stepwise,
 )
+from .nonlinear import full_covariance, profile_chi2, profile_fit
 from .photometric_solution import PhotometricSolution, TermFit
 from .reference import (
     choose_reference_columns,
@@ -93,6 +98,7 @@ def fit_photometric(
     y: str = "y",
     image: str | None = "image",
     airmass: str = "airmass",
+    colour_convention: Literal["dophot3", "index"] = "dophot3",
     default: Literal["stepwise", "always"] = "stepwise",
     per_image_pointing: bool = False,
     zeropoint: Literal["global", "per-image"] = "global",
@@ -119,13 +125,19 @@ def fit_photometric(
     ref_mag : str
         Column of the standard (catalogue) magnitude in the filter being calibrated.
     filters : sequence of str
-        Catalogue magnitude columns defining the colours, bluest first: C = filters[0] -
-        filters[1] (``B - V`` for ``("B", "V")``), D = filters[1] - filters[2], ...
+        Catalogue magnitude columns defining the colours, bluest first: C = filters[1] -
+        filters[0] (``V - B`` for ``("B", "V")``), D = filters[2] - filters[1], ... (see
+        ``colour_convention``). ``XC``/``SC`` also need the standard filter ``ref_mag`` among
+        them, with one filter before it and two after.
     mag, mag_err, ref_mag_err : str
         Instrumental magnitude, its error (None: equal weights) and the catalogue error (None:
         not used).
     x, y, image, airmass : str
         Column names of pixel position, image identifier and airmass.
+    colour_convention : {"dophot3", "index"}
+        ``"dophot3"``: each colour is the next filter minus the previous one (C = 2nd - 1st,
+        as dophot3's term document defines it); ``"index"``: the conventional index, previous
+        minus next (C = 1st - 2nd, ``B - V``).
     default : {"stepwise", "always"}
         Mode of unmarked terms (dophot3's ``--use-stepwise``).
     per_image_pointing : bool
@@ -157,7 +169,7 @@ def fit_photometric(
         If a column a term needs is missing.
     CalibrationError
         Colour terms without enough filters; too few stars for the number of parameters;
-        terms that are linear combinations of others.
+        terms that are linear combinations of others; a per-image non-linear term.
 
     Examples
     --------
@@ -179,6 +191,11 @@ def fit_photometric(
         raise InputError(f"zeropoint must be 'global' or 'per-image', not {zeropoint!r}")
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
+    if colour_convention not in COLOUR_CONVENTIONS:
+        raise InputError(
+            f"colour_convention must be one of {', '.join(COLOUR_CONVENTIONS)}, not "
+            f"{colour_convention!r}"
+        )
     if clip <= 0:
         raise InputError(f"clip must be positive, got {clip}")
     n_input = len(stars)
@@ -203,7 +220,16 @@ def fit_photometric(
             f"({', '.join(t.describe() for t in plan.terms if t.per_image) or 'zero points'})"
         )
 
-    raw = _variables(stars, plan.variables, columns, filters, plan)
+    nonlinear = [t for t in plan.terms if t.term.nonlinear and t.mode != "fixed"]
+    per_image_nl = [t.describe() for t in nonlinear if t.per_image]
+    if per_image_nl:
+        raise CalibrationError(
+            f"{', '.join(per_image_nl)}: a non-linear term (XC, SC, RO, RC) is fitted for all "
+            "images together; drop the * (or fit the images one by one)"
+        )
+    raw = _variables(
+        stars, plan.variables, columns, filters, plan, ref=ref_col, convention=colour_convention
+    )
     m_instr = _numeric(stars, columns["mag"])
     m_std = _numeric(stars, ref_col)
     var = np.full(n_input, error_floor**2)
@@ -241,73 +267,158 @@ def fit_photometric(
     xy_scale = float(xy_scale) if xy_scale is not None else 1.0
     xy = _normalised(raw, xy_center, xy_scale)
 
-    # parameters: zero point(s), then each free term (one group per term)
+    # the non-linear values: fixed ones, and the starting points of the fitted ones
+    shape: dict[str, float] = {}
+    if "N" in raw:
+        shape["n0"] = float(np.median(raw["N"][valid])) if valid.any() else 0.0
+    for t in plan.terms:
+        if t.term.nonlinear and t.mode == "fixed":
+            shape[t.name] = float(t.value)
+    theta_names = [t.name for t in nonlinear]
+    for t in nonlinear:
+        shape[t.name] = float(t.value) if t.value is not None else _NULL
+
+    # parameters: zero point(s), then each free linear term (one group per term)
     params: list[_Param] = []
     if zeropoint == "per-image":
         params += [_Param(f"ZP:{im}", None, i, "ZP") for i, im in enumerate(images)]
     else:
         params.append(_Param("ZP", None, None, "ZP"))
     for t in plan.terms:
-        if t.mode == "fixed":
+        if t.mode == "fixed" or t.term.nonlinear:
             continue
         if t.per_image:
             params += [_Param(f"{t.name}:{im}", t.term, i, t.name) for i, im in enumerate(images)]
         else:
             params.append(_Param(t.name, t.term, None, t.name))
 
-    _check_counts(valid, codes, params, images)
+    _check_counts(valid, codes, params, images, theta_names)
 
     n = n_input
-    fixed = np.zeros(n)
-    for t in plan.by_mode("fixed"):
-        fixed += t.value * _monomial(t.term, xy, n)
-    target = m_instr - m_std - fixed
-    design = _build_design(params, xy, codes, valid)
-    offset0 = float(np.median(target[valid]))
+    observed = m_instr - m_std
     sw = np.where(valid, 1.0 / np.sqrt(np.where(valid, var, 1.0)), 0.0)
-    a_s = design * sw[:, None]
-    y_s = np.where(valid, target - offset0, 0.0) * sw
-
     groups = _groups(params, plan)
     base = [g for g in groups if groups[g]["mode"] in ("zero point", "always")]
     candidates = [g for g in groups if groups[g]["mode"] == "stepwise"]
-    normal = _Normal.of(a_s, y_s, valid)
-    _check_base(normal, params, _cols(groups, base))
+    rs_cols = [j for j, p in enumerate(params) if p.term is not None and p.term.special == "RS"]
 
-    # robust start: clip with every candidate in the model, then select, then refit and repeat
-    # until neither the selection nor the clipped set changes
-    everything = _cols(groups, base + candidates)
-    normal = _clip(a_s, y_s, valid, everything, clip, max_iter, normal)
-    selected = list(base)
-    for _ in range(5):
-        selected = _stepwise(normal, groups, base, candidates, alpha)
-        new = _clip(a_s, y_s, valid, _cols(groups, selected), clip, max_iter, normal)
-        if np.array_equal(new.mask, normal.mask):
+    def build_full(sh: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        design = _build_design(params, xy, codes, valid, sh)
+        return design, np.where(valid, observed - _model_offset(plan, xy, n, sh), 0.0)
+
+    def linear_fit(
+        sh: dict[str, float], start: _Normal | None
+    ) -> tuple[_Normal, list[str], np.ndarray, np.ndarray, float]:
+        """Selection and clipping of the linear terms with the non-linear values ``sh``."""
+        design, target = build_full(sh)
+        offset0 = float(np.median(target[valid]))
+        a_s = design * sw[:, None]
+        y_s = np.where(valid, target - offset0, 0.0) * sw
+        normal = _Normal.of(a_s, y_s, valid if start is None else start.mask)
+        if start is None:
+            _check_base(normal, params, _cols(groups, base))
+            # robust start: clip with every candidate in the model
+            every = _cols(groups, base + candidates)
+            normal = _clip(a_s, y_s, valid, every, clip, max_iter, normal)
+        selected = list(base)
+        for _ in range(5):
+            selected = _stepwise(normal, groups, base, candidates, alpha)
+            new = _clip(a_s, y_s, valid, _cols(groups, selected), clip, max_iter, normal)
+            if np.array_equal(new.mask, normal.mask):
+                break
+            normal = new
+        return normal, selected, a_s, y_s, offset0
+
+    normal, selected, a_s, y_s, offset0 = linear_fit(shape, None)
+    # non-linear values: minimise the chi-square of the linear fit over them, then select and
+    # clip again at the new values, until neither changes
+    shape_status = {t.name: t.mode for t in nonlinear}
+    shape_tests: dict[str, tuple[float, float]] = {}
+    for _ in range(2 * len(theta_names) + 2 if theta_names else 0):
+        active = [k for k in theta_names if shape_status[k] != "dropped"]
+        if not _rational_in_model(active, rs_cols, groups, selected, params):
+            for k in ("RO", "RC"):
+                if k in active:
+                    shape_status[k], shape[k] = "dropped", _NULL
+            active = [k for k in active if k not in ("RO", "RC")]
+        for _ in range(10):
+            before = (dict(shape), list(selected), normal.mask.copy())
+            cols = _cols(groups, selected)
+            build = _shape_builder(build_full, shape, active, cols)
+            theta, _, _ = profile_fit(build, np.array([shape[k] for k in active]), sw, normal.mask)
+            shape.update(zip(active, map(float, theta)))
+            normal, selected, a_s, y_s, offset0 = linear_fit(shape, normal)
+            moved = max((abs(shape[k] - before[0][k]) for k in active), default=0.0)
+            if moved < 1e-7 and selected == before[1] and np.array_equal(normal.mask, before[2]):
+                break
+        # stepwise non-linear values: kept if the F-test against their null value passes
+        cols = _cols(groups, selected)
+        build = _shape_builder(build_full, shape, active, cols)
+        theta = np.array([shape[k] for k in active])
+        chi2_best = profile_chi2(build, theta, sw, normal.mask)
+        dof = normal.n - len(cols) - len(active)
+        worst = None
+        for k, name in enumerate(active):
+            nulled = theta.copy()
+            nulled[k] = _NULL
+            chi2_null = profile_chi2(build, nulled, sw, normal.mask)
+            f = max(chi2_null - chi2_best, 0.0) / (chi2_best / dof) if dof > 0 else math.nan
+            p = float(stats.f.sf(f, 1, dof)) if dof > 0 else math.nan
+            shape_tests[name] = (f, p)
+            if shape_status[name] == "stepwise" and p > alpha and (worst is None or p > worst[1]):
+                worst = (name, p)
+        if worst is None:
             break
-        normal = new
+        shape_status[worst[0]], shape[worst[0]] = "dropped", _NULL
+        normal, selected, a_s, y_s, offset0 = linear_fit(shape, normal)
 
     cols = _cols(groups, selected)
     mask = normal.mask
     n_used = normal.n
-    if n_used <= len(cols):
+    fitted = [k for k in theta_names if shape_status[k] != "dropped"]
+    if n_used <= len(cols) + len(fitted):
         raise CalibrationError(
-            f"only {n_used} stars survive the {clip:g}-sigma clipping for {len(cols)} free "
-            f"parameters; need at least {len(cols) + 1}: add stars, drop terms or raise --clip"
+            f"only {n_used} stars survive the {clip:g}-sigma clipping for "
+            f"{len(cols) + len(fitted)} free parameters; need at least "
+            f"{len(cols) + len(fitted) + 1}: add stars, drop terms or raise --clip"
         )
     beta, inv = _solve(normal.g[np.ix_(cols, cols)], normal.b[cols])
     chi2 = normal.chi2(cols)
-    dof = n_used - len(cols)
+    dof = n_used - len(cols) - len(fitted)
     chi2_red = chi2 / dof
     cov = inv * chi2_red
+    if fitted:
+        build = _shape_builder(build_full, shape, fitted, cols)
+        theta = np.array([shape[k] for k in fitted])
+        design, target = build(theta)
+        beta_abs = np.linalg.lstsq(design[mask] * sw[mask, None], target[mask] * sw[mask])[0]
+        try:
+            cov, chi2_red, dof = full_covariance(build, theta, beta_abs, sw, mask)
+        except np.linalg.LinAlgError:
+            raise CalibrationError(
+                f"{', '.join(fitted)} cannot be told apart from the other terms on these stars "
+                "(e.g. XC with PD, or RC at 0 with RO): fix one with #, or drop it"
+            ) from None
     resid = (y_s[mask] - a_s[mask][:, cols] @ beta) / sw[mask]
     rms = float(np.sqrt(np.mean(resid**2)))
 
     coef = dict(zip(cols, beta))
     for j, p in enumerate(params):
-        if p.term is None:
+        if p.term is None and j in coef:
             coef[j] += offset0  # the zero points absorb the offset taken out of the target
-    err = dict(zip(cols, np.sqrt(np.diag(cov))))
+    err = dict(zip(cols, np.sqrt(np.diag(cov))[: len(cols)]))
     rows = _report_rows(normal, groups, params, selected, coef, err, images)
+    for name in theta_names:
+        status = shape_status[name]
+        status = "kept" if status == "stepwise" else status
+        f_stat, p_value = shape_tests.get(name, (math.nan, math.nan))
+        if name in fitted:
+            j = len(cols) + fitted.index(name)
+            error = float(np.sqrt(cov[j, j]))
+            value = shape[name]
+        else:
+            error, value = math.nan, math.nan
+        rows.append(TermFit(name, name, None, status, float(value), error, f_stat, p_value))
     for t in plan.by_mode("fixed"):
         rows.append(TermFit(t.name, t.name, None, "fixed", float(t.value), 0.0))
 
@@ -336,7 +447,37 @@ def fit_photometric(
         valid=valid,
         covariance=cov,
         _free=[params[c] for c in cols],
+        colour_convention=colour_convention,
+        shape=shape,
+        shape_free=fitted,
     )
+
+
+def _shape_builder(
+    build_full: Any, shape: dict[str, float], names: list[str], cols: list[int]
+) -> Any:
+    """θ -> (design columns ``cols``, target) with the non-linear values ``names`` set to θ."""
+
+    def build(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        design, target = build_full(dict(shape, **dict(zip(names, map(float, theta)))))
+        return design[:, cols], target
+
+    return build
+
+
+def _rational_in_model(
+    active: list[str],
+    rs_cols: list[int],
+    groups: dict[str, dict[str, Any]],
+    selected: list[str],
+    params: list[_Param],
+) -> bool:
+    """Whether RS (which RO and RC shape) is in the model, fitted or fixed."""
+    if not ({"RO", "RC"} & set(active)):
+        return True
+    if not rs_cols:
+        return True  # RS fixed (the parser refuses RO/RC without any RS)
+    return "RS" in selected
 
 
 def calibrate_photometry(
@@ -359,6 +500,7 @@ def calibrate_photometry(
     alpha: float = 0.001,
     clip: float = 3.0,
     error_floor: float = 0.0,
+    colour_convention: Literal["dophot3", "index"] = "dophot3",
 ) -> tuple[pd.DataFrame, PhotometricSolution, list[str]]:
     """Calibrate a photometry table against a reference catalogue: choose, join, fit, apply.
 
@@ -386,6 +528,8 @@ def calibrate_photometry(
         Largest star-catalogue separation of a match, arcsec.
     mag, mag_err, x, y, image, airmass, zeropoint, alpha, clip, error_floor
         See `fit_photometric`; ``image`` is also used by the join when ``stars`` has it.
+    colour_convention : {"dophot3", "index"}
+        See `fit_photometric`.
 
     Returns
     -------
@@ -439,6 +583,7 @@ def calibrate_photometry(
         alpha=alpha,
         clip=clip,
         error_floor=error_floor,
+        colour_convention=colour_convention,
     )
     out = solution.apply(stars)
     out["calib_residual"] = out["mag_cal"] - out[solution.ref_mag]
@@ -491,7 +636,9 @@ def plot_residuals(
     f = solution.filters
     if len(f) >= 2 and all(c in stars.columns for c in f[:2]):
         colour = _numeric(stars, f[0]) - _numeric(stars, f[1])
-        panels.append((f"colour C = {f[0]} - {f[1]}", colour))
+        if solution.colour_convention != "index":
+            colour = -colour
+        panels.append((f"colour C = {solution.colours['C']}", colour))
     elif cols["airmass"] in stars.columns:
         panels.append(("airmass", _numeric(stars, cols["airmass"])))
     for axis in ("x", "y"):

@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._design import _COLOURS, _image_codes, _monomial, _normalised, _numeric, _Param, _variables
+from ._design import (
+    _COLOURS,
+    _image_codes,
+    _model_offset,
+    _normalised,
+    _numeric,
+    _Param,
+    _variables,
+)
 from .terms import TermPlan
 
 __all__ = ["PhotometricSolution", "TermFit"]
@@ -84,6 +92,14 @@ class PhotometricSolution:
         Significance level of the F-tests.
     clip : float
         Clipping threshold in robust standard deviations.
+    colour_convention : {"dophot3", "index"}
+        How the colours were formed (``colours`` spells them out).
+    shape : dict of str to float
+        The values of the non-linear terms (``XC``, ``SC``, ``RO``, ``RC``; fixed or fitted)
+        and ``n0``, the centre of the ``RS`` term (median instrumental magnitude).
+    shape_free : list of str
+        The non-linear values that were fitted, in the order of `covariance` after the
+        linear coefficients.
     """
 
     plan: TermPlan
@@ -108,6 +124,9 @@ class PhotometricSolution:
     valid: np.ndarray = field(repr=False)
     covariance: np.ndarray = field(repr=False)
     _free: list[_Param] = field(repr=False, default_factory=list)
+    colour_convention: str = "dophot3"
+    shape: dict[str, float] = field(default_factory=dict)
+    shape_free: list[str] = field(default_factory=list)
 
     @property
     def n_clipped(self) -> int:
@@ -116,9 +135,11 @@ class PhotometricSolution:
 
     @property
     def colours(self) -> dict[str, str]:
-        """Colour definitions, e.g. ``{"C": "B - V"}``."""
+        """Colour definitions, e.g. ``{"C": "V - B"}`` (dophot3's convention) or ``"B - V"``."""
         f = self.filters
-        return {_COLOURS[i]: f"{f[i]} - {f[i + 1]}" for i in range(max(len(f) - 1, 0))}
+        if self.colour_convention == "index":
+            return {_COLOURS[i]: f"{f[i]} - {f[i + 1]}" for i in range(max(len(f) - 1, 0))}
+        return {_COLOURS[i]: f"{f[i + 1]} - {f[i]}" for i in range(max(len(f) - 1, 0))}
 
     def __getitem__(self, name: str) -> TermFit:
         for row in self.coefficients:
@@ -148,7 +169,10 @@ class PhotometricSolution:
             "resolution_notes": list(self.plan.notes),
             "ref_mag": self.ref_mag,
             "filters": list(self.filters),
+            "colour_convention": self.colour_convention,
             "colours": self.colours,
+            "nonlinear": {k: _clean(v) for k, v in self.shape.items() if k != "n0"},
+            "n_center": _clean(self.shape.get("n0", math.nan)),
             "columns": dict(self.columns),
             "zeropoint": self.zeropoint,
             "xy_center": list(self.xy_center),
@@ -168,7 +192,7 @@ class PhotometricSolution:
             "dropped": self.dropped,
             "coefficients": [r.to_dict() for r in self.coefficients],
             "covariance": {
-                "parameters": [p.name for p in self._free],
+                "parameters": [p.name for p in self._free] + list(self.shape_free),
                 "matrix": self.covariance.tolist(),
             },
         }
@@ -197,7 +221,8 @@ class PhotometricSolution:
         """
         design, offset = self._design(table)
         model = design @ self._beta() + offset
-        var_model = np.einsum("ij,jk,ik->i", design, self.covariance, design)
+        jac = np.hstack([design, self._shape_derivatives(table, model)])
+        var_model = np.einsum("ij,jk,ik->i", jac, self.covariance, jac)
         mag = _numeric(table, self.columns["mag"])
         err_col = self.columns.get("mag_err")
         var = var_model + (_numeric(table, err_col) ** 2 if err_col else 0.0)
@@ -211,19 +236,37 @@ class PhotometricSolution:
     def _beta(self) -> np.ndarray:
         return np.array([self[p.name].coefficient for p in self._free])
 
-    def _design(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _design(
+        self, table: pd.DataFrame, shape: dict[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        shape = self.shape if shape is None else shape
         needed = self.plan.variables
-        variables = _variables(table, needed, self.columns, self.filters, self.plan)
+        variables = _variables(
+            table,
+            needed,
+            self.columns,
+            self.filters,
+            self.plan,
+            ref=self.ref_mag,
+            convention=self.colour_convention,
+        )
         xy = _normalised(variables, self.xy_center, self.xy_scale)
         codes = _image_codes(table, self.columns.get("image"), self.images)
         n = len(table)
         design = np.empty((n, len(self._free)))
         for j, p in enumerate(self._free):
-            design[:, j] = p.column(xy, codes, n)
-        offset = np.zeros(n)
-        for t in self.plan.by_mode("fixed"):
-            offset += t.value * _monomial(t.term, xy, n)
-        return design, offset
+            design[:, j] = p.column(xy, codes, n, shape=shape)
+        return design, _model_offset(self.plan, xy, n, shape)
+
+    def _shape_derivatives(self, table: pd.DataFrame, model: np.ndarray) -> np.ndarray:
+        """Derivatives of the model by each fitted non-linear value (numerical)."""
+        out = np.zeros((len(table), len(self.shape_free)))
+        for k, name in enumerate(self.shape_free):
+            h = 1e-6 * max(1.0, abs(self.shape[name]))
+            moved = dict(self.shape, **{name: self.shape[name] + h})
+            design, offset = self._design(table, moved)
+            out[:, k] = (design @ self._beta() + offset - model) / h
+        return out
 
 
 def _clean(value: Any) -> Any:
