@@ -478,11 +478,24 @@ def test_too_few_stars_in_one_image():
 
 def test_degenerate_terms_are_named():
     df = star_list({"ZP": -25.0}, n=300, outliers=0.0)
-    with pytest.raises(CalibrationError, match="P2R cannot be told apart"):
-        fit_photometric(df, "&P2X,&P2Y,&P2R", **KW)
+    with pytest.raises(CalibrationError, match="PY cannot be told apart from ZP, PX"):
+        fit_photometric(df.assign(x=df["y"]), "&PX,&PY", **KW)  # stars on the diagonal
     df["airmass"] = df["image"].map({"img0": 1.1, "img1": 1.4, "img2": 1.8})
     with pytest.raises(CalibrationError, match="PA cannot be told apart from ZP:img0"):
         fit_photometric(df, "&PA", zeropoint="per-image", **KW)
+
+
+def test_radial_term_contained_in_always_terms_is_left_out_with_a_note():
+    # R^2 = X^2 + Y^2: '&P2X,&P2Y,&P2R' asks for a singular fit; P2R is left out and noted
+    truth = {"ZP": -25.0, "P2X": 0.03, "P2Y": -0.02}
+    df = star_list(truth, seed=52, outliers=0.0)
+    sol = fit_photometric(df, "&P2X,&P2Y,&P2R", **KW)
+    assert "P2R" not in sol.plan and sol.kept == ["P2X", "P2Y"]
+    assert any(n.startswith("P2R: equals P2X + P2Y") for n in sol.to_dict()["resolution_notes"])
+    for name in ("P2X", "P2Y"):
+        assert abs(sol[name].coefficient - truth[name]) < 4 * sol[name].error
+    # stepwise P2X: not left out (the selection handles it), and not a singular fit
+    assert "P2R" in fit_photometric(df, "@P2X,&P2Y,&P2R", **KW).plan
 
 
 def test_stepwise_skips_a_degenerate_candidate():

@@ -156,7 +156,7 @@ def _check_base(normal: _Normal, params: list[_Param], cols: list[int]) -> None:
         raise CalibrationError(
             f"{bad} cannot be told apart from {_names(params, cols[: exc.index])} on these stars "
             "(a linear combination of them, e.g. airmass constant within each image with "
-            "per-image zero points, or P2R with P2X and P2Y): drop one of them"
+            "per-image zero points): drop one of them"
         ) from None
 
 

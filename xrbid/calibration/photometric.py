@@ -64,7 +64,7 @@ from .reference import (
     magnitude_columns,
     photometry_filter,
 )
-from .terms import TermPlan, parse_terms
+from .terms import TermPlan, parse_terms, without_dependent_radial
 
 __all__ = [
     "PLOT_FORMATS",
@@ -187,6 +187,7 @@ def fit_photometric(
         if isinstance(terms, TermPlan)
         else parse_terms(terms, default=default, per_image_pointing=per_image_pointing)
     )
+    plan = without_dependent_radial(plan)
     if zeropoint not in ("global", "per-image"):
         raise InputError(f"zeropoint must be 'global' or 'per-image', not {zeropoint!r}")
     if not 0 < alpha < 1:

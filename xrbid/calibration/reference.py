@@ -153,7 +153,7 @@ def choose_reference_columns(
     (``F555W``) or through the standard band that HST filter is calibrated onto (F555W -> V);
     the catalogue's only magnitude column. The colour filters, when the terms of ``plan`` use
     colours and ``filters`` is empty, are all the catalogue's magnitude columns ordered by
-    wavelength, bluest first (``B, V, R`` gives C = B - V, D = V - R).
+    wavelength, bluest first (``B, V, R`` gives C = V - B, D = R - V in dophot3's convention).
 
     Parameters
     ----------

@@ -81,6 +81,7 @@ __all__ = [
     "expand_macro",
     "parse_term",
     "parse_terms",
+    "without_dependent_radial",
 ]
 
 Mode = Literal["fixed", "always", "stepwise"]
@@ -656,3 +657,63 @@ def _check_rational(plan: TermPlan, grouped: dict[Term, list[TermRequest]], spec
                 first.source,
                 "add RS, or write .l for all three",
             )
+
+
+def without_dependent_radial(plan: TermPlan) -> TermPlan:
+    """Leave out even radial powers that the always-fitted x/y monomials already contain.
+
+    ``R² = X² + Y²``, so ``P2R`` is the sum of ``P2X`` and ``P2Y``, and ``P4R`` is
+    ``P4X + 2·P2X2Y + P4Y``. When every monomial of such an expansion is fitted always (with
+    the same per-image setting as the radial term), the radial term adds nothing to the model
+    but makes the fit singular: it is left out, with a note. A request such as ``&.p2,&.r2``
+    (the term document's ``-y -U '&.p2,&.r2,&PC,@.p3'``) then fits ``PR, PX, PY, P2X, PXY,
+    P2Y``, the same model as the one asked for. Stepwise terms need no rule: the selection
+    never adds a candidate that the model already contains.
+
+    Parameters
+    ----------
+    plan : TermPlan
+        A resolved plan. Not modified.
+
+    Returns
+    -------
+    TermPlan
+        The plan without the dependent radial terms (the same object when there are none).
+
+    Examples
+    --------
+    >>> plan = without_dependent_radial(parse_terms("&.p2,&.r2"))
+    >>> plan.names
+    ['PX', 'PY', 'P2X', 'PXY', 'P2Y', 'PR']
+    >>> plan.notes[-1]
+    'P2R: equals P2X + P2Y, which are fitted always; left out (R^2 = X^2 + Y^2)'
+    """
+    from math import comb
+
+    always = {(t.name, t.per_image) for t in plan.terms if t.mode == "always"}
+    dropped: list[str] = []
+    notes: list[str] = []
+    for t in plan.terms:
+        if t.mode != "always" or t.term.special or len(t.term.powers) != 1:
+            continue
+        var, exp = t.term.powers[0]
+        if var != "R" or exp % 2:
+            continue
+        k = exp // 2
+        parts = []
+        for j in range(k + 1):  # (X^2 + Y^2)^k = sum over j of C(k, j) X^(2k-2j) Y^(2j)
+            powers = tuple((v, e) for v, e in (("X", 2 * (k - j)), ("Y", 2 * j)) if e)
+            parts.append((comb(k, j), Term(powers)))
+        if all((m.name, t.per_image) in always for _, m in parts):
+            dropped.append(t.name)
+            total = " + ".join(f"{c}*{m.name}" if c > 1 else m.name for c, m in parts)
+            notes.append(
+                f"{t.name}: equals {total}, which are fitted always; left out (R^2 = X^2 + Y^2)"
+            )
+    if not dropped:
+        return plan
+    return TermPlan(
+        plan.spec,
+        [t for t in plan.terms if t.name not in dropped],
+        [*plan.notes, *notes],
+    )
