@@ -254,7 +254,8 @@ def positional_uncertainty(
     Returns
     -------
     pandas.DataFrame
-        A copy of ``df`` with ``pu_1sigma``, ``pu_2sigma`` (arcsec) and ``pu_method``; the input
+        A copy of ``df`` with ``pu_1sigma``, ``pu_2sigma`` (arcsec) and ``pu_method`` (a
+        categorical whose categories are `PU_METHODS`; files get its labels as text); the input
         is not modified.
 
     Raises
