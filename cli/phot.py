@@ -492,7 +492,8 @@ def _filter_image(text: str) -> tuple[str, str]:
     "--plot",
     "plot_path",
     type=click.Path(dir_okay=False),
-    help="Also draw the colour-magnitude diagram (PNG/PDF).",
+    help="Also draw the colour-magnitude diagram of the two bluest filters; the format "
+    "follows the suffix (.pdf .png .svg); `xrbid figures cmd` draws any pair.",
 )
 @overwrite_option
 @json_option
@@ -520,13 +521,17 @@ def counterparts(
           --image F814W=f814w_drc.fits -o m101_cand_phot.ecsv --plot m101_cmd.png
     """
     from xrbid._io import check_output
-    from xrbid.photometry import length_in_pixels, photometer_counterparts, plot_cmd
+    from xrbid.errors import InputError
+    from xrbid.figures import check_figure_path, plot_cmd, save_figure
+    from xrbid.photometry import length_in_pixels, photometer_counterparts
     from xrbid.tables import read_table, write_table
 
     check_output(output, overwrite)
-    if plot_path:
-        check_output(plot_path, overwrite)
     pairs = [_filter_image(t) for t in images]
+    if plot_path:
+        check_figure_path(plot_path, overwrite)
+        if len(pairs) < 2:
+            raise click.BadParameter("a CMD needs two filters (two --image)", param_hint="--plot")
     if len({f for f, _ in pairs}) != len(pairs):
         raise click.BadParameter("each filter may be given once", param_hint="--image")
     zps = dict(_filter_zeropoint(t) for t in zeropoints)
@@ -561,16 +566,13 @@ def counterparts(
     order = result.attrs["filters"]
     write_table(result, output, overwrite=overwrite)
     if plot_path:
-        if len(order) < 2:
-            raise click.BadParameter("a CMD needs two filters", param_hint="--plot")
-        plot_cmd(
-            result,
-            plot_path,
-            blue=order[0],
-            red=order[1],
-            absolute=distance_modulus is not None,
-            overwrite=overwrite,
-        )
+        try:
+            fig = plot_cmd(result, order[:2], absolute=distance_modulus is not None)
+        except InputError as exc:  # nothing to draw: the table stands, no empty plot
+            click.echo(f"Warning: no CMD written: {exc}", err=True)
+            plot_path = None
+        else:
+            save_figure(fig, plot_path, overwrite=overwrite, dpi=200)
     counts = {f: int(result[f"{f.lower()}_mag"].notna().sum()) for f in order}
     systems = {f: result.attrs["photometry"][f]["system"] for f in order}
     emit(

@@ -74,7 +74,6 @@ _LAZY: dict[str, str] = {
             "measure_magnitudes",
             "photometer_counterparts",
             "image_zeropoints",
-            "plot_cmd",
             "deredden",
             "a_lambda",
             "extinction_vector",
@@ -93,6 +92,10 @@ _LAZY: dict[str, str] = {
         ],
         "xrbid.classify",
     ),
+    **dict.fromkeys(
+        ["plot_cmd", "finder_chart", "write_finder_charts", "save_figure"], "xrbid.figures"
+    ),
+    **dict.fromkeys(["paper_table", "write_paper_table"], "xrbid.paper_tables"),
     **dict.fromkeys(["query_csc", "query_gaia"], "xrbid.archives"),
     **dict.fromkeys(["fit_wcs", "calibrate_wcs"], "xrbid.calibration.astrometry"),
     **dict.fromkeys(

@@ -3,8 +3,8 @@
 One concept per module: `images` (reading HST files and headers), `background`, `detection`,
 `apertures` (aperture photometry with local background and errors), `zeropoints` (ST/AB/Vega),
 `apcorr` (EEF and empirical aperture corrections), `magnitudes` (calibrated magnitudes of
-positions on one image), `extinction` (A_lambda, dereddening), `counterparts` (several
-filters, one row per candidate) and `plots` (colour-magnitude diagram).
+positions on one image), `extinction` (A_lambda, dereddening) and `counterparts` (several
+filters, one row per candidate). The colour-magnitude diagram is `xrbid.figures.plot_cmd`.
 """
 
 from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_correction
@@ -15,7 +15,6 @@ from .detection import detect_sources, length_in_pixels
 from .extinction import a_lambda, a_over_ebv, deredden, extinction_vector, pivot_wavelength
 from .images import HSTImage, PixelOnlyWarning, load_image
 from .magnitudes import NoInfiniteApertureWarning, measure_magnitudes
-from .plots import plot_cmd
 from .zeropoints import (
     UnknownVegaFilterWarning,
     ZeroPoints,
@@ -51,7 +50,6 @@ __all__ = [
     "measure_magnitudes",
     "photometer_counterparts",
     "pivot_wavelength",
-    "plot_cmd",
     "st_zeropoint",
     "vega_zeropoint",
 ]

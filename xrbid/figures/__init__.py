@@ -1,0 +1,27 @@
+"""Figures for papers: finder charts, colour–magnitude diagrams, the alignment plot.
+
+Every drawing function takes ``ax=None`` (draws on the caller's axes when given, else on a new
+figure) and returns the `~matplotlib.figure.Figure`; none switches the matplotlib backend.
+`save_figure` writes a figure in the format its file suffix names, atomically, refusing to
+replace an existing file unless asked.
+"""
+
+from __future__ import annotations
+
+from ._save import FIGURE_FORMATS, check_figure_path, figure_format, save_figure
+from .cmd import cmd_data, parse_color, plot_cmd
+from .finder import finder_chart, finder_paths, make_stamp, write_finder_charts
+
+__all__ = [
+    "FIGURE_FORMATS",
+    "check_figure_path",
+    "cmd_data",
+    "figure_format",
+    "finder_chart",
+    "finder_paths",
+    "make_stamp",
+    "parse_color",
+    "plot_cmd",
+    "save_figure",
+    "write_finder_charts",
+]
