@@ -1,0 +1,382 @@
+"""Tables for papers: the best observations and the candidates as AASTeX, LaTeX or MRT.
+
+Positions are sexagesimal to 0.01 s in RA and 0.1 arcsec in Dec, radii and separations to
+0.01 arcsec, magnitudes and their errors to 0.01 mag. The writers are astropy's
+(`astropy.io.ascii`): ``aastex`` (a ``deluxetable``), ``latex`` (a ``tabular``) and ``mrt``
+(the machine-readable table the AAS journals ask for, with its byte-by-byte description).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from astropy import units as u
+from astropy.coordinates import Angle
+from astropy.table import Column, MaskedColumn, Table
+
+from ._io import atomic_output, check_output
+from .errors import ColumnError, InputError
+
+__all__ = ["PAPER_FORMATS", "paper_table", "table_kind", "write_paper_table"]
+
+PAPER_FORMATS = ("aastex", "latex", "mrt")
+"""Output formats (astropy.io.ascii writer names)."""
+
+RA_DECIMALS = 2
+"""Decimals of the RA seconds (0.01 s)."""
+DEC_DECIMALS = 1
+"""Decimals of the Dec arcseconds (0.1 arcsec)."""
+RADIUS_FORMAT = "%.2f"
+MAG_FORMAT = "%.2f"
+
+
+def table_kind(df: pd.DataFrame) -> str:
+    """``"candidates"`` for a counterpart table (``rank``), ``"best"`` for X-ray sources."""
+    if "rank" in df.columns:
+        return "candidates"
+    if "pu_2sigma" in df.columns or "counts" in df.columns:
+        return "best"
+    raise ColumnError(
+        "cannot tell what the table holds: give the best observations (`xrbid best`, with "
+        "pu_2sigma) or the candidates (`xrbid counterparts`, with rank)"
+    )
+
+
+def _numbers(df: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(df[column], errors="coerce").to_numpy(float)
+
+
+def _sexagesimal(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rounded ``hh:mm:ss.ss`` and ``±dd:mm:ss.s`` (rounding carries into minutes/hours)."""
+    good = np.isfinite(ra) & np.isfinite(dec)
+    ra_text = np.full(ra.shape, "", dtype=object)
+    dec_text = np.full(dec.shape, "", dtype=object)
+    if good.any():
+        # round in seconds first so that 23:59:59.999 becomes 00:00:00.00, not 24:00:00.00
+        scale = 10**RA_DECIMALS
+        seconds = np.round(ra[good] / 15.0 * 3600.0 * scale) % (86400 * scale) / scale
+        ra_text[good] = Angle(seconds * 15.0 / 3600.0, u.deg).to_string(
+            unit=u.hourangle, sep=":", precision=RA_DECIMALS, pad=True
+        )
+        dec_text[good] = Angle(dec[good], u.deg).to_string(
+            unit=u.deg, sep=":", precision=DEC_DECIMALS, pad=True, alwayssign=True
+        )
+    return ra_text, dec_text
+
+
+def _position_columns(df: pd.DataFrame, fmt: str, ra_col: str, dec_col: str) -> list[Column]:
+    ra, dec = _sexagesimal(_numbers(df, ra_col), _numbers(df, dec_col))
+    if fmt != "mrt":
+        return [
+            Column(ra.astype(str), name="R.A. (J2000)", description="Right ascension"),
+            Column(dec.astype(str), name="Decl. (J2000)", description="Declination"),
+        ]
+    # MRT: the AAS split columns RAh RAm RAs DE- DEd DEm DEs, from the rounded text so that
+    # rounding carries (59.996 s -> next minute)
+    parts_ra = pd.Series(ra).str.split(":", expand=True)
+    parts_dec = pd.Series(dec).str.split(":", expand=True)
+    if parts_ra.shape[1] < 3:  # no finite position at all
+        raise InputError("no row has a finite position; check the ra/dec columns")
+    return [
+        Column(
+            pd.to_numeric(parts_ra[0]).to_numpy(int),
+            "RAh",
+            unit=u.h,
+            format="%02d",
+            description="Hour of right ascension (J2000)",
+        ),
+        Column(
+            pd.to_numeric(parts_ra[1]).to_numpy(int),
+            "RAm",
+            unit=u.min,
+            format="%02d",
+            description="Minute of right ascension (J2000)",
+        ),
+        Column(
+            pd.to_numeric(parts_ra[2]).to_numpy(float),
+            "RAs",
+            unit=u.s,
+            format=f"%0{3 + RA_DECIMALS}.{RA_DECIMALS}f",
+            description="Second of right ascension (J2000)",
+        ),
+        # signed text ("-00" keeps the sign of -0.5 deg); the writer splits it into DE- and DEd
+        Column(
+            parts_dec[0].to_numpy(dtype=str),
+            "DEd",
+            unit=u.deg,
+            description="Degree of declination (J2000)",
+        ),
+        Column(
+            pd.to_numeric(parts_dec[1]).to_numpy(int),
+            "DEm",
+            unit=u.arcmin,
+            format="%02d",
+            description="Arcminute of declination (J2000)",
+        ),
+        Column(
+            pd.to_numeric(parts_dec[2]).to_numpy(float),
+            "DEs",
+            unit=u.arcsec,
+            format=f"%0{3 + DEC_DECIMALS}.{DEC_DECIMALS}f",
+            description="Arcsecond of declination (J2000)",
+        ),
+    ]
+
+
+def _label(fmt: str, tex: str, plain: str) -> str:
+    return plain if fmt == "mrt" else tex
+
+
+def _float(
+    df: pd.DataFrame, column: str, name: str, unit: Any, fmt_str: str, description: str
+) -> Column:
+    values = _numbers(df, column)
+    return MaskedColumn(
+        values,
+        mask=~np.isfinite(values),
+        name=name,
+        unit=unit,
+        format=fmt_str,
+        description=description,
+    )
+
+
+def _require(df: pd.DataFrame, columns: list[str], what: str, hint: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ColumnError(f"{what} lacks {', '.join(missing)}; {hint}")
+
+
+def _best_columns(df: pd.DataFrame, fmt: str) -> list[Column]:
+    _require(
+        df,
+        ["source_id", "ra", "dec", "pu_1sigma", "pu_2sigma"],
+        "the source table",
+        "give the output of `xrbid best`",
+    )
+    cols = [
+        Column(
+            df["source_id"].to_numpy(dtype=str),
+            name=_label(fmt, "Source", "Name"),
+            description="X-ray source name",
+        ),
+        *_position_columns(df, fmt, "ra", "dec"),
+    ]
+    if "obsid" in df.columns:
+        obsid = pd.to_numeric(df["obsid"], errors="coerce")
+        cols.append(
+            MaskedColumn(
+                obsid.fillna(-1).to_numpy(int),
+                mask=obsid.isna().to_numpy(),
+                name="ObsID",
+                description="Chandra observation of the best position",
+            )
+        )
+    if "theta" in df.columns:
+        cols.append(
+            _float(
+                df, "theta", _label(fmt, r"$\theta$", "theta"), u.arcmin, "%.2f", "Off-axis angle"
+            )
+        )
+    if "counts" in df.columns:
+        cols.append(
+            _float(
+                df,
+                "counts",
+                _label(fmt, "Counts", "Counts"),
+                u.ct,
+                "%.1f",
+                "Net source counts (broad band)",
+            )
+        )
+    cols += [
+        _float(
+            df,
+            "pu_1sigma",
+            _label(fmt, r"$r_{1\sigma}$", "r1sig"),
+            u.arcsec,
+            RADIUS_FORMAT,
+            "1-sigma positional-uncertainty radius",
+        ),
+        _float(
+            df,
+            "pu_2sigma",
+            _label(fmt, r"$r_{2\sigma}$", "r2sig"),
+            u.arcsec,
+            RADIUS_FORMAT,
+            "2-sigma positional-uncertainty radius",
+        ),
+    ]
+    return cols
+
+
+def _filters(df: pd.DataFrame) -> list[str]:
+    recorded = df.attrs.get("filters") if isinstance(df.attrs, dict) else None
+    if recorded:
+        return [str(f).upper() for f in recorded if f"{str(f).lower()}_mag" in df.columns]
+    return [
+        c[: -len("_mag")].upper()
+        for c in df.columns
+        if c.endswith("_mag") and not c.endswith("_abs_mag") and "_" not in c[: -len("_mag")]
+    ]
+
+
+def _candidate_columns(df: pd.DataFrame, fmt: str) -> list[Column]:
+    _require(
+        df,
+        ["source_id", "rank", "ra", "dec"],
+        "the candidate table",
+        "give the output of `xrbid counterparts` or `xrbid phot counterparts`",
+    )
+    cols = [
+        Column(
+            df["source_id"].to_numpy(dtype=str),
+            name=_label(fmt, "Source", "Name"),
+            description="X-ray source name",
+        ),
+        Column(
+            pd.to_numeric(df["rank"]).to_numpy(int),
+            name=_label(fmt, "No.", "Cand"),
+            description="Candidate number (1 = nearest the X-ray position)",
+        ),
+        *_position_columns(df, fmt, "ra", "dec"),
+    ]
+    if "separation" in df.columns:
+        cols.append(
+            _float(
+                df,
+                "separation",
+                _label(fmt, "Sep.", "Sep"),
+                u.arcsec,
+                RADIUS_FORMAT,
+                "Distance from the X-ray position",
+            )
+        )
+    system = _system(df)
+    for f in _filters(df):
+        key = f.lower()
+        cols.append(
+            _float(
+                df,
+                f"{key}_mag",
+                f,
+                u.mag,
+                MAG_FORMAT,
+                f"{f} magnitude{f' ({system})' if system else ''}",
+            )
+        )
+        if f"{key}_mag_err" in df.columns:
+            cols.append(
+                _float(
+                    df,
+                    f"{key}_mag_err",
+                    _label(fmt, f"$\\sigma_{{{f}}}$", f"e_{f}"),
+                    u.mag,
+                    MAG_FORMAT,
+                    f"Uncertainty of the {f} magnitude",
+                )
+            )
+    return cols
+
+
+def _system(df: pd.DataFrame) -> str:
+    info = df.attrs.get("photometry", {}) if isinstance(df.attrs, dict) else {}
+    systems = {str(v.get("system", "")) for v in info.values() if isinstance(v, dict)} - {""}
+    names = {"vega": "Vega", "ab": "AB", "st": "ST"}
+    return names.get(systems.pop().lower(), "") if len(systems) == 1 else ""
+
+
+def paper_table(df: pd.DataFrame, fmt: str = "aastex", kind: str | None = None) -> Table:
+    """The columns of a paper table, with units, descriptions and output formats.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The best observations (`xrbid.selection.best_observations`: ``source_id``, ``ra``,
+        ``dec``, ``pu_1sigma``, ``pu_2sigma``; ``obsid``, ``theta``, ``counts`` when present)
+        or the candidates (`xrbid.selection.find_counterparts`, with magnitudes from
+        `xrbid.photometry.photometer_counterparts` when present).
+    fmt : {"aastex", "latex", "mrt"}
+        The target: LaTeX headers (``$r_{1\\sigma}$``) and one sexagesimal column per
+        coordinate for ``aastex``/``latex``; plain labels and the split ``RAh RAm RAs DE-
+        DEd DEm DEs`` columns for ``mrt``.
+    kind : {"best", "candidates"}, optional
+        What ``df`` holds (default: ``"candidates"`` when it has ``rank``, else ``"best"``).
+
+    Returns
+    -------
+    astropy.table.Table
+
+    Raises
+    ------
+    ColumnError
+        If a needed column is missing.
+    InputError
+        If ``fmt`` or ``kind`` is unknown.
+    """
+    if fmt not in PAPER_FORMATS:
+        raise InputError(f"unknown table format {fmt!r}; use one of {', '.join(PAPER_FORMATS)}")
+    kind = kind or table_kind(df)
+    if kind == "best":
+        cols = _best_columns(df, fmt)
+    elif kind == "candidates":
+        cols = _candidate_columns(df, fmt)
+    else:
+        raise InputError(f"unknown table kind {kind!r}; use best or candidates")
+    return Table(cols)
+
+
+def write_paper_table(
+    df: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    fmt: str = "aastex",
+    kind: str | None = None,
+    caption: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a paper table with astropy's ``aastex``, ``latex`` or ``mrt`` writer, atomically.
+
+    Parameters
+    ----------
+    df, fmt, kind
+        See `paper_table`.
+    path : str or path-like
+        Output file (e.g. ``table1.tex``, or ``table1.txt`` for an MRT).
+    caption : str, optional
+        Table caption (``aastex``/``latex``) or title (``mrt``).
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ColumnError, InputError
+        See `paper_table`.
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> write_paper_table(best, "table1.tex", fmt="aastex", caption="X-ray sources")
+    ... # doctest: +SKIP
+    """
+    check_output(path, overwrite)
+    table = paper_table(df, fmt, kind)
+    kwargs: dict[str, Any] = {"format": f"ascii.{fmt}"}
+    if caption and fmt != "mrt":
+        kwargs["caption"] = caption
+    if fmt == "mrt" and caption:
+        table.meta["title"] = caption
+    if fmt != "mrt":
+        kwargs["formats"] = {c.name: c.format for c in table.itercols() if c.format}
+    with atomic_output(path, overwrite) as tmp:
+        table.write(tmp, overwrite=True, **kwargs)
+    return Path(path)
