@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "counterparts": ("xrbid.cli.counterparts", "counterparts"),
     "phot": ("xrbid.cli.phot", "phot"),
     "calib": ("xrbid.cli.calib", "calib"),
+    "figures": ("xrbid.cli.figures", "figures"),
+    "tables": ("xrbid.cli.tables", "tables"),
     "run": ("xrbid.cli.run", "run"),
     "classify": ("xrbid.cli.classify", "classify"),
     "models": ("xrbid.cli.models", "models"),

@@ -1,0 +1,292 @@
+"""``xrbid figures``: finder charts and colour–magnitude diagrams for papers."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from ._common import ANGLE, XrbidGroup, emit, json_option, overwrite_option
+
+
+@click.group("figures", cls=XrbidGroup)
+def figures() -> None:
+    """Figures for papers: finder charts and colour-magnitude diagrams.
+
+    The format of every figure follows its file name: .pdf, .png, .svg, .eps, .jpg.
+    """
+
+
+def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        click.echo(f"Warning: {message}", err=True)
+
+
+def _distance(text: str | None):
+    if text is None:
+        return None
+    from astropy import units as u
+
+    try:
+        q = u.Quantity(text)
+    except (TypeError, ValueError):
+        raise click.BadParameter(
+            f"{text!r} is not a distance; write it like 6.4Mpc", param_hint="--distance"
+        ) from None
+    if q.unit == u.dimensionless_unscaled:
+        q = q.value * u.Mpc
+    if q.unit.physical_type != "length":
+        raise click.BadParameter(
+            f"{text!r} is not a distance; write it like 6.4Mpc", param_hint="--distance"
+        )
+    return q
+
+
+@figures.command("finder")
+@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--candidates",
+    "cands_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Candidate table (xrbid counterparts); drawn numbered by their rank.",
+)
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    required=True,
+    help="FILTER=IMAGE; once for a grey-scale stamp, three times for colour. "
+    "IMAGE may end in [ext].",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="finder.pdf (several charts per page) or finder.png (one file per source, "
+    "finder_<source_id>.png).",
+)
+@click.option(
+    "--size",
+    type=ANGLE,
+    help="Side of each stamp, e.g. 6arcsec [default: 4 x 2-sigma, >= 3 arcsec].",
+)
+@click.option("--distance", type=str, help="Distance of the galaxy (6.4Mpc): scale bar in pc.")
+@click.option(
+    "--per-page", type=click.IntRange(1), default=6, show_default=True, help="Charts per PDF page."
+)
+@click.option(
+    "--sources",
+    "only",
+    help="Only these source IDs (comma-separated).",
+)
+@overwrite_option
+@json_option
+def finder(
+    table_path: Path,
+    cands_path: Path | None,
+    images: tuple[str, ...],
+    output: Path,
+    size: float | None,
+    distance: str | None,
+    per_page: int,
+    only: str | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Finder charts of the X-ray sources in TABLE (one row per source, with pu_2sigma).
+
+    Each chart shows the image around the source (grey, or colour from three filters), the
+    1-sigma (dashed) and 2-sigma (solid) circles, the candidates numbered as in the
+    candidate table, a north/east compass and a scale bar.
+
+    \b
+    Example (M101):
+      xrbid figures finder m101_best.ecsv --candidates m101_cand.ecsv \\
+          --image F555W=f555w_drc.fits --distance 6.4Mpc -o m101_finders.pdf
+    """
+    from xrbid.figures import check_figure_path, write_finder_charts
+    from xrbid.tables import read_table
+
+    from .phot import _filter_image, _load
+
+    check_figure_path(output, overwrite)
+    if len(images) not in (1, 3):
+        raise click.BadParameter(
+            f"give one image (grey scale) or three (colour), not {len(images)}",
+            param_hint="--image",
+        )
+    pairs = [_filter_image(t) for t in images]
+    if len({f for f, _ in pairs}) != len(pairs):
+        raise click.BadParameter("each filter may be given once", param_hint="--image")
+    dist = _distance(distance)
+    sources = read_table(
+        table_path,
+        required=["source_id", "ra", "dec", "pu_2sigma"],
+        what="finder charts (run `xrbid best` first)",
+    )
+    if only:
+        wanted = [s.strip() for s in only.split(",") if s.strip()]
+        unknown = sorted(set(wanted) - set(sources["source_id"].astype(str)))
+        if unknown:
+            raise click.BadParameter(
+                f"not in {table_path}: {', '.join(unknown)}", param_hint="--sources"
+            )
+        sources = sources[sources["source_id"].astype(str).isin(wanted)]
+    cands = (
+        read_table(cands_path, required=["source_id", "ra", "dec"], what="the candidates")
+        if cands_path
+        else None
+    )
+    imgs = {f: _load(spec, None, None) for f, spec in pairs}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = write_finder_charts(
+            sources,
+            imgs,
+            output,
+            cands,
+            size=size,
+            distance=dist,
+            per_page=per_page,
+            overwrite=overwrite,
+        )
+    _echo_warnings([w for w in caught if issubclass(w.category, UserWarning)])
+    n = len(sources)
+    shown = str(written[0]) if len(written) == 1 else f"{len(written)} files ({written[0]}, ...)"
+    emit(
+        f"{table_path}: finder charts of {n} source(s) in {'/'.join(imgs)} -> {shown}",
+        {"sources": n, "filters": list(imgs), "outputs": [str(p) for p in written]},
+        as_json,
+    )
+
+
+def _extinction(values: tuple[str, ...]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for text in values:
+        name, sep, value = text.partition("=")
+        try:
+            out[name.strip().upper()] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{text!r}: write FILTER=A (mag), e.g. F555W=0.30", param_hint="--extinction"
+            ) from None
+        if not sep or not name.strip():
+            raise click.BadParameter(
+                f"{text!r}: write FILTER=A (mag), e.g. F555W=0.30", param_hint="--extinction"
+            )
+    return out
+
+
+@figures.command("cmd")
+@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--color",
+    "colour",
+    required=True,
+    help="Colour on the x axis, BLUE-RED, e.g. F555W-F814W (any two measured filters).",
+)
+@click.option("--mag", help="Filter on the y axis [default: the red filter of --color].")
+@click.option("--absolute", is_flag=True, help="Absolute magnitudes (<filter>_abs_mag).")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    help="Label these candidates (repeat): SOURCE_ID (all its candidates) or SOURCE_ID:RANK.",
+)
+@click.option(
+    "--extinction",
+    "extinction",
+    multiple=True,
+    help="FILTER=A (repeat): extinction A in mag of each filter of the plot; draws the "
+    "reddening vector.",
+)
+@click.option(
+    "--track",
+    "tracks",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Model track or isochrone table (repeat): columns colour and mag, or one column "
+    "per filter; on the same magnitude scale as the y axis.",
+)
+@click.option(
+    "--system",
+    type=click.Choice(["vega", "ab", "st"]),
+    help="Magnitude system for the axis labels [default: as recorded by the photometry].",
+)
+@click.option("--title", help="Title above the plot (none by default).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Figure file: .pdf .png .svg .eps .jpg.",
+)
+@overwrite_option
+@json_option
+def cmd(
+    table_path: Path,
+    colour: str,
+    mag: str | None,
+    absolute: bool,
+    labels: tuple[str, ...],
+    extinction: tuple[str, ...],
+    tracks: tuple[Path, ...],
+    system: str | None,
+    title: str | None,
+    output: Path,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Colour-magnitude diagram of the candidate photometry in TABLE (xrbid phot counterparts).
+
+    Flagged points (edge, crowded, outside, saturated) are drawn as open grey squares.
+    When no candidate has both the colour and the magnitude, nothing is written and one
+    line says why.
+
+    \b
+    Example (M101, two candidates labelled, a reddening vector for E(B-V) = 0.1):
+      xrbid figures cmd m101_cand_phot.ecsv --color F555W-F814W --mag F555W \\
+          --label "2CXO J140312.5+542056" --extinction F555W=0.31 --extinction F814W=0.17 \\
+          -o m101_cmd.pdf
+    """
+    from xrbid.figures import check_figure_path, cmd_data, parse_color, plot_cmd, save_figure
+    from xrbid.tables import read_table
+
+    check_figure_path(output, overwrite)
+    blue, red = parse_color(colour)
+    table = read_table(table_path)
+    models = {p.stem: read_table(p) for p in tracks}
+    fig = plot_cmd(
+        table,
+        (blue, red),
+        mag,
+        absolute=absolute,
+        labels=list(labels) or None,
+        system=system,
+        extinction=_extinction(extinction) or None,
+        tracks=models or None,
+        title=title,
+    )
+    save_figure(fig, output, overwrite=overwrite, dpi=200)
+    y = (mag or red).upper()
+    points = cmd_data(table, (blue, red), y, absolute=absolute)
+    drawn = points[points["drawable"]]
+    n, flagged = len(drawn), int(drawn["flagged"].sum())
+    emit(
+        f"{table_path}: CMD {y} vs {blue}-{red}: {n} of {len(table)} candidate(s) drawn "
+        f"({flagged} flagged) -> {output}",
+        {
+            "output": str(output),
+            "color": [blue, red],
+            "mag": y,
+            "rows": len(table),
+            "drawn": n,
+            "flagged": flagged,
+        },
+        as_json,
+    )
+
+
+__all__ = ["figures"]
