@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -16,11 +15,6 @@ def figures() -> None:
 
     The format of every figure follows its file name: .pdf, .png, .svg, .eps, .jpg.
     """
-
-
-def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
-    for message in dict.fromkeys(str(w.message) for w in caught):
-        click.echo(f"Warning: {message}", err=True)
 
 
 def _distance(text: str | None):
@@ -140,19 +134,16 @@ def finder(
         else None
     )
     imgs = {f: _load(spec, None, None) for f, spec in pairs}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        written = write_finder_charts(
-            sources,
-            imgs,
-            output,
-            cands,
-            size=size,
-            distance=dist,
-            per_page=per_page,
-            overwrite=overwrite,
-        )
-    _echo_warnings([w for w in caught if issubclass(w.category, UserWarning)])
+    written = write_finder_charts(
+        sources,
+        imgs,
+        output,
+        cands,
+        size=size,
+        distance=dist,
+        per_page=per_page,
+        overwrite=overwrite,
+    )
     n = len(sources)
     shown = str(written[0]) if len(written) == 1 else f"{len(written)} files ({written[0]}, ...)"
     emit(
