@@ -8,6 +8,7 @@ when the earlier step was up to date) and writes its outputs into the staging fo
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -509,7 +510,12 @@ def _phot_work(ctx: Context) -> dict[str, Any]:
         else:  # the two bluest filters, by pivot wavelength
             order = sorted(images, key=lambda f: float(images[f].header.get("PHOTPLAM", 0.0)))
             blue, red = order[0], order[1]
-        xrbid.plot_cmd(phot, ctx.out("cmd.png"), blue=blue, red=red)
+        try:
+            fig = xrbid.plot_cmd(phot, (blue, red), system=p.system)
+        except InputError as exc:  # nothing to draw: say so instead of an empty plot
+            warnings.warn(f"no CMD drawn: {exc}", UserWarning, stacklevel=2)
+        else:
+            xrbid.save_figure(fig, ctx.out("cmd.png"))
     ctx.data["photometry"] = phot
     measured = {
         f: int(phot[f"{f.lower()}_mag"].notna().sum()) for f in images if f"{f.lower()}_mag" in phot
