@@ -49,6 +49,7 @@ def profile_fit(
     rows: np.ndarray,
     *,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    target: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Minimise the χ² of the linear fit over the non-linear values θ.
 
@@ -64,6 +65,10 @@ def profile_fit(
         Rows in the fit (n,).
     bounds : (lower, upper), optional
         Bounds on θ.
+    target : callable, optional
+        θ → target (n,), when the design does not depend on θ: the design is then taken
+        once from ``build(theta0)`` and factorised once (QR), and each evaluation costs a
+        projection instead of a least-squares solve.
 
     Returns
     -------
@@ -84,10 +89,20 @@ def profile_fit(
     (3.0, 2.0)
     """
     theta0 = np.asarray(theta0, dtype=float)
+    if target is not None:
+        a0, _ = _weighted(build, theta0, sw, rows)
+        q = np.linalg.qr(a0)[0] if a0.shape[1] else np.zeros((a0.shape[0], 0))
+        w_rows = sw[rows]
 
-    def residuals(theta: np.ndarray) -> np.ndarray:
-        a, y = _weighted(build, theta, sw, rows)
-        return y - a @ _linear_solution(a, y)
+        def residuals(theta: np.ndarray) -> np.ndarray:
+            y = target(theta)[rows] * w_rows
+            return y - q @ (q.T @ y)
+
+    else:
+
+        def residuals(theta: np.ndarray) -> np.ndarray:
+            a, y = _weighted(build, theta, sw, rows)
+            return y - a @ _linear_solution(a, y)
 
     if theta0.size:
         lo, hi = bounds if bounds is not None else (-np.inf, np.inf)

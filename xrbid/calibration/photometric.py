@@ -303,9 +303,19 @@ def fit_photometric(
     candidates = [g for g in groups if groups[g]["mode"] == "stepwise"]
     rs_cols = [j for j, p in enumerate(params) if p.term is not None and p.term.special == "RS"]
 
+    # the design is built once; only the RS columns depend on the non-linear values (RO, RC)
+    base_design = _build_design(params, xy, codes, valid, shape)
+
     def build_full(sh: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        design = _build_design(params, xy, codes, valid, sh)
-        return design, np.where(valid, observed - _model_offset(plan, xy, n, sh), 0.0)
+        design = base_design
+        if rs_cols:
+            design = base_design.copy()
+            for j in rs_cols:
+                design[:, j] = np.where(valid, params[j].column(xy, codes, n, None, sh), 0.0)
+        return design, target_of(sh)
+
+    def target_of(sh: dict[str, float]) -> np.ndarray:
+        return np.where(valid, observed - _model_offset(plan, xy, n, sh), 0.0)
 
     def linear_fit(
         sh: dict[str, float], start: _Normal | None
@@ -343,14 +353,18 @@ def fit_photometric(
                     shape_status[k], shape[k] = "dropped", _NULL
             active = [k for k in active if k not in ("RO", "RC")]
         for _ in range(10):
-            before = (dict(shape), list(selected), normal.mask.copy())
+            # the values minimise the chi-square for this selection and clipping; only when
+            # either changes at the new values can the minimum move
+            before = (list(selected), normal.mask.copy())
             cols = _cols(groups, selected)
             build = _shape_builder(build_full, shape, active, cols)
-            theta, _, _ = profile_fit(build, np.array([shape[k] for k in active]), sw, normal.mask)
+            target = None if rs_cols else _shape_target(target_of, shape, active)
+            theta, _, _ = profile_fit(
+                build, np.array([shape[k] for k in active]), sw, normal.mask, target=target
+            )
             shape.update(zip(active, map(float, theta)))
             normal, selected, a_s, y_s, offset0 = linear_fit(shape, normal)
-            moved = max((abs(shape[k] - before[0][k]) for k in active), default=0.0)
-            if moved < 1e-7 and selected == before[1] and np.array_equal(normal.mask, before[2]):
+            if selected == before[0] and np.array_equal(normal.mask, before[1]):
                 break
         # stepwise non-linear values: kept if the F-test against their null value passes
         cols = _cols(groups, selected)
@@ -464,6 +478,15 @@ def _shape_builder(
         return design[:, cols], target
 
     return build
+
+
+def _shape_target(target_of: Any, shape: dict[str, float], names: list[str]) -> Any:
+    """θ -> target with the non-linear values ``names`` set to θ (the design does not move)."""
+
+    def target(theta: np.ndarray) -> np.ndarray:
+        return target_of(dict(shape, **dict(zip(names, map(float, theta)))))
+
+    return target
 
 
 def _rational_in_model(
