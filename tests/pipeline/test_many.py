@@ -78,3 +78,21 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
     good.write_text(m101_toml())
     with pytest.raises(InputError, match=r"no dask scheduler answers at tcp://127\.0\.0\.1:1"):
         run_many([good], scheduler="tcp://127.0.0.1:1")
+
+
+@pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
+def test_on_a_running_dask_scheduler(tmp_path):
+    from dask.distributed import LocalCluster
+
+    configs = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(m101_toml(folder=f"out_{name}").replace('"M101"', f'"G{name}"'))
+        configs.append(path)
+    with LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=None
+    ) as cluster:
+        results = run_many(configs, scheduler=cluster.scheduler_address, until="align")
+    assert [r.ok for r in results] == [True, True]
+    assert _outputs(tmp_path / "out_a") == _outputs(tmp_path / "out_b")
+    assert results[0].counts()["calibrators"] == 9

@@ -126,6 +126,7 @@ class CSCQuery(_Section):
     release: Literal["2.1", "2.0"] = "2.1"
     radius: float = 900.0
     offline: StrictBool | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
     @field_validator("radius", mode="before")
     @classmethod
@@ -479,6 +480,8 @@ table = "cscresults_{name}.vot"   # a CSC table: CSCview VOTable/CSV, TAP result
 # [xray.query]
 # release = "2.1"         # "2.1" or "2.0"
 # radius = "15arcmin"
+# offline = false        # true: use only answers cached earlier
+# url = "https://..."     # another TAP service (default: the release's)
 
 [calibrators]
 # exactly one of: ids = [...], file = "calibrators.txt" (one CSC name a line), ds9 = true

@@ -107,7 +107,11 @@ def _xray_work(ctx: Context) -> dict[str, Any]:
     if cfg.xray.query is not None:
         q = cfg.xray.query
         df = xrbid.query_csc(
-            (cfg.galaxy.ra, cfg.galaxy.dec), q.radius, release=q.release, offline=q.offline
+            (cfg.galaxy.ra, cfg.galaxy.dec),
+            q.radius,
+            release=q.release,
+            offline=q.offline,
+            url=q.url,
         )
         xrbid.require_columns(df, XRAY_COLUMNS, what="xrbid run (the CSC answer)")
         xrbid.write_table(df, ctx.out("csc.ecsv"))
