@@ -265,3 +265,20 @@ def test_inside_a_callers_output_transaction(tmp_path, write_config):
     assert manifest["outputs"]["alignment.json"] == xrbid.pipeline.state.file_hash(
         tmp_path / "out" / "alignment.json"
     )
+
+
+def test_staging_left_by_a_killed_run_is_removed(tmp_path, write_config):
+    import subprocess
+    import sys
+
+    config = write_config(m101_toml())
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    pid = int(dead.stdout)
+    left = tmp_path / "out" / STATE_DIR / f"staging-{pid}-abc"
+    left.mkdir(parents=True)
+    (left / "best.ecsv").write_text("half\n")
+    run_galaxy(config, until="xray")
+    assert not left.exists()
+    assert not (tmp_path / "out" / "best.ecsv").exists()

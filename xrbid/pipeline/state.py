@@ -71,10 +71,27 @@ def read_manifest(folder: Path, step: str) -> Manifest | None:
 
 
 def staging_dir(folder: Path) -> Path:
-    """A fresh staging folder for one run's outputs, inside the output folder's state folder."""
+    """A fresh staging folder for one run's outputs, inside the output folder's state folder.
+
+    Staging folders left by runs that were killed (their process is gone) are removed.
+    """
     state = folder / STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="staging-", dir=state))
+    for old in state.glob("staging-*"):
+        pid = old.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            discard(old)
+    return Path(tempfile.mkdtemp(prefix=f"staging-{os.getpid()}-", dir=state))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def commit(folder: Path, staging: Path, manifests: list[Manifest]) -> None:
