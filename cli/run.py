@@ -97,8 +97,9 @@ def run(
     if init_name is not None:
         from xrbid._io import write_text_atomic
         from xrbid.pipeline import template
+        from xrbid.pipeline.config import file_stem
 
-        path = Path(f"{init_name.lower()}.toml")
+        path = Path(f"{file_stem(init_name)}.toml")
         write_text_atomic(path, template(init_name, path.name), overwrite=overwrite)
         click.echo(f"wrote {path}: fill in the paths, then `xrbid run {path}`")
         return

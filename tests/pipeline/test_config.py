@@ -93,9 +93,13 @@ def test_template_is_valid_toml_with_the_documented_defaults():
     text = template("NGC1313")
     data = tomllib.loads(text)
     assert data["galaxy"]["name"] == "NGC1313"
-    assert data["outputs"]["folder"] == "NGC1313-output"
+    assert data["outputs"]["folder"] == "ngc1313-output"
+    spaced = tomllib.loads(template("NGC 1313"))
+    assert (
+        spaced["galaxy"]["name"] == "NGC 1313" and spaced["outputs"]["folder"] == "ngc1313-output"
+    )
     # every commented default is the model's default
     assert '# method = "median"' in text and '# max_sep = "2arcsec"' in text
     assert '# fallback = "ellipse"' in text and '# radius = "2sigma"' in text
     with pytest.raises(InputError, match="use letters"):
-        template("bad name")
+        template('bad "name"')

@@ -113,7 +113,7 @@ class _Section(BaseModel):
 class Galaxy(_Section):
     """``[galaxy]``: which galaxy, where it is and how far."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$")
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
     ra: StrictFloat | None = Field(default=None, ge=0, lt=360, description="centre, deg")
     dec: StrictFloat | None = Field(default=None, ge=-90, le=90, description="centre, deg")
     distance_mpc: StrictFloat | None = Field(default=None, gt=0)
@@ -475,7 +475,7 @@ name = "{name}"
 # ebv = 0.008             # foreground E(B-V), mag
 
 [xray]
-table = "cscresults_{name}.vot"   # a CSC table: CSCview VOTable/CSV, TAP result, XRBID frame
+table = "cscresults_{stem}.vot"   # a CSC table: CSCview VOTable/CSV, TAP result, XRBID frame
 # or a CSC TAP cone search about [galaxy] ra/dec instead of table:
 # [xray.query]
 # release = "2.1"         # "2.1" or "2.0"
@@ -521,7 +521,7 @@ sources = "f555w_sources.reg"     # optical source list: a table with ra/dec or 
 # cmd = ["F555W", "F814W"]   # [blue, red] of the colour-magnitude diagram
 
 [outputs]
-folder = "{name}-output"
+folder = "{stem}-output"
 # figures = ["alignment", "cmd", "finders"]
 # region_2sigma = {{ color = "magenta", width = 2 }}
 # region_1sigma = {{ color = "cyan", width = 1 }}
@@ -532,6 +532,11 @@ folder = "{name}-output"
 
 def template(name: str, file: str | None = None) -> str:
     """A commented configuration template for the galaxy ``name`` (TOML text)."""
-    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
-        raise InputError(f"galaxy name {name!r}: use letters, digits and _ . + - only")
-    return TEMPLATE.format(name=name, file=file or f"{name.lower()}.toml")
+    if not re.fullmatch(r"[A-Za-z0-9 _.+-]+", name):
+        raise InputError(f"galaxy name {name!r}: use letters, digits, spaces and _ . + - only")
+    return TEMPLATE.format(name=name, stem=file_stem(name), file=file or f"{file_stem(name)}.toml")
+
+
+def file_stem(name: str) -> str:
+    """A file-name form of a galaxy name: ``"NGC 1313"`` -> ``"ngc1313"``."""
+    return re.sub(r"[^a-z0-9_.+-]", "", name.lower()) or "galaxy"

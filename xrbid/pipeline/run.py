@@ -276,7 +276,7 @@ def _run_one(path: str, options: dict[str, Any]) -> GalaxyResult:
     t0 = time.perf_counter()
     try:
         return run_galaxy(path, **options)
-    except XrbidError as exc:
+    except Exception as exc:  # a user error, or a bug: reported, the other galaxies go on
         res = _failed(path, exc)
         res.seconds = time.perf_counter() - t0
         return res
