@@ -8,12 +8,11 @@ from pathlib import Path
 
 import click
 
+from xrbid.pipeline.steps import STEPS
+
 from ._common import overwrite_option
 
-STEP_NAMES = [
-    "xray", "calibrators", "optical", "align", "radii", "best", "counterparts", "photometry",
-    "report",
-]  # fmt: skip
+STEP_NAMES = list(STEPS)
 
 
 def _status_line(name: str, status) -> str:

@@ -84,3 +84,25 @@ def test_ds9_calibrators_need_a_terminal(tmp_path, write_config, ds9_server):
     write_config(text.replace("\nx = [", "\n# ids = [", 1))
     with pytest.raises(InputError, match=r"needs an interactive run \(a terminal\)"):
         run_galaxy(tmp_path / "m101.toml", until="calibrators")
+
+
+def test_images_that_miss_every_xray_source(tmp_path, write_config):
+    """Photometry and finder charts on images that hold none of the sources: warnings, no
+    empty figures, the rest of the run complete."""
+    images = (
+        f'[optical.images]\nF606W = "{GOODSN}[1]"\nF814W = "{GOODSN}[2]"\n\n'
+        '[photometry]\nradius = "0.12arcsec"\napcorr = "none"\n\n[outputs]'
+    )
+    config = write_config(m101_toml().replace("[outputs]", images))
+    res = run_galaxy(config)
+    states = {s.step: s for s in res.steps}
+    assert list(states) == [
+        "xray", "calibrators", "optical", "align", "radii", "best", "counterparts",
+        "photometry", "finders", "report",
+    ]  # fmt: skip
+    assert states["finders"].summary["charts"] == 0
+    assert any("no finder charts: none of the" in w for w in states["finders"].summary["warnings"])
+    assert any("no CMD drawn" in w for w in states["photometry"].summary["warnings"])
+    out = tmp_path / "out"
+    assert not list(out.glob("finder_*")) and not (out / "cmd.png").exists()
+    assert (out / "photometry.ecsv").exists() and (out / "report.html").exists()

@@ -80,7 +80,6 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
         run_many([good], scheduler="tcp://127.0.0.1:1")
 
 
-@pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
 def test_on_a_running_dask_scheduler(tmp_path):
     from dask.distributed import LocalCluster
 
@@ -90,7 +89,7 @@ def test_on_a_running_dask_scheduler(tmp_path):
         path.write_text(m101_toml(folder=f"out_{name}").replace('"M101"', f'"G{name}"'))
         configs.append(path)
     with LocalCluster(
-        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=None
+        n_workers=1, processes=False, threads_per_worker=2, dashboard_address="127.0.0.1:0"
     ) as cluster:
         results = run_many(configs, scheduler=cluster.scheduler_address, until="align")
     assert [r.ok for r in results] == [True, True]

@@ -430,7 +430,7 @@ def _resolve(cfg: GalaxyConfig, path: Path) -> GalaxyConfig:
         return p if p.is_absolute() else base / p
 
     def existing(p: Path, where: str) -> Path:
-        full = absolute(p)
+        full = absolute(p).resolve()
         if not full.is_file():
             raise InputError(f"{path}: {where}: file {p} does not exist (looked for {full})")
         return full

@@ -202,11 +202,13 @@ def _figures_section(ctx: Context) -> str:
         parts.append(
             _image(cmd, "colour-magnitude diagram", "candidates' colour–magnitude diagram")
         )
-    finders = sorted(p for p in ctx.staging.glob("finder_*.png")) or sorted(
-        ctx.folder.glob("finder_*.png")
-    )
+    finders = [ctx.existing(name) for name in ctx.summaries.get("finders", {}).get("files", [])]
     if finders:
         parts.append("<h2>Finder charts</h2>")
+        parts.append(
+            "<p>Each X-ray source with candidates: 2σ (solid) and 1σ (dashed) circles, the "
+            "candidates numbered by rank.</p>"
+        )
         parts += [_image(p, p.stem, p.stem.removeprefix("finder_")) for p in finders]
     return "\n".join(parts)
 

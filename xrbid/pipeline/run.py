@@ -8,6 +8,7 @@ existing dask.distributed scheduler); a galaxy that fails is reported and the ot
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import time
@@ -227,6 +228,7 @@ def run_galaxy(
                 continue
             notify(cfg.name, StepStatus(step.name, "running"))
             ctx.ran.append(step.name)
+            before = set(os.listdir(staging))
             ts = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -247,7 +249,7 @@ def run_galaxy(
                 version=__version__,
                 params=params,
                 inputs=inputs,
-                outputs={n: file_hash(staging / n) for n in step.outputs(cfg)},
+                outputs={n: file_hash(staging / n) for n in _written(staging, before)},
                 summary=summary,
                 seconds=round(time.perf_counter() - ts, 4),
                 finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -260,11 +262,29 @@ def run_galaxy(
             notify(cfg.name, status)
     except BaseException:
         # the steps that finished keep their outputs; the failing one leaves nothing
-        commit(folder, staging, ran)
+        _commit(folder, staging, ran)
         raise
-    commit(folder, staging, ran)
+    _commit(folder, staging, ran)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _written(staging: Path, before: set[str]) -> list[str]:
+    """The files a step wrote (its outputs may depend on the data: one finder chart a source)."""
+    return sorted(set(os.listdir(staging)) - before)
+
+
+def _commit(folder: Path, staging: Path, ran: list[Manifest]) -> None:
+    """Commit the steps that ran; then remove what their earlier runs wrote and they did not."""
+    stale = []
+    for manifest in ran:
+        old = read_manifest(folder, manifest["step"])
+        if old is not None:
+            stale += [n for n in old.get("outputs", {}) if n not in manifest["outputs"]]
+    commit(folder, staging, ran)
+    for name in stale:
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
 
 
 # ---------------------------------------------------------------------------------------
@@ -391,7 +411,7 @@ def _on_dask(paths, todo, options, workers, scheduler):
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # status page on a free local port
                 silence_logs=40,
             )
             client = Client(cluster)

@@ -534,6 +534,36 @@ def _phot_load(ctx: Context):
 
 
 # ---------------------------------------------------------------------------------------
+# finder charts of the X-ray sources with candidates, on the images
+
+
+def _finders_work(ctx: Context) -> dict[str, Any]:
+    import xrbid
+
+    cfg = ctx.cfg
+    best, cands = ctx.get("best"), ctx.get("counterparts")
+    sources = best[best["source_id"].isin(set(cands["source_id"]))]
+    if len(sources) == 0:
+        return {"charts": 0, "files": []}
+    # three filters make a colour stamp; otherwise the first image in grey
+    names = list(cfg.optical.images)
+    names = names if len(names) == 3 else names[:1]
+    images = {f: _load_image(cfg, f) for f in names}
+    try:
+        files = xrbid.write_finder_charts(
+            sources, images, ctx.out("finder.png"), cands, distance=cfg.galaxy.distance_mpc
+        )
+    except InputError as exc:  # e.g. no source on the images: say so, draw nothing
+        warnings.warn(f"no finder charts: {exc}", UserWarning, stacklevel=2)
+        files = []
+    return {"charts": len(files), "files": [Path(f).name for f in files]}
+
+
+def _finders_enabled(cfg: GalaxyConfig) -> bool:
+    return _has_xray(cfg) and bool(cfg.optical.images) and _plot(cfg, "finders")
+
+
+# ---------------------------------------------------------------------------------------
 # the report
 
 
@@ -634,6 +664,17 @@ STEPS: dict[str, Step] = {
             _phot_params,
             _phot_inputs,
             enabled=lambda cfg: bool(cfg.optical.images),
+        ),
+        Step(
+            "finders",
+            "finder charts",
+            ("best", "counterparts"),
+            _finders_work,
+            lambda cfg: [],  # one finder_<source>.png per source on the images
+            lambda ctx: None,
+            lambda cfg: {"distance_mpc": cfg.galaxy.distance_mpc},
+            _phot_inputs,
+            enabled=_finders_enabled,
         ),
         Step(
             "report",
