@@ -10,6 +10,7 @@ import pytest
 
 import xrbid
 import xrbid.pipeline.state
+from tests.conftest import TESTDATA
 from xrbid.errors import ColumnError, InputError, OutputExistsError
 from xrbid.pipeline import plan_galaxy, run_galaxy
 from xrbid.pipeline.state import STATE_DIR
@@ -282,3 +283,38 @@ def test_staging_left_by_a_killed_run_is_removed(tmp_path, write_config):
     run_galaxy(config, until="xray")
     assert not left.exists()
     assert not (tmp_path / "out" / "best.ecsv").exists()
+
+
+def test_classify_with_a_fixed_density(tmp_path, write_config):
+    """Chance coincidences and match probabilities of the M101 candidates (no photometry of
+    M101 ships, so no donor masses): n_chance = pi r_2sigma^2 rho, p_chance = 1 - exp(-n)."""
+    rho = 0.05
+    config = write_config(
+        m101_toml().replace("[outputs]", f"[classify]\ndensity = {rho}\n\n[outputs]")
+    )
+    res = run_galaxy(config)
+    summary = {s.step: s.summary for s in res.steps}["classify"]
+    assert summary["parts"] == ["chance", "probabilities"]
+    assert summary["sources"] == 555 and summary["xrb_classes"] == {"unclassified": 555}
+    cands = xrbid.read_table(tmp_path / "out" / "classified_candidates.ecsv")
+    r = cands["pu_2sigma"].to_numpy(float)
+    np.testing.assert_allclose(cands["n_chance"], np.pi * r**2 * rho, rtol=1e-12)
+    np.testing.assert_allclose(cands["p_chance"], 1 - np.exp(-np.pi * r**2 * rho), rtol=1e-12)
+    classes = xrbid.read_table(tmp_path / "out" / "classes.ecsv")
+    with_cands = classes[classes["n_candidates"] > 0]
+    assert len(with_cands) == cands["source_id"].nunique()
+    assert ((with_cands["p_any"] > 0) & (with_cands["p_any"] <= 1)).all()
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="classes"' in html and "unclassified 555" in html
+    # a change of density reruns the classification and the report only
+    write_config(m101_toml().replace("[outputs]", "[classify]\ndensity = 0.1\n\n[outputs]"))
+    states = {s.step: s.state for s in run_galaxy(config).steps}
+    assert states["counterparts"] == "up to date"
+    assert states["classify"] == states["report"] == "ran"
+
+
+def test_classify_models_need_the_distance(tmp_path, write_config):
+    models = TESTDATA / "mist-isochrone-panstarrs" / "MIST_iso_5fd2532653c27.iso.cmd"
+    text = m101_toml().replace("[outputs]", f'[classify]\nmodels = "{models}"\n\n[outputs]')
+    with pytest.raises(InputError, match=r"\[classify\]\.models needs the distance"):
+        run_galaxy(write_config(text))

@@ -279,6 +279,22 @@ class Photometry(_Section):
         return [f.upper() for f in v] if v is not None else None
 
 
+class Classify(_Section):
+    """``[classify]``: chance coincidences, match probabilities, donor masses, XRB classes.
+
+    The distance and the foreground E(B-V) are those of ``[galaxy]``.
+    """
+
+    models: Path | None = None
+    density: StrictFloat | None = Field(default=None, gt=0, description="arcsec^-2")
+    annulus: list[StrictFloat] = Field(default=[5.0, 20.0], min_length=2, max_length=2)
+    completeness: StrictFloat = Field(default=0.5, gt=0, le=1)
+    colour: list[str] | None = Field(default=None, min_length=2, max_length=2)
+    mag: str | None = None
+    log_age: StrictFloat | None = None
+    mass_limits: list[StrictFloat] = Field(default=[3.0, 8.0], min_length=2, max_length=2)
+
+
 class RegionStyle(_Section):
     """A DS9 region style."""
 
@@ -308,6 +324,7 @@ class GalaxyConfig(_Section):
     radii: Radii = Field(default_factory=Radii)
     counterparts: Counterparts = Field(default_factory=Counterparts)
     photometry: Photometry = Field(default_factory=Photometry)
+    classify: Classify | None = None
     outputs: Outputs = Field(default_factory=Outputs)
     path: Path | None = Field(default=None, exclude=True)
 
@@ -317,6 +334,10 @@ class GalaxyConfig(_Section):
             raise ValueError("[calibrators] is missing; the alignment needs calibrators")
         if self.xray is None and self.calibrators is not None:
             raise ValueError("[calibrators] without [xray]; add the X-ray table")
+        if self.classify is not None and self.xray is None:
+            raise ValueError("[classify] needs the X-ray table: add [xray] and [calibrators]")
+        if self.classify is not None and self.classify.models and not self.galaxy.distance_mpc:
+            raise ValueError("[classify].models needs the distance: add distance_mpc to [galaxy]")
         if self.xray is None and not self.optical.images:
             raise ValueError("without [xray] there is only photometry to do: add [optical.images]")
         return self
@@ -337,6 +358,7 @@ _PATH_KEYS = [
     ("calibrators", "file"),
     ("optical", "sources"),
     ("alignment", "reference"),
+    ("classify", "models"),
 ]
 
 
@@ -377,6 +399,8 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "missing":
         return f"{where}: missing; add it"
     msg = err["msg"].removeprefix("Value error, ")
+    if not loc:  # a rule across sections: its message names the keys
+        return msg
     got = err.get("input")
     if kind.startswith(("literal", "enum")) or kind.endswith(("_type", "_parsing")):
         return f"{where}: {msg} (got {got!r})"
@@ -519,6 +543,14 @@ sources = "f555w_sources.reg"     # optical source list: a table with ra/dec or 
 # apcorr = "auto"         # "auto" (EEF tables / bright stars), "none" or a number (mag)
 # system = "vega"         # "vega", "ab" or "st"
 # cmd = ["F555W", "F814W"]   # [blue, red] of the colour-magnitude diagram
+
+# [classify]              # chance coincidences, match probabilities, donor masses, XRB classes
+# models = "mist.iso.cmd" # MIST/PARSEC models in the images' bands (needs [galaxy] distance_mpc)
+# density = 0.05          # optical sources per arcsec^2 (default: local, from [optical])
+# annulus = [5.0, 20.0]   # arcsec, the local-density annulus about each X-ray source
+# completeness = 0.5      # prior fraction of X-ray sources with an optical counterpart
+# colour = ["F555W", "F814W"]   # CMD of the masses (default: the first two filters)
+# mass_limits = [3.0, 8.0]      # Msun: low / intermediate / high-mass donors
 
 [outputs]
 folder = "{stem}-output"

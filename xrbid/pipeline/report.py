@@ -30,9 +30,13 @@ __all__ = ["write_report"]
 BEST_COLUMNS = [
     "source_id", "ra", "dec", "theta", "counts", "pu_1sigma", "pu_2sigma", "pu_method", "n_obs",
 ]  # fmt: skip
+CLASS_COLUMNS = [
+    "source_id", "xrb_class", "n_candidates", "p_any", "best_candidate", "best_p_i", "n_low",
+    "n_intermediate", "n_high",
+]  # fmt: skip
 CANDIDATE_COLUMNS = [
     "source_id", "rank", "ra", "dec", "separation", "separation_sigma", "inside_1sigma",
-    "n_candidates",
+    "n_candidates", "p_chance", "p_i", "mass", "mass_class",
 ]  # fmt: skip
 PACKAGES = ["numpy", "pandas", "scipy", "astropy", "photutils", "regions", "matplotlib", "pydantic"]
 
@@ -153,6 +157,10 @@ def _summary_rows(ctx: Context) -> list[tuple[str, str]]:
                 f"sources ({c.get('inside_1sigma')} inside 1σ)",
             )
         )
+    if "classify" in s:
+        c = s["classify"]
+        classes = ", ".join(f"{k} {v}" for k, v in c.get("xrb_classes", {}).items())
+        rows.append(("classification", f"{_e(', '.join(c.get('parts', [])))}: {classes}"))
     if "photometry" in s:
         p = s["photometry"]
         measured = ", ".join(f"{k} {v}" for k, v in p.get("measured", {}).items())
@@ -256,6 +264,18 @@ def _input_hashes(ctx: Context) -> dict[str, dict[str, str]]:
     return {k: v for k, v in ctx.inputs.items() if not k == "report"}
 
 
+def _candidates(ctx: Context) -> pd.DataFrame:
+    """The richest candidates table of the run: classified, measured, or as found."""
+    if "classify" in ctx.summaries:
+        res = ctx.data.get("classify")
+        if res is not None and hasattr(res, "candidates"):
+            return res.candidates
+        from ..tables import read_table
+
+        return read_table(ctx.existing("classified_candidates.ecsv"))
+    return ctx.get("photometry") if "photometry" in ctx.summaries else ctx.get("counterparts")
+
+
 def write_report(ctx: Context, path: Path) -> Path:
     """Write the galaxy's ``report.html`` (self-contained) to ``path``; return it."""
     cfg = ctx.cfg
@@ -283,7 +303,7 @@ def write_report(ctx: Context, path: Path) -> Path:
             _frame_table(best, BEST_COLUMNS, "best"),
         ]
     if "counterparts" in ctx.summaries:
-        cands = ctx.get("photometry") if "photometry" in ctx.summaries else ctx.get("counterparts")
+        cands = _candidates(ctx)
         body += [
             f"<h2>Counterpart candidates ({len(cands)})</h2>",
             "<p>Optical sources inside each X-ray source's search radius, nearest first "
@@ -295,6 +315,15 @@ def write_report(ctx: Context, path: Path) -> Path:
         body += [
             f"<h2>Photometry ({len(phot)} sources)</h2>",
             _frame_table(phot, ["ra", "dec"], "photometry"),
+        ]
+    if "classify" in ctx.summaries:
+        classes = ctx.get("classify")
+        classes = getattr(classes, "sources", classes)
+        body += [
+            f"<h2>Classification ({len(classes)} sources)</h2>",
+            "<p>p_any: probability that the source has a counterpart among its candidates; "
+            "xrb_class from the donor-mass classes of its candidates.</p>",
+            _frame_table(classes, CLASS_COLUMNS, "classes"),
         ]
     body.append(_provenance(ctx))
     page = (

@@ -534,6 +534,63 @@ def _phot_load(ctx: Context):
 
 
 # ---------------------------------------------------------------------------------------
+# classification: chance coincidences, probabilities, donor masses, XRB classes
+
+
+def _classify_params(cfg: GalaxyConfig) -> dict[str, Any]:
+    c = cfg.classify
+    return {
+        **c.model_dump(mode="json", exclude={"models"}),
+        "distance_mpc": cfg.galaxy.distance_mpc,
+        "ebv": cfg.galaxy.ebv,
+    }
+
+
+def _classify_inputs(cfg: GalaxyConfig) -> dict[str, Path]:
+    return {"models": cfg.classify.models} if cfg.classify.models is not None else {}
+
+
+def _classify_work(ctx: Context) -> dict[str, Any]:
+    import xrbid
+
+    cfg = ctx.cfg
+    c = cfg.classify
+    cands = ctx.get("photometry") if cfg.optical.images else ctx.get("counterparts")
+    res = xrbid.classify_candidates(
+        cands,
+        models=c.models,
+        distance_pc=cfg.galaxy.distance_mpc * 1e6 if cfg.galaxy.distance_mpc else None,
+        ebv=cfg.galaxy.ebv or 0.0,
+        optical=None if c.density is not None else ctx.get("optical"),
+        density=c.density,
+        xray=ctx.get("best"),
+        annulus=(c.annulus[0], c.annulus[1]),
+        completeness=c.completeness,
+        colour=(c.colour[0], c.colour[1]) if c.colour else None,
+        mag=c.mag,
+        log_age=c.log_age,
+        mass_limits=(c.mass_limits[0], c.mass_limits[1]),
+    )
+    res.candidates.attrs = {}
+    res.sources.attrs = {}
+    xrbid.write_table(res.candidates, ctx.out("classified_candidates.ecsv"))
+    xrbid.write_table(res.sources, ctx.out("classes.ecsv"))
+    ctx.data["classify"] = res
+    summary = res.to_dict()
+    return {
+        "parts": list(summary.get("steps", [])),
+        "sources": summary["sources"],
+        "xrb_classes": summary["xrb_classes"],
+    }
+
+
+def _classify_load(ctx: Context):
+    import xrbid
+
+    return xrbid.read_table(ctx.existing("classes.ecsv"))
+
+
+# ---------------------------------------------------------------------------------------
 # finder charts of the X-ray sources with candidates, on the images
 
 
@@ -664,6 +721,17 @@ STEPS: dict[str, Step] = {
             _phot_params,
             _phot_inputs,
             enabled=lambda cfg: bool(cfg.optical.images),
+        ),
+        Step(
+            "classify",
+            "classification",
+            ("best", "counterparts", "optical", "photometry"),
+            _classify_work,
+            lambda cfg: ["classified_candidates.ecsv", "classes.ecsv"],
+            _classify_load,
+            _classify_params,
+            _classify_inputs,
+            enabled=lambda cfg: cfg.classify is not None and cfg.xray is not None,
         ),
         Step(
             "finders",
