@@ -124,3 +124,20 @@ def test_empty_annulus_density_is_one_source():
     assert np.all(dens > 0)
     assert res.info["empty_annuli"] == 2
     assert np.all(np.isfinite(res.candidates["p_i"]))
+
+
+def test_pivots_from_the_photometry_attrs():
+    """The images' PHOTPLAM, as photometer_counterparts records it, sets the pivots."""
+    from tests.photometry.test_extinction import ccm89_a_over_av
+
+    c = candidates()
+    c.attrs["photometry"] = {
+        "F555W": {"zeropoints": {"photplam": 5442.928}},
+        "F814W": {"zeropoints": {"photplam": 7995.937}},
+    }
+    res = classify_candidates(c, ebv=0.1, law="CCM89")
+    assert res.candidates["a_f555w"][0] == pytest.approx(0.31 * ccm89_a_over_av(5442.928, 3.1))
+    assert res.info["extinction"]["pivot_wavelength_A"] == {"F555W": 5442.928, "F814W": 7995.937}
+    # explicit pivots win
+    res = classify_candidates(c, ebv=0.1, law="CCM89", pivots={"F555W": 5359.6})
+    assert res.candidates["a_f555w"][0] == pytest.approx(0.31 * ccm89_a_over_av(5359.6, 3.1))

@@ -114,6 +114,17 @@ def _filters(candidates: pd.DataFrame) -> list[str]:
     return [n for n in names if n and "_" not in n and n != "abs"]
 
 
+def _header_pivots(candidates: pd.DataFrame) -> dict[str, float]:
+    """PHOTPLAM per filter recorded by `photometer_counterparts` in ``attrs``, when there."""
+    out = {}
+    for filt, info in (candidates.attrs.get("photometry") or {}).items():
+        zp = info.get("zeropoints") if isinstance(info, Mapping) else None
+        plam = zp.get("photplam") if isinstance(zp, Mapping) else None
+        if isinstance(plam, int | float) and np.isfinite(plam) and plam > 0:
+            out[str(filt).upper()] = float(plam)
+    return out
+
+
 def _cmd_filters(
     filters: list[str],
     colour: tuple[str, str] | None,
@@ -177,6 +188,8 @@ def classify_candidates(
         Distance (pc) or distance modulus (mag); one is needed with ``models``.
     ebv, rv, law, ebv_scale, camera, pivots
         Extinction (see `xrbid.photometry.extinction.deredden`); E(B-V) on the SF11 scale.
+        Without ``pivots``, the PHOTPLAM that `photometer_counterparts` records in the
+        table's ``attrs`` is used, then the camera's table.
     optical : pandas.DataFrame, optional
         All optical sources (``ra``, ``dec``, magnitudes) for the local density.
     xray : pandas.DataFrame, optional
@@ -221,6 +234,8 @@ def classify_candidates(
     out = candidates.reset_index(drop=True).copy()
     info: dict[str, Any] = {"steps": []}
     filters = _filters(out)
+    # the images' PHOTPLAM (kept in attrs by photometer_counterparts) unless pivots are given
+    pivots = {**_header_pivots(candidates), **{k.upper(): v for k, v in (pivots or {}).items()}}
 
     if filters:
         from xrbid.photometry.extinction import deredden
