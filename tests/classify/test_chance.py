@@ -175,3 +175,20 @@ def test_shifted_circles_over_real_ones_are_dropped():
     assert fm.n_trials > 1000
     assert abs(fm.rate - fm.expected) < 3 * fm.rate_err
     assert fm.density == pytest.approx(0.1, rel=0.05)
+
+
+def test_annulus_cut_by_the_footprint_edge():
+    """A source 10" inside the field edge: the annulus loses the circular segment beyond the
+    edge, R^2 acos(d/R) - d sqrt(R^2 - d^2) with R = 20", d = 10" (the inner 5" circle is
+    whole), and the density is still the field's."""
+    opt = uniform_field(seed=7, rho=0.2)
+    ra, dec = sky([HALF - 10.0], [0.0])
+    xr = pd.DataFrame(
+        {"source_id": ["E"], "ra": ra, "dec": dec, "pu_1sigma": 0.5, "pu_2sigma": 1.0}
+    )
+    dens = local_density(xr, opt, annulus=(5.0, 20.0), n_area=4096)
+    segment = 400.0 * np.arccos(0.5) - 10.0 * np.sqrt(300.0)
+    expected = np.pi * (20.0**2 - 5.0**2) - segment
+    assert dens["annulus_area"][0] == pytest.approx(expected, rel=0.02)
+    err = np.sqrt(0.2 * expected) / expected
+    assert abs(dens["density"][0] - 0.2) < 4 * err

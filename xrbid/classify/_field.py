@@ -47,6 +47,7 @@ class Field:
         self.radius = np.where(np.isfinite(radius) & (radius > 0), radius, 0.0)
         self.xtree = cKDTree(self.x)
         self.excluded = self._inside_xray_circles(self.o)
+        self.hull_equations: np.ndarray | None = None
         self.inside, self.footprint_area = self._footprint(footprint)
         # optical sources lie inside their own hull by definition; a user footprint may cut
         self.cut_optical = callable(footprint)
@@ -97,14 +98,17 @@ class Field:
         if len(self.o) < 3:
             raise InputError("at least 3 optical sources are needed to outline the footprint")
         hull = ConvexHull(self.o)
-        normals, offsets = hull.equations[:, :2], hull.equations[:, 2]
+        # unit outward normals n and offsets c: n.p + c is the signed distance to a facet line
+        self.hull_equations = hull.equations
 
         def inside_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            # inside a convex hull: on the inner side of every facet (a small tolerance keeps
-            # the hull's own vertices inside)
-            pts = np.column_stack([np.ravel(x), np.ravel(y)])
-            inside = np.all(pts @ normals.T + offsets <= 1e-9, axis=1)
-            return inside.reshape(np.shape(x))
+            # inside a convex hull: on the inner side of every facet line (a small tolerance
+            # keeps the hull's own vertices inside); one vectorised pass per facet
+            x, y = np.asarray(x, float), np.asarray(y, float)
+            inside = np.ones(np.shape(x), bool)
+            for nx, ny, c in self.hull_equations:
+                inside &= nx * x + ny * y + c <= 1e-9
+            return inside
 
         return inside_hull, float(hull.volume)
 
@@ -117,7 +121,14 @@ class Field:
         rr = np.sqrt(r_in[:, None] ** 2 + frac[None, :] * (r_out**2 - r_in[:, None] ** 2))
         px = centres[:, 0, None] + rr * np.cos(theta)[None, :]
         py = centres[:, 1, None] + rr * np.sin(theta)[None, :]
-        ok = self.inside(px, py)
+        ok = np.ones(px.shape, bool)
+        edge = np.ones(len(centres), bool)
+        if self.hull_equations is not None:
+            # annuli whose centre lies deeper inside the hull than r_out need no point test
+            depth = -(centres @ self.hull_equations[:, :2].T + self.hull_equations[:, 2])
+            edge = depth.min(axis=1, initial=np.inf) < r_out
+        if edge.any():
+            ok[edge] = self.inside(px[edge], py[edge])
         ok &= ~self._inside_xray_circles(np.column_stack([px.ravel(), py.ravel()])).reshape(
             px.shape
         )
