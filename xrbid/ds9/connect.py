@@ -14,10 +14,10 @@ from ._common import (
     _TRANSPORTS,
     DS9Target,
     Transport,
-    _with_timeout,
 )
+from ._process import ds9_processes
 from .samp import _SAMPClient, _SAMPTransport
-from .xpa import _ds9_processes, _xpa_not_found_message, _xpa_targets, _XPATransport
+from .xpa import _xpa_not_found_message, _xpa_targets, _XPATransport, stopped_hint
 
 __all__ = ["connect", "find_ds9"]
 
@@ -87,20 +87,27 @@ def connect(
         No DS9 answers (and ``start`` is false), several answer and no ``target`` is given,
         ``ds9`` is not installed, or the started DS9 exits or does not answer in time.
     """
-    connection = _find(target, transport, timeout)
+    deadline = _Deadline(timeout)
+    notes: dict[str, str] = {}
+    connection = _find(target, transport, deadline, notes)
     if connection is not None:
         return connection, None
     if not start:
-        raise DS9Error(_not_found(target, transport, timeout))
+        if "xpa" in notes:
+            raise DS9Error(f"{notes['xpa']} (and no DS9 answers over SAMP)")
+        raise DS9Error(_not_found(target, transport, deadline))
     title = target or "xrbid"
     process = _launch(title, transport)
     try:
+        # DS9 itself takes seconds to start: its wait is not cut by the time limit
         wait = max(timeout, 30.0)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
+        started = _Deadline(wait)
+        while started.left() > 0:
             if process.poll() is not None:
                 raise DS9Error(_launch_failure(process))
-            connection = _find(title, "xpa" if transport == "auto" else transport, timeout)
+            connection = _find(
+                title, "xpa" if transport == "auto" else transport, _Deadline(timeout)
+            )
             if connection is not None:
                 return connection, process
             time.sleep(0.2)
@@ -111,6 +118,17 @@ def connect(
     except BaseException:
         stop_started(process)
         raise
+
+
+class _Deadline:
+    """One time budget shared by the steps of finding DS9 (name server, hub, DS9s)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self, floor: float = 0.0) -> float:
+        return max(floor, self.end - time.monotonic())
 
 
 def stop_started(process: subprocess.Popen | None) -> None:
@@ -137,36 +155,55 @@ def _pick(targets: list[DS9Target], target: str | None, where: str) -> DS9Target
     return targets[0]
 
 
-def _find(target: str | None, transport: str, timeout: float):
+def _find(target: str | None, transport: str, deadline: _Deadline, notes: dict | None = None):
+    """The connection to the DS9 asked for, or None; ``notes["xpa"]`` keeps why XPA failed."""
     if transport in ("auto", "xpa"):
         try:
-            found = _pick(_xpa_targets(timeout), target, "XPA")
-        except DS9Error:
+            found = _pick(_xpa_targets(deadline.left(0.5)), target, "XPA")
+        except DS9Error as exc:
             if transport == "xpa":
                 raise
+            if notes is not None:
+                notes["xpa"] = str(exc)
             found = None
         if found is not None:
-            return _with_timeout(lambda: _XPATransport(found), timeout, f"XPA at {found.address}")
+            return _XPATransport(found)
     if transport in ("auto", "samp"):
         try:
-            client = _SAMPClient(timeout)
+            client = _SAMPClient(deadline.left(0.5))
         except DS9Error:
             if transport == "samp":
                 raise
             return None
         try:
-            found = _pick(client.ds9_targets(timeout), target, "SAMP")
+            found = _pick(client.ds9_targets(deadline.left(0.5)), target, "SAMP")
         except BaseException:
             client.close()
             raise
         if found is not None:
-            return _SAMPTransport(client, found, timeout)
+            return _SAMPTransport(client, found, deadline.seconds)
+        silent = client.silent
         client.close()
+        if silent and transport == "samp":
+            raise DS9Error(_silent_samp_message(target, silent, deadline.seconds))
     return None
 
 
-def _not_found(target: str | None, transport: str, timeout: float) -> str:
-    if shutil.which("ds9") is None and not _ds9_processes():
+def _silent_samp_message(target: str | None, silent: list[str], timeout: float) -> str:
+    stopped = stopped_hint(target)
+    if stopped is not None:
+        return stopped
+    what = f"no DS9 titled {target!r} answers" if target else "no DS9 answers"
+    clients = ", ".join(silent)
+    return (
+        f"{what} over SAMP: DS9 client {clients} is registered with the hub but did not answer "
+        f"within {min(timeout, 3.0):g} s: it is frozen or busy; check its window, or close and "
+        "restart it"
+    )
+
+
+def _not_found(target: str | None, transport: str, deadline: _Deadline) -> str:
+    if shutil.which("ds9") is None and not ds9_processes():
         return _INSTALL_HINT
     if transport == "samp":
         what = f"no DS9 titled {target!r}" if target else "no DS9"
@@ -175,10 +212,10 @@ def _not_found(target: str | None, transport: str, timeout: float) -> str:
             "the hub connects with File > SAMP > Connect"
         )
     try:
-        others = _xpa_targets(timeout)
+        others = _xpa_targets(deadline.left(0.5))
     except DS9Error as exc:
         return str(exc)
-    message = _xpa_not_found_message(target, others)
+    message = _xpa_not_found_message(target, others, deadline.left(0.5))
     if transport == "auto":
         message += " (nor over SAMP)"
     return message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -12,6 +13,14 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import DS9Error
 from ._common import _START_HINT, DS9Target, _DS9CommandError, _with_timeout
+
+
+def _hub_gone(what: str, exc: Exception | None = None) -> str:
+    why = f" ({exc})" if exc is not None else ""
+    return (
+        f"the SAMP hub stopped answering during {what}{why}: it was closed or killed; start "
+        "it again, then connect DS9 to it (File > SAMP > Connect), or use XPA (--transport xpa)"
+    )
 
 
 def _samp_hub_hint() -> str:
@@ -33,6 +42,7 @@ class _SAMPClient:
         except ImportError as exc:  # pragma: no cover - pyvo is a dependency
             raise DS9Error(f"pyvo.samp cannot be imported ({exc}): pip install pyvo") from None
         self._count = 0
+        self.silent: list[str] = []  # DS9 clients that did not answer the last listing
         # callable: DS9's answers come back through this client's receiveResponse
         self.client = SAMPIntegratedClient(
             name="xrbid",
@@ -79,24 +89,57 @@ class _SAMPClient:
             answered.set()
 
         self.client.bind_receive_response(tag, receive)
+        deadline = time.monotonic() + timeout
         try:
-            _with_timeout(lambda: self.client.ecall(client_id, tag, mtype, **params), timeout, what)
-            if not answered.wait(timeout):
-                raise DS9Error(
-                    f"DS9 did not answer {what} within {timeout:g} s: it is frozen, busy or was "
-                    "killed; check the DS9 window, then connect again (or raise the timeout)"
+            try:
+                _with_timeout(
+                    lambda: self.client.ecall(client_id, tag, mtype, **params), timeout, what
                 )
+            except DS9Error:
+                raise self._hub_or_ds9(what, timeout) from None
+            # wait for the answer in slices, so that a hub that dies meanwhile is named at once
+            while not answered.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
+                if not self.hub_alive():
+                    raise DS9Error(_hub_gone(what))
+                if time.monotonic() >= deadline:
+                    raise self._hub_or_ds9(what, timeout)
         except (SAMPProxyError, xmlrpc.client.Fault) as exc:
             raise DS9Error(
                 f"the SAMP hub refused {what} ({exc}); is DS9 still connected?"
             ) from None
         except OSError as exc:
-            raise DS9Error(
-                f"the SAMP hub cannot be reached ({exc}): is it still running?"
-            ) from None
+            raise DS9Error(_hub_gone(what, exc)) from None
         finally:
             self.client.unbind_receive_response(tag)
         return box["response"]
+
+    def hub_address(self) -> tuple[str, int] | None:
+        """(host, port) of the hub's XML-RPC server, from its lock file."""
+        url = (self.client.hub.lockfile or {}).get("samp.hub.xmlrpc.url", "")
+        parsed = urlparse(str(url).replace("\\", ""))
+        if not parsed.hostname or not parsed.port:
+            return None
+        return parsed.hostname, parsed.port
+
+    def hub_alive(self) -> bool:
+        """Whether the hub still accepts connections (a killed hub refuses them at once)."""
+        address = self.hub_address()
+        if address is None:
+            return True  # cannot tell; the time limit decides
+        try:
+            with socket.create_connection(address, timeout=1.0):
+                return True
+        except OSError:
+            return False
+
+    def _hub_or_ds9(self, what: str, timeout: float) -> DS9Error:
+        """The error for a message without an answer: the hub died, or DS9 did not answer."""
+        if not self.hub_alive():
+            return DS9Error(_hub_gone(what))
+        return DS9Error(
+            f"DS9 did not answer {what} within {timeout:g} s: it is frozen, busy or was "
+            "killed; check the DS9 window, then connect again (or raise the timeout)"
+        )
 
     def ds9_targets(self, timeout: float) -> list[DS9Target]:
         def listing() -> list[str]:
@@ -114,11 +157,15 @@ class _SAMPClient:
         clients = _with_timeout(listing, timeout, "the SAMP client listing")
         titles: dict[str, str] = {}
 
+        silent: list[str] = []
+        self.silent = silent
+
         def ask(cid: str) -> None:
             try:
                 reply = self.call(cid, "ds9.get", probe, cmd="version")
             except DS9Error:
-                return  # registered but not answering
+                silent.append(cid)  # registered but not answering
+                return
             value = str(reply.get("samp.result", {}).get("value", ""))
             titles[cid] = value.rsplit(" ", 1)[0] if " " in value else "ds9"
 

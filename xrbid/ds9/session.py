@@ -16,6 +16,7 @@ from .._io import atomic_output, check_output
 from ..errors import DS9Error, InputError
 from ._common import DS9Target, T, Transport, _DS9CommandError, _with_timeout, ds9_word
 from .connect import check_transport, connect, find_ds9
+from .xpa import stopped_hint
 
 __all__ = ["DS9", "find_ds9"]
 
@@ -156,12 +157,17 @@ class DS9:
         except _DS9CommandError:
             raise
         except DS9Error as exc:
-            # a frozen or vanished DS9: the session cannot be trusted any more
+            # a frozen or vanished DS9 (or SAMP hub): the session cannot be trusted any more
             name = self._transport.target.name if self._transport is not None else "?"
             if self._transport is not None:
                 self._transport.close()
                 self._transport = None
-            raise DS9Error(f"DS9 {name!r}: {exc}") from None
+            message = str(exc)
+            if not message.startswith("the SAMP hub"):
+                stopped = stopped_hint(name)
+                if stopped is not None:
+                    raise DS9Error(f"{stopped} (it did not answer {what})") from None
+            raise DS9Error(f"DS9 {name!r}: {message}") from None
 
     # -- images -----------------------------------------------------------------------------
 

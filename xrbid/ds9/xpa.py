@@ -1,32 +1,34 @@
-"""The XPA transport (pyds9): finding DS9 through the XPA name server, talking to it, and
-saying what is wrong when it cannot be found (stale name server, XPA_METHOD mismatch)."""
+"""The XPA transport (the XPA library that ships with pyds9): finding DS9 through the XPA name
+server, talking to it, and saying what is wrong when it cannot be found (stale or stopped name
+server, XPA_METHOD mismatch)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import shutil
 import subprocess
-import warnings
-from pathlib import Path
 
 from ..errors import DS9Error
 from ._common import _START_HINT, DS9Target, _DS9CommandError, _with_timeout
+from ._process import ds9_processes, xpans_processes
 
 
-def _import_pyds9():
+def _import_xpa():
+    """The ctypes binding of the XPA library that ships with pyds9.
+
+    Only ``xpa`` is imported, never the ``pyds9`` module: importing ``pyds9`` starts a detached
+    ``xpans`` that inherits the terminal's output (so ``out=$(xrbid ds9 ...)`` never returns)
+    and runs ``ps``.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyds9 imports distutils
-            import pyds9
-            import xpa
-    except ImportError as exc:
+        import xpa
+    except (ImportError, OSError) as exc:
         raise DS9Error(
-            f"pyds9 (the XPA library) cannot be imported ({exc}): pip install pyds9, "
+            f"the XPA library of pyds9 cannot be loaded ({exc}): pip install pyds9, "
             "or use the SAMP transport (transport='samp', --transport samp)"
         ) from None
-    return pyds9, xpa
+    return xpa
 
 
 def _xpa_message(text: str | bytes) -> str:
@@ -54,50 +56,101 @@ def _xpa_method() -> str:
     return os.environ.get("XPA_METHOD", "inet")
 
 
+def _name_server_port() -> str:
+    """The port of the inet name server this process asks (``XPA_NSINET=host:port``)."""
+    where = os.environ.get("XPA_NSINET", "")
+    port = where.split(":", 1)[1] if ":" in where else ""
+    return port.split(",")[0] or "14285"
+
+
+def _name_server_lookup(xpa, template: bytes) -> list[tuple[str, str, str]]:
+    """(class, name, address) of the access points the name server lists for ``template``.
+
+    ``XPANSLookup`` asks the name server only; unlike ``XPAAccess`` it does not contact each
+    DS9, so one frozen DS9 cannot stall the search for another.
+    """
+    import ctypes
+
+    lookup = xpa.libxpa.XPANSLookup
+    table = ctypes.POINTER(ctypes.POINTER(ctypes.c_char_p))
+    lookup.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p] + [table] * 4
+    lookup.restype = ctypes.c_int
+    classes, names, methods, infos = (ctypes.POINTER(ctypes.c_char_p)() for _ in range(4))
+    n = lookup(None, template, b"g", *(ctypes.byref(a) for a in (classes, names, methods, infos)))
+    found = []
+    for i in range(max(n, 0)):
+        found.append(
+            tuple(
+                (column[i] or b"").decode("utf-8", "replace")
+                for column in (classes, names, methods)
+            )
+        )
+    return found  # the few strings libxpa allocated for the answer are left to it
+
+
 def _xpa_targets(timeout: float) -> list[DS9Target]:
     """DS9s registered with the XPA name server (raises DS9Error when the lookup hangs)."""
-    _, xpa = _import_pyds9()
-
-    def lookup() -> list[bytes]:
-        try:
-            return xpa.xpaaccess(b"DS9:*", None, 1024) or []
-        except (TypeError, ValueError):  # pyds9 cannot decode XPA's messages; means "none"
-            return []
-
+    xpa = _import_xpa()
     try:
-        found = _with_timeout(lookup, timeout, "the XPA name-server lookup")
+        found = _with_timeout(
+            lambda: _name_server_lookup(xpa, b"DS9:*"), timeout, "the XPA name-server lookup"
+        )
     except DS9Error:
-        raise DS9Error(
-            f"the XPA name server (xpans, XPA_METHOD={_xpa_method()}) did not answer within "
-            f"{timeout:g} s: it is stale or hung; stop that xpans process (`pkill -x xpans` or "
-            "kill its pid) and start ds9 again, which starts a fresh name server"
-        ) from None
-    targets = []
-    for entry in found:
-        text = entry.decode() if isinstance(entry, bytes) else str(entry)
-        # "DS9:name host:port"
-        parts = text.split()
-        if len(parts) >= 2 and parts[0].upper().startswith("DS9:"):
-            targets.append(DS9Target(parts[0][4:], "xpa", parts[1]))
-    return targets
+        raise DS9Error(_lookup_timeout_message(timeout)) from None
+    return [
+        DS9Target(name, "xpa", address)
+        for klass, name, address in found
+        if klass.upper() == "DS9" and name and address
+    ]
+
+
+def stopped_hint(title: str | None) -> str | None:
+    """A sentence blaming a stopped DS9 (of that title, or any when None), or None."""
+    for process in ds9_processes():
+        if process.stopped and title in (None, process.title):
+            return (
+                f"DS9 {process.title!r} (pid {process.pid}) is stopped (SIGSTOP, or Ctrl-Z in "
+                f"its terminal) and cannot answer; resume it with `kill -CONT {process.pid}` "
+                "(or `fg` in its terminal)"
+            )
+    return None
+
+
+def _lookup_timeout_message(timeout: float) -> str:
+    """Why the name server did not answer: stopped, or hung."""
+    servers = [s for s in xpans_processes() if s.title == _name_server_port()]
+    for server in servers:
+        if server.stopped:
+            return (
+                f"the XPA name server xpans (pid {server.pid}) is stopped (SIGSTOP), so no DS9 "
+                f"can be found over XPA; resume it with `kill -CONT {server.pid}`, or stop it "
+                f"(`kill {server.pid}`) and start ds9 again"
+            )
+    pids = " ".join(str(s.pid) for s in servers)
+    stop = f"stop it (`kill {pids}`)" if pids else "stop that xpans process"
+    return (
+        f"the XPA name server (xpans, XPA_METHOD={_xpa_method()}) did not answer within "
+        f"{timeout:g} s: it is stale or hung; {stop} and start ds9 again, which starts a fresh "
+        "name server"
+    )
 
 
 class _XPATransport:
     name = "xpa"
 
     def __init__(self, target: DS9Target) -> None:
-        pyds9, xpa = _import_pyds9()
-        self._xpa = xpa
+        self._xpa = _import_xpa()
         self.target = target
         self._id = target.address.encode()
-        try:
-            self._ds9 = pyds9.DS9(target.address, start=False, verify=False)
-        except (ValueError, TypeError) as exc:
-            raise DS9Error(f"cannot connect to DS9 {target} over XPA: {exc}") from None
+
+    def _lost(self) -> DS9Error:
+        return DS9Error(
+            f"DS9 {self.target.name!r} no longer answers over XPA (closed or killed); {_START_HINT}"
+        )
 
     def get(self, command: str) -> str:
-        """XPAGet through pyds9's binding; its Python wrapper cannot decode error messages,
-        so the reply and the error text are read here."""
+        """XPAGet through the binding's C call; its Python wrapper cannot decode error
+        messages, so the reply and the error text are read here."""
         xpa = self._xpa
         n = 1
         bufs = (xpa.c_byte_p * n)()
@@ -107,10 +160,7 @@ class _XPATransport:
         got = xpa.XPAGet(None, self._id, command.encode(), None, bufs, lens, names, errs, n)
         try:
             if got == 0:
-                raise DS9Error(
-                    f"DS9 {self.target.name!r} no longer answers over XPA (closed or killed); "
-                    f"{_START_HINT}"
-                )
+                raise self._lost()
             if errs[0]:
                 raise _xpa_error(xpa.ctypes.string_at(errs[0]), self.target.name)
             data = xpa.ctypes.string_at(bufs[0], lens[0]) if lens[0] else b""
@@ -121,58 +171,37 @@ class _XPATransport:
         return data.decode("utf-8", "replace").strip()
 
     def set(self, command: str, data: str | None = None) -> None:
+        """XPASet, with ``data`` (region text) in the data buffer, apart from the command."""
+        xpa = self._xpa
+        n = 1
+        names = (xpa.c_byte_p * n)()
+        errs = (xpa.c_byte_p * n)()
+        buf = None
+        if data is not None:
+            buf = data.encode("utf-8")
+            if not buf.endswith(b"\n"):
+                buf += b"\n"
+        size = len(buf) if buf is not None else 0
+        got = xpa.XPASet(None, self._id, command.encode(), None, buf, size, names, errs, n)
         try:
-            got = self._ds9.set(command, data)
-        except ValueError as exc:
-            raise _xpa_error(str(exc), self.target.name) from None
-        if got == 0:
-            raise DS9Error(
-                f"DS9 {self.target.name!r} no longer answers over XPA (closed or killed); "
-                f"{_START_HINT}"
-            )
+            if got == 0:
+                raise self._lost()
+            if errs[0]:
+                raise _xpa_error(xpa.ctypes.string_at(errs[0]), self.target.name)
+        finally:
+            xpa._freebufs(names, n)
+            xpa._freebufs(errs, n)
 
     def close(self) -> None:
         pass
 
 
-def _ds9_argvs() -> list[tuple[int, list[str]]]:
-    """Running ``ds9`` processes (pid, argument list) of any user, read from /proc."""
-    found = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        words = [a.decode("utf-8", "replace") for a in argv if a]
-        if any(w.endswith("ds9.tcl") or Path(w).name == "ds9" for w in words[:3]):
-            found.append((int(entry.name), words))
-    return found
-
-
-def _ds9_processes() -> list[tuple[int, str]]:
-    """Running ``ds9`` processes (pid, command line) of any user, read from /proc."""
-    return [(pid, " ".join(words)) for pid, words in _ds9_argvs()]
-
-
 def _ds9_process_titles() -> list[tuple[int, str]]:
-    """Running ``ds9`` processes (pid, title): the ``-title`` argument, else DS9's default
-    title ``ds9``."""
-    titled = []
-    for pid, words in _ds9_argvs():
-        title = "ds9"
-        for flag, value in itertools.pairwise(words):
-            if flag == "-title":
-                title = value
-        titled.append((pid, title))
-    return titled
+    """Running DS9 processes (pid, title)."""
+    return [(p.pid, p.title) for p in ds9_processes()]
 
 
-def _xpa_other_methods(timeout: float = 3.0) -> list[tuple[str, str]]:
+def _xpa_other_methods(timeout: float = 2.0) -> list[tuple[str, str]]:
     """DS9s registered with the name server of an XPA method other than this process's.
 
     Asks each name server with ``xpaget -m METHOD xpans`` (a subprocess, since the XPA library
@@ -203,9 +232,11 @@ def _xpa_other_methods(timeout: float = 3.0) -> list[tuple[str, str]]:
     return found
 
 
-def _xpa_not_found_message(target: str | None, others: list[DS9Target]) -> str:
+def _xpa_not_found_message(
+    target: str | None, others: list[DS9Target], timeout: float = 2.0
+) -> str:
     what = f"no DS9 titled {target!r}" if target else "no DS9"
-    elsewhere = [(m, n) for m, n in _xpa_other_methods() if target in (None, n)]
+    elsewhere = [(m, n) for m, n in _xpa_other_methods(min(timeout, 2.0)) if target in (None, n)]
     if elsewhere:
         method, name = elsewhere[0]
         return (
