@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,26 @@ from ._common import ANGLE, XrbidGroup, emit, json_option, overwrite_option
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class _Zoom(click.ParamType):
+    """A positive finite zoom factor, or ``fit``; checked before DS9 is touched."""
+
+    name = "ZOOM|fit"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float) or value == "fit":
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number or 'fit'", param, ctx)
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"{value!r}: a zoom is a positive number (or 'fit')", param, ctx)
+        return number
+
+
+ZOOM = _Zoom()
 
 
 @click.group(cls=XrbidGroup)
@@ -79,7 +100,13 @@ def _connect(target: str | None, transport: str, start: bool, timeout: float):
     show_default=True,
     help="Load into a new frame or replace the current one.",
 )
-@click.option("--zoom", default="fit", show_default=True, help="Zoom factor, or fit.")
+@click.option(
+    "--zoom",
+    type=ZOOM,
+    default="fit",
+    show_default=True,
+    help="Zoom: screen pixels per image pixel (a positive number), or fit.",
+)
 @session_options
 @json_option
 def show(
@@ -104,7 +131,7 @@ def show(
         number = session.open_image(image, frame=frame)
         for path in region_files:
             session.load_regions(path)
-        session.zoom("fit" if zoom == "fit" else _float(zoom, "--zoom"))
+        session.zoom(zoom)
         drawn = len(session.regions()) if region_files else 0
         name = session.target.name
         used = session.transport
@@ -115,13 +142,6 @@ def show(
         {"ds9": name, "transport": used, "frame": number, "image": str(image), "regions": drawn},
         as_json,
     )
-
-
-def _float(text: str, name: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a number", param_hint=name) from None
 
 
 _MARK_HELP = {

@@ -15,7 +15,6 @@ from ._common import (
     DS9Target,
     Transport,
 )
-from ._process import ds9_processes
 from .samp import _SAMPClient, _SAMPTransport
 from .xpa import _xpa_not_found_message, _xpa_targets, _XPATransport, stopped_hint
 
@@ -203,7 +202,7 @@ def _silent_samp_message(target: str | None, silent: list[str], timeout: float) 
 
 
 def _not_found(target: str | None, transport: str, deadline: _Deadline) -> str:
-    if shutil.which("ds9") is None and not ds9_processes():
+    if shutil.which("ds9") is None:
         return _INSTALL_HINT
     if transport == "samp":
         what = f"no DS9 titled {target!r}" if target else "no DS9"
