@@ -25,21 +25,24 @@ marked) and postage stamps are built on the session: :func:`draw_calibrators`,
 :func:`postage_stamps`.
 """
 
+from ._checks import SCALES
 from ._common import CALIBRATOR_TAG, DS9Target
 from .connect import find_ds9
 from .session import DS9
+from .stamps import Stamps, postage_stamps
 from .workflows import (
     blink_before_after,
     draw_calibrators,
     picked_calibrators,
-    postage_stamps,
     step_through,
 )
 
 __all__ = [
     "CALIBRATOR_TAG",
     "DS9",
+    "SCALES",
     "DS9Target",
+    "Stamps",
     "blink_before_after",
     "draw_calibrators",
     "find_ds9",

@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +14,16 @@ from typing import Any, Literal
 import pandas as pd
 
 from .._io import atomic_output, check_output
-from ..errors import DS9Error, InputError
+from ..errors import DS9Error, InputError, XrbidError
+from ._checks import (
+    CLIP_PERCENT,
+    DEFAULT_SCALE,
+    check_sky,
+    check_stretch,
+    field_mismatch,
+    format_angle,
+    off_image_by,
+)
 from ._common import DS9Target, T, Transport, _DS9CommandError, _with_timeout, ds9_word
 from .connect import check_transport, connect, find_ds9
 from .xpa import stopped_hint
@@ -67,6 +77,7 @@ class DS9:
             raise InputError(f"timeout must be positive, not {timeout!r}")
         self.timeout = float(timeout)
         self._imgwin_loaded = False
+        self._wcs_cache: dict[str, Any] = {}
         self._transport, self.process = connect(target, transport, start, self.timeout)
 
     @property
@@ -172,14 +183,22 @@ class DS9:
     # -- images -----------------------------------------------------------------------------
 
     def open_image(self, path: str | os.PathLike, frame: Literal["new", "current"] = "new") -> int:
-        """Load a FITS image into a new frame (or the current one); return the frame number.
+        """Load a FITS image and return the number of the frame that shows it.
+
+        Parameters
+        ----------
+        path : path
+            The FITS file.
+        frame : {"new", "current"}
+            ``new``: a new frame, except when the current frame shows no image (as in a DS9
+            just started), which is used; ``current``: replace the image of the current frame.
 
         Raises
         ------
         InputError
             The file does not exist, or its path has characters DS9 cannot take.
         DS9Error
-            DS9 cannot load it (not FITS, no image); the new frame is removed again.
+            DS9 cannot load it (not FITS, no image); a frame made for it is removed again.
 
         Examples
         --------
@@ -190,12 +209,12 @@ class DS9:
             raise InputError(f"frame must be 'new' or 'current', not {frame!r}")
         path = _image_path(path)
         made_frame = False
-        if frame == "new" or not self.frames():
+        if not self.frames() or (frame == "new" and self.image_file()):
             self.set("frame new")
             made_frame = True
         number = self.current_frame()
         try:
-            self.set(f"file {ds9_word(path, 'image path')}", timeout=max(self.timeout, 30.0))
+            self.set(f"file {ds9_word(path, 'image path')}")
         except _DS9CommandError as exc:
             if made_frame:
                 self.set("frame delete")
@@ -224,6 +243,32 @@ class DS9:
             raise DS9Error(
                 f"the image in DS9 frame {self.current_frame()} ({self.image_file()}) has no "
                 f"celestial WCS, so {doing} at RA/Dec is impossible; use an image with a sky WCS"
+            )
+
+    def image_wcs(self):
+        """The celestial WCS (astropy) and the (rows, columns) shape of the image in the current
+        frame, from the FITS header DS9 shows (read once per frame and file)."""
+        from astropy.io import fits
+        from astropy.wcs import WCS
+
+        key = (self.current_frame(), self.image_file())
+        if self._wcs_cache.get("key") != key:
+            header = fits.Header.fromstring(self.get("fits header"), sep="\n")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. non-standard keywords of old HST headers
+                wcs = WCS(header).celestial
+            shape = (int(self.get("fits height")), int(self.get("fits width")))
+            self._wcs_cache = {"key": key, "value": (wcs, shape)}
+        return self._wcs_cache["value"]
+
+    def _require_on_image(self, ra: float, dec: float, doing: str) -> None:
+        wcs, shape = self.image_wcs()
+        off = off_image_by(wcs, shape, ra, dec)
+        if off is not None:
+            raise InputError(
+                f"cannot {doing} RA, Dec {ra:.6f} {dec:+.6f}: it is off the image in DS9 frame "
+                f"{self.current_frame()} ({Path(self.image_file()).name}) by "
+                f"{format_angle(off)}; give a position on the image"
             )
 
     # -- regions ----------------------------------------------------------------------------
@@ -255,9 +300,30 @@ class DS9:
         source, text = _region_text(regions, format_options)
         self._require_image("drawing regions")
         try:
-            self.set("regions", text, timeout=max(self.timeout, 60.0))
+            self.set("regions", text)
         except _DS9CommandError as exc:
+            if "coordinate mapping" in str(exc).lower():
+                raise DS9Error(self._elsewhere(source, text, str(exc))) from None
             raise DS9Error(f"DS9 rejected the regions of {source}: {exc}") from None
+
+    def _elsewhere(self, source: str, text: str, said: str) -> str:
+        """The message for regions DS9 cannot place: another field's, when they are."""
+        from ..regions import parse_regions
+
+        try:
+            wcs, shape = self.image_wcs()
+            mismatch = field_mismatch(wcs, shape, parse_regions(text, source=source))
+        except XrbidError:
+            mismatch = None
+        if mismatch is None:
+            return f"DS9 rejected the regions of {source}: {said}"
+        (c_ra, c_dec), (r_ra, r_dec), apart = mismatch
+        return (
+            f"the regions of {source} lie outside {Path(self.image_file()).name} (field centre "
+            f"{c_ra:.5f} {c_dec:+.5f}, regions centre {r_ra:.5f} {r_dec:+.5f}, {apart:.1f} "
+            "arcmin apart): they belong to another field; load the image of their field, or "
+            "the regions of this one"
+        )
 
     def regions(self, system: Literal["fk5", "icrs", "image"] = "fk5") -> pd.DataFrame:
         """The regions drawn on the current frame now, as a table (see
@@ -288,7 +354,7 @@ class DS9:
         else:
             raise InputError(f"unknown region system {system!r}; use fk5, icrs or image")
         which = "selected " if selected else ""
-        text = self.get(f"regions {which}-format ds9 {coords}", timeout=max(self.timeout, 60.0))
+        text = self.get(f"regions {which}-format ds9 {coords}")
         return parse_regions(text, source=f"DS9 {self.target.name} frame {self.current_frame()}")
 
     def delete_regions(self) -> None:
@@ -305,8 +371,9 @@ class DS9:
         DS9Error
             The image has no celestial WCS.
         """
-        ra, dec = _check_sky(ra, dec)
+        ra, dec = check_sky(ra, dec)
         self._require_wcs("panning")
+        self._require_on_image(ra, dec, "pan to")
         self.set(f"pan to {ra:.10f} {dec:.10f} wcs fk5")
 
     def pan_position(self) -> tuple[float, float]:
@@ -334,8 +401,9 @@ class DS9:
 
     def crosshair(self, ra: float, dec: float) -> None:
         """Switch DS9 to crosshair mode and put the crosshair on (``ra``, ``dec``), degrees."""
-        ra, dec = _check_sky(ra, dec)
+        ra, dec = check_sky(ra, dec)
         self._require_wcs("placing the crosshair")
+        self._require_on_image(ra, dec, "put the crosshair on")
         self.set("mode crosshair")
         self.set(f"crosshair {ra:.10f} {dec:.10f} wcs fk5")
 
@@ -389,16 +457,22 @@ class DS9:
             return None
         return self.get("tile mode").strip()
 
-    def blink(self, interval: float | None = 0.5) -> None:
-        """Blink the frames every ``interval`` seconds; ``None`` stops (one frame shown)."""
-        if interval is None:
+    def blink(self, interval: float | bool | None = 0.5) -> None:
+        """Blink the frames every ``interval`` seconds; ``False`` (or None) stops blinking and
+        shows one frame."""
+        if interval is None or interval is False:
+            self.set("blink no")
             self.set("single")
             return
-        if not (float(interval) > 0 and math.isfinite(float(interval))):
+        try:
+            value = float(interval)
+        except (TypeError, ValueError):
+            value = math.nan
+        if interval is True or not (value > 0 and math.isfinite(value)):
             raise InputError(
                 f"blink interval must be a positive number of seconds, not {interval!r}"
             )
-        self.set(f"blink interval {float(interval):g}")
+        self.set(f"blink interval {value:g}")
         self.set("blink yes")
 
     def blink_state(self) -> float | None:
@@ -416,6 +490,38 @@ class DS9:
         self.set(f"match frame {system}")
         self.set(f"lock frame {system}")
         self.set(f"lock crosshair {system}")
+
+    def stretch(
+        self, scale: str = DEFAULT_SCALE, limits: tuple[float, float] | None = None
+    ) -> None:
+        """Set how the current frame maps pixel values to grey levels.
+
+        Parameters
+        ----------
+        scale : {"linear", "log", "sqrt", "asinh", "zscale"}
+            The function, applied between the 0.25 and 99.75 percentiles of the pixel values
+            (DS9's 99.5 % clip), or ``zscale`` (linear between IRAF's zscale limits). The
+            default, log with the 99.5 % clip, shows the faint sources of an HST image
+            without saturating its stars.
+        limits : (float, float), optional
+            Pixel values shown black and white, in the image's units (e.g. electrons/s),
+            instead of the clip.
+
+        Raises
+        ------
+        InputError
+            Unknown scale, limits not finite or not increasing, or limits with zscale.
+        """
+        scale, limits = check_stretch(scale, limits)
+        if scale == "zscale":
+            self.set("scale linear")
+            self.set("scale mode zscale")
+        elif limits is not None:
+            self.set(f"scale {scale}")
+            self.set(f"scale limits {limits[0]:.8g} {limits[1]:.8g}")
+        else:
+            self.set(f"scale {scale}")
+            self.set(f"scale mode {CLIP_PERCENT:g}")
 
     def scale(
         self,
@@ -485,7 +591,7 @@ class DS9:
         with atomic_output(path, overwrite) as tmp:
             word = ds9_word(tmp.resolve(), "picture path")
             try:
-                self.set(f"saveimage png {word}", timeout=max(self.timeout, 30.0))
+                self.set(f"saveimage png {word}")
             except _DS9CommandError as exc:
                 raise DS9Error(f"DS9 could not save {path}: {exc}") from None
             if tmp.stat().st_size == 0:
@@ -544,16 +650,6 @@ def _region_text(regions: Any, format_options: dict[str, Any]) -> tuple[str, str
     raise InputError(
         f"regions must be a region file, region text or a table, not {type(regions).__name__}"
     )
-
-
-def _check_sky(ra: float, dec: float) -> tuple[float, float]:
-    try:
-        ra, dec = float(ra), float(dec)
-    except (TypeError, ValueError):
-        raise InputError(f"RA/Dec must be numbers in degrees, not {ra!r}, {dec!r}") from None
-    if not (math.isfinite(ra) and math.isfinite(dec)) or abs(dec) > 90:
-        raise InputError(f"RA/Dec ({ra}, {dec}) is not a sky position in degrees")
-    return ra % 360.0, dec
 
 
 def _two_floats(text: str, what: str) -> tuple[float, float]:

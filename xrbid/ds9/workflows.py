@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
-import re
-import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DS9Error, InputError
-from ._common import CALIBRATOR_TAG, ds9_word
+from ._checks import DEFAULT_SCALE, check_sky, check_stretch
+from ._common import CALIBRATOR_TAG
 from .session import DS9
 
 __all__ = [
@@ -22,13 +21,14 @@ __all__ = [
     "blink_before_after",
     "draw_calibrators",
     "picked_calibrators",
-    "postage_stamps",
     "step_through",
 ]
 
 CANDIDATE_COLOR = "cyan"
 KEEP_COLOR = "red"
 Mark = Literal["color", "selected", "delete"]
+BlinkMode = Literal["blink", "tile", "single"]
+BLINK_MODES = ("blink", "tile", "single")
 
 
 def draw_calibrators(
@@ -84,7 +84,7 @@ def draw_calibrators(
 
 def _on_image(ds9: DS9, table: pd.DataFrame) -> np.ndarray:
     """Which rows of ``table`` fall on the image of the current frame."""
-    wcs, shape = _frame_wcs(ds9)
+    wcs, shape = ds9.image_wcs()
     x, y = wcs.world_to_pixel_values(table["ra"].to_numpy(float), table["dec"].to_numpy(float))
     return (x > -0.5) & (x < shape[1] - 0.5) & (y > -0.5) & (y < shape[0] - 0.5)
 
@@ -215,141 +215,58 @@ def blink_before_after(
     *,
     interval: float = 0.5,
     crosshair: tuple[float, float] | None = None,
+    mode: BlinkMode = "blink",
+    scale: str = DEFAULT_SCALE,
+    limits: tuple[float, float] | None = None,
 ) -> tuple[int, int]:
-    """Show ``image`` twice, with the positions before and after a correction, and blink.
+    """Show ``image`` twice, with the positions before and after a correction.
 
-    Two new frames hold the same image, one with the ``before`` regions and one with the
-    ``after`` regions; they are matched and locked on WCS (crosshair included), so DS9 flips
-    between the two sets of positions over a fixed sky.
+    Two frames hold the same image, one with the ``before`` regions and one with the ``after``
+    regions; they are matched and locked on WCS (crosshair included), so that the two sets of
+    positions are compared over a fixed sky. The first frame is the current one when it shows
+    no image (as in a DS9 just started).
+
+    Parameters
+    ----------
+    mode : {"blink", "tile", "single"}
+        ``blink``: DS9 flips between the frames every ``interval`` seconds (stop with
+        ``ds9.blink(False)``); ``tile``: side by side; ``single``: one frame shown, the user
+        flips with Frame > Next (Tab).
+    scale, limits
+        The display stretch of both frames (see :meth:`DS9.stretch`).
 
     Returns
     -------
     (int, int)
         The frame numbers of the before and the after frame.
-    """
-    first = ds9.open_image(image, frame="new")
-    ds9.load_regions(before)
-    second = ds9.open_image(image, frame="new")
-    ds9.load_regions(after)
-    ds9.match_frames("wcs")
-    if crosshair is not None:
-        ds9.crosshair(*crosshair)
-    ds9.blink(interval)
-    return first, second
-
-
-def _stamp_name(source_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.+\-]+", "_", str(source_id)).strip("_") or "source"
-
-
-def postage_stamps(
-    ds9: DS9,
-    table: pd.DataFrame,
-    image: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    *,
-    size: float = 10.0,
-    pixels: int = 300,
-    overwrite: bool = False,
-) -> list[Path]:
-    """Save one PNG per source, centred on it, with its 1σ and 2σ circles, rendered by DS9.
-
-    Parameters
-    ----------
-    ds9 : DS9
-        The session.
-    table : pandas.DataFrame
-        ``source_id``, ``ra``, ``dec``, ``pu_1sigma``, ``pu_2sigma`` (arcsec).
-    image : path
-        The FITS image (with a sky WCS).
-    out_dir : path
-        Folder for the PNGs (created if missing); one ``<source_id>.png`` per source, with
-        characters other than letters, digits, ``.``, ``+``, ``-`` replaced by ``_``.
-    size : float
-        Width of each stamp on the sky, arcsec.
-    pixels : int
-        Width and height of each PNG's image area, screen pixels.
-    overwrite : bool
-        Replace stamps that exist.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The PNGs, in table order; sources that fall off the image get none.
 
     Raises
     ------
     InputError
-        Missing columns, duplicate IDs, existing stamps without ``overwrite``, or no source
-        on the image.
+        Unknown mode or stretch, or a non-positive interval (before DS9 is touched).
     """
-    from astropy.wcs.utils import proj_plane_pixel_scales
-
-    from ..regions import format_regions
-    from ..tables import require_columns
-
-    require_columns(
-        table, ["source_id", "ra", "dec", "pu_1sigma", "pu_2sigma"], what="postage stamps"
-    )
-    ids = _unique_ids(table)
-    if not size > 0:
-        raise InputError(f"stamp size must be positive, not {size!r}")
-    out = Path(out_dir)
-    ds9_word(out.resolve() / "stamp.png", "stamp folder")  # refused before DS9 is touched
-    names = [_stamp_name(i) for i in ids]
-    if len(set(names)) != len(names):
-        raise InputError("two source IDs give the same file name; make the IDs distinct")
-    paths = [out / f"{name}.png" for name in names]
-    if not overwrite:
-        for p in paths:
-            if p.exists():
-                raise InputError(
-                    f"{p} exists; use --overwrite (overwrite=True in Python) to replace it"
-                )
-    out.mkdir(parents=True, exist_ok=True)
-    one = format_regions(table, radius_column="pu_1sigma", color="green", width=2)
-    two = format_regions(
-        table,
-        radius_column="pu_2sigma",
-        color="magenta",
-        width=2,
-        dash=True,
-        label_column="source_id",
-        on_bad_label="replace",
-    )
-    ds9.open_image(image, frame="new")
-    ds9._require_wcs("postage stamps")
-    wcs, _ = _frame_wcs(ds9)
-    inside = _on_image(ds9, table)
-    if not inside.any():
-        raise InputError(
-            f"none of the {len(table)} sources falls on {image}; is it the image of this field?"
-        )
-    table = table.loc[inside].reset_index(drop=True)
-    paths = [p for p, keep in zip(paths, inside) if keep]
-    scale = float(np.mean(proj_plane_pixel_scales(wcs))) * 3600.0
-    ds9.set("colorbar no")
-    ds9.view_size(pixels, pixels)
-    ds9.scale(limits=99.5)
-    ds9.load_regions(one)
-    ds9.load_regions(two)
-    ds9.zoom(pixels / (size / scale))
-    for path, (_, row) in zip(paths, table.iterrows()):
-        ds9.pan_to(row["ra"], row["dec"])
-        ds9.snapshot(path, overwrite=overwrite)
-    ds9.set("colorbar yes")
-    return paths
-
-
-def _frame_wcs(ds9: DS9):
-    """The celestial WCS and the (rows, columns) shape of the image in the current frame, from
-    the header DS9 shows."""
-    from astropy.io import fits
-    from astropy.wcs import WCS
-
-    header = fits.Header.fromstring(ds9.get("fits header"), sep="\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. non-standard keywords of old HST headers
-        wcs = WCS(header).celestial
-    shape = (int(ds9.get("fits height")), int(ds9.get("fits width")))
-    return wcs, shape
+    if mode not in BLINK_MODES:
+        raise InputError(f"mode must be one of {', '.join(BLINK_MODES)}, not {mode!r}")
+    if not (isinstance(interval, int | float) and math.isfinite(interval) and interval > 0):
+        raise InputError(f"blink interval must be a positive number of seconds, not {interval!r}")
+    check_stretch(scale, limits)
+    if crosshair is not None:
+        crosshair = check_sky(*crosshair)
+    ds9.blink(False)
+    ds9.tile(False)
+    first = ds9.open_image(image, frame="new")
+    ds9.stretch(scale, limits)
+    ds9.load_regions(before)
+    second = ds9.open_image(image, frame="new")
+    ds9.stretch(scale, limits)
+    ds9.load_regions(after)
+    ds9.match_frames("wcs")
+    if crosshair is not None:
+        ds9.crosshair(*crosshair)
+    if mode == "blink":
+        ds9.blink(interval)
+    elif mode == "tile":
+        ds9.tile("column")
+    else:
+        ds9.frame(first)
+    return first, second

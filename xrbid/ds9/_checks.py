@@ -1,0 +1,111 @@
+"""Checks made before a value reaches DS9: sky positions, display stretches, whether a position
+or a set of regions lies on the image shown."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+SCALES = ("linear", "log", "sqrt", "asinh", "zscale")
+"""Display stretches: a DS9 scale function with a 99.5 % clip of the pixel values, or zscale
+(DS9's linear IRAF zscale limits)."""
+
+DEFAULT_SCALE = "log"
+CLIP_PERCENT = 99.5
+
+
+def check_sky(ra: Any, dec: Any) -> tuple[float, float]:
+    """(RA, Dec) as finite floats in degrees, RA wrapped into [0, 360); `InputError` otherwise."""
+    try:
+        ra, dec = float(ra), float(dec)
+    except (TypeError, ValueError):
+        raise InputError(f"RA/Dec must be numbers in degrees, not {ra!r}, {dec!r}") from None
+    if not (math.isfinite(ra) and math.isfinite(dec)) or abs(dec) > 90:
+        raise InputError(
+            f"RA/Dec ({ra}, {dec}) is not a sky position in degrees (finite, |Dec| <= 90)"
+        )
+    return ra % 360.0, dec
+
+
+def check_stretch(
+    scale: str, limits: tuple[float, float] | None
+) -> tuple[str, tuple[float, float] | None]:
+    """Validate a display stretch (see :data:`SCALES`) and optional (low, high) pixel limits.
+
+    Raises
+    ------
+    InputError
+        Unknown scale, limits not finite or not increasing, or limits with ``zscale`` (which
+        chooses its own).
+    """
+    if scale not in SCALES:
+        raise InputError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    if limits is None:
+        return scale, None
+    try:
+        low, high = (float(v) for v in limits)
+    except (TypeError, ValueError):
+        raise InputError(f"limits must be two numbers LOW HIGH, not {limits!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InputError(f"limits must be finite with LOW < HIGH, not {low:g} {high:g}")
+    if scale == "zscale":
+        raise InputError(
+            "zscale chooses its own limits; give --limits with linear, log, sqrt or asinh"
+        )
+    return scale, (low, high)
+
+
+def format_angle(arcsec: float) -> str:
+    """An angle in the unit that reads best: arcsec below 2 arcmin, arcmin below 2 deg."""
+    if arcsec < 120:
+        return f'{arcsec:.1f}"'
+    if arcsec < 7200:
+        return f"{arcsec / 60:.1f} arcmin"
+    return f"{arcsec / 3600:.2f} deg"
+
+
+def off_image_by(wcs, shape: tuple[int, int], ra: float, dec: float) -> float | None:
+    """How far (arcsec) the position lies outside the image; None when it is on the image.
+
+    The distance is to the nearest point of the image's edge (pixel centres from -0.5 to
+    N - 0.5), measured on the sky. A position the projection cannot map (the far side of the
+    sky for a tangent projection) gets its distance from the image centre.
+    """
+    from ..sky import separation_arcsec
+
+    rows, cols = shape
+    x, y = (float(v) for v in wcs.world_to_pixel_values(ra, dec))
+    if math.isfinite(x) and math.isfinite(y):
+        if -0.5 < x < cols - 0.5 and -0.5 < y < rows - 0.5:
+            return None
+        ex, ey = np.clip(x, -0.5, cols - 0.5), np.clip(y, -0.5, rows - 0.5)
+    else:
+        ex, ey = (cols - 1) / 2, (rows - 1) / 2
+    edge_ra, edge_dec = wcs.pixel_to_world_values(ex, ey)
+    return float(np.ravel(separation_arcsec(ra, dec, edge_ra, edge_dec))[0])
+
+
+def field_mismatch(wcs, shape: tuple[int, int], regions) -> tuple[tuple, tuple, float] | None:
+    """(image centre, regions centre, separation in arcmin) when none of the sky regions lies
+    on the image; None when some do or when they have no sky positions."""
+    from ..sky import centroid, separation_arcsec
+
+    sky = regions.loc[regions["ra"].notna() & regions["dec"].notna()]
+    if len(sky) == 0:
+        return None
+    ra = sky["ra"].to_numpy(float)
+    dec = sky["dec"].to_numpy(float)
+    rows, cols = shape
+    x, y = wcs.world_to_pixel_values(ra, dec)
+    with np.errstate(invalid="ignore"):
+        on = (x > -0.5) & (x < cols - 0.5) & (y > -0.5) & (y < rows - 0.5)
+    if on.any():
+        return None
+    c_ra, c_dec = (float(v) for v in wcs.pixel_to_world_values((cols - 1) / 2, (rows - 1) / 2))
+    r_ra, r_dec = centroid(ra, dec)
+    apart = float(np.ravel(separation_arcsec(c_ra, c_dec, r_ra, r_dec))[0]) / 60.0
+    return (c_ra, c_dec), (r_ra, r_dec), apart
