@@ -8,6 +8,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,8 +23,10 @@ __all__ = [
     "XrbidGroup",
     "emit",
     "headers_option",
+    "id_options",
     "json_option",
     "overwrite_option",
+    "source_ids",
 ]
 
 
@@ -205,3 +208,33 @@ class AngleParam(click.ParamType):
 
 
 ANGLE = AngleParam()
+
+
+def id_options(f: Callable) -> Callable:
+    """``--id ID`` (repeat for several) and ``--ids-file FILE``: which sources, one convention
+    for every command that picks sources by ID (read with :func:`source_ids`)."""
+    f = click.option(
+        "--ids-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Text file of source IDs, one per line (# starts a comment).",
+    )(f)
+    return click.option(
+        "--id", "ids", multiple=True, help="A source ID to keep (repeat for several)."
+    )(f)
+
+
+def source_ids(ids: tuple[str, ...], ids_file: Path | None, required: bool) -> list[str] | None:
+    """The IDs given with ``--id`` or ``--ids-file`` (one of them), or None when neither is
+    given and ``required`` is false."""
+    from xrbid.errors import InputError
+    from xrbid.tables import read_ids
+
+    if ids and ids_file:
+        raise InputError("give the sources with --id ID ... or with --ids-file FILE, not both")
+    if ids:
+        return list(ids)
+    if ids_file:
+        return read_ids(ids_file)
+    if required:
+        raise InputError("give the sources with --id ID ... or with --ids-file FILE (one of them)")
+    return None

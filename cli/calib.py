@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ._common import ANGLE, XrbidGroup, emit, json_option, overwrite_option
+from .phot import LENGTH, LENGTH_HELP
 
 
 @click.group(cls=XrbidGroup)
@@ -63,7 +64,13 @@ def _image_centre_and_radius(image: Path, ext: str | None) -> tuple[float, float
     "--sip-degree", type=int, default=3, show_default=True, help="SIP degree (--fit sip)."
 )
 @click.option("--ext", help="Image extension (index, NAME or NAME,VER); default: first SCI.")
-@click.option("--fwhm", type=float, default=2.5, show_default=True, help="Star FWHM, pixels.")
+@click.option(
+    "--fwhm",
+    type=LENGTH,
+    default="2.5pix",
+    show_default=True,
+    help=f"Star FWHM, as for phot detect: {LENGTH_HELP}.",
+)
 @click.option(
     "--threshold", type=float, default=5.0, show_default=True, help="Detection threshold, sigma."
 )
@@ -111,7 +118,7 @@ def wcs(
     fit: str,
     sip_degree: int,
     ext: str | None,
-    fwhm: float,
+    fwhm: object,
     threshold: float,
     search_radius: float,
     match_radius: float,

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from ._common import XrbidGroup, emit, headers_option, json_option, overwrite_option
+from ._common import (
+    XrbidGroup,
+    emit,
+    headers_option,
+    id_options,
+    json_option,
+    overwrite_option,
+    source_ids,
+)
 
 
 def _output_option(f):
@@ -109,12 +117,7 @@ def unique(table_path: Path, output: Path, headers: str, overwrite: bool, as_jso
 
 @csc.command("select")
 @_table_argument("table_path")
-@click.option("--id", "ids", multiple=True, help="A source ID to keep (repeat for several).")
-@click.option(
-    "--ids-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Text file of source IDs, one per line (# starts a comment).",
-)
+@id_options
 @click.option(
     "--missing",
     type=click.Choice(["error", "warn"]),
@@ -144,19 +147,15 @@ def select(
           --id "2CXO J140251.0+542420" --id "2CXO J140248.0+542403"
       xrbid csc select m101_unique.ecsv --ids-file calibrators.txt -o calibrators.ecsv
     """
-    from xrbid.errors import InputError
     from xrbid.tables import (
         check_table_output,
-        read_ids,
         read_table,
         select_sources,
         write_table,
     )
 
-    if bool(ids) == bool(ids_file):
-        raise InputError("give the sources with --id ID ... or with --ids-file FILE (one of them)")
+    wanted = source_ids(ids, ids_file, required=True)
     check_table_output(output, overwrite)
-    wanted = list(ids) if ids else read_ids(ids_file)
     df = read_table(table_path, required=["source_id"], what="selecting sources")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidGroup, emit, json_option, overwrite_option
+from ._common import (
+    ANGLE,
+    XrbidGroup,
+    emit,
+    id_options,
+    json_option,
+    overwrite_option,
+    source_ids,
+)
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -62,7 +70,8 @@ def session_options(f: Callable) -> Callable:
             type=click.Choice(["auto", "xpa", "samp"]),
             default="auto",
             show_default=True,
-            help="How to reach DS9: XPA (pyds9), SAMP (pyvo.samp), or XPA then SAMP.",
+            help="How to reach DS9: XPA (the XPA library of pyds9), SAMP (pyvo.samp), or XPA "
+            "then SAMP.",
         ),
         click.option("--start", is_flag=True, help="Start ds9 if none answers."),
         click.option(
@@ -70,12 +79,40 @@ def session_options(f: Callable) -> Callable:
             type=click.FloatRange(min=0.1),
             default=10.0,
             show_default=True,
-            help="Seconds to wait for DS9 on each command.",
+            help="Seconds to wait for DS9: for finding it, and for each command.",
         ),
     ]
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def display_options(f: Callable) -> Callable:
+    """``--scale`` and ``--limits``: how pixel values map to grey levels."""
+    from xrbid.ds9 import SCALES
+
+    f = click.option(
+        "--limits",
+        type=(float, float),
+        default=None,
+        metavar="LOW HIGH",
+        help="Pixel values shown black and white, in the image's units (e.g. electrons/s); "
+        "default: the 99.5% clip (zscale: its own).",
+    )(f)
+    return click.option(
+        "--scale",
+        type=click.Choice(SCALES),
+        default="log",
+        show_default=True,
+        help="Display stretch: a function over the 99.5% clip of the pixel values, or zscale.",
+    )(f)
+
+
+def _check_display(scale: str, limits: tuple[float, float] | None) -> None:
+    """Refuse a bad stretch before DS9 is touched."""
+    from xrbid.ds9._checks import check_stretch
+
+    check_stretch(scale, limits)
 
 
 def _connect(target: str | None, transport: str, start: bool, timeout: float):
@@ -94,11 +131,9 @@ def _connect(target: str | None, transport: str, start: bool, timeout: float):
     help="Region file to draw over the image (repeat for several).",
 )
 @click.option(
-    "--frame",
-    type=click.Choice(["new", "current"]),
-    default="new",
-    show_default=True,
-    help="Load into a new frame or replace the current one.",
+    "--new-frame",
+    is_flag=True,
+    help="Load into a new frame; default: the current frame (a DS9 just started has one).",
 )
 @click.option(
     "--zoom",
@@ -107,13 +142,16 @@ def _connect(target: str | None, transport: str, start: bool, timeout: float):
     show_default=True,
     help="Zoom: screen pixels per image pixel (a positive number), or fit.",
 )
+@display_options
 @session_options
 @json_option
 def show(
     image: Path,
     region_files: tuple[Path, ...],
-    frame: str,
-    zoom: str,
+    new_frame: bool,
+    zoom: float | str,
+    scale: str,
+    limits: tuple[float, float] | None,
     target: str | None,
     transport: str,
     start: bool,
@@ -122,13 +160,19 @@ def show(
 ) -> None:
     """Show IMAGE in DS9 with region files drawn over it.
 
+    The image replaces the one in DS9's current frame unless --new-frame is given; the
+    message says which frame shows it.
+
     \b
     Example (the M101 2-sigma circles over your HST image of M101):
       xrbid ds9 show m101_f555w.fits --regions m101_2sig.reg --start
     """
+    _check_display(scale, limits)
     session = _connect(target, transport, start, timeout)
     try:
-        number = session.open_image(image, frame=frame)
+        before = session.frames()
+        number = session.open_image(image, frame="new" if new_frame else "current")
+        session.stretch(scale, limits)
         for path in region_files:
             session.load_regions(path)
         session.zoom(zoom)
@@ -137,9 +181,17 @@ def show(
         used = session.transport
     finally:
         session.close()
+    which = "new frame" if number not in before else "current frame"
     emit(
-        f"DS9 {name!r} ({used}): {image.name} in frame {number}, {drawn} regions drawn",
-        {"ds9": name, "transport": used, "frame": number, "image": str(image), "regions": drawn},
+        f"DS9 {name!r} ({used}): {image.name} in frame {number} ({which}), {drawn} regions drawn",
+        {
+            "ds9": name,
+            "transport": used,
+            "frame": number,
+            "new_frame": number not in before,
+            "image": str(image),
+            "regions": drawn,
+        },
         as_json,
     )
 
@@ -161,19 +213,21 @@ _MARK_HELP = {
     default=None,
     help="Table of the kept calibrators (source_id, ra, dec, ds9_ra, ds9_dec).",
 )
-@click.option(
-    "--ids",
-    multiple=True,
-    help="Only these candidates (comma-separated or repeated); default all sources.",
-)
+@id_options
 @click.option(
     "--radius",
     type=ANGLE,
-    default=2.0,
+    default="2arcsec",
     show_default=True,
-    help="Radius of the candidate circles (2arcsec, 0.1arcmin; a number is arcsec).",
+    help="Radius of the candidate circles: an angle (2arcsec, 0.1arcmin; a number is arcsec).",
 )
-@click.option("--zoom", type=float, default=4.0, show_default=True, help="Zoom on each candidate.")
+@click.option(
+    "--zoom",
+    type=click.FloatRange(min=0, min_open=True, max=1e4),
+    default=4.0,
+    show_default=True,
+    help="Zoom on each candidate: screen pixels per image pixel.",
+)
 @click.option(
     "--mark",
     type=click.Choice(["color", "selected", "delete"]),
@@ -184,6 +238,7 @@ _MARK_HELP = {
 @click.option(
     "--keep-color", default="red", show_default=True, help="Colour meaning keep (--mark color)."
 )
+@display_options
 @click.option("--no-step", is_flag=True, help="Do not step through the candidates one by one.")
 @click.option(
     "--draw-only", is_flag=True, help="Draw (and step), then exit; collect later with --collect."
@@ -201,10 +256,13 @@ def calibrators(
     image: Path | None,
     output: Path | None,
     ids: tuple[str, ...],
+    ids_file: Path | None,
     radius: float,
     zoom: float,
     mark: str,
     keep_color: str,
+    scale: str,
+    limits: tuple[float, float] | None,
     no_step: bool,
     draw_only: bool,
     collect: bool,
@@ -224,7 +282,7 @@ def calibrators(
     \b
     Example (M101):
       xrbid ds9 calibrators m101_unique.ecsv --image m101_f555w.fits \\
-          --ids "2CXO J140314.3+541806,2CXO J140229.9+542118" -o calibrators.ecsv
+          --id "2CXO J140314.3+541806" --id "2CXO J140229.9+542118" -o calibrators.ecsv
     \b
     Draw now, mark at leisure, collect later:
       xrbid ds9 calibrators m101_unique.ecsv --image m101_f555w.fits --draw-only
@@ -241,14 +299,16 @@ def calibrators(
         raise click.UsageError("give --image to draw the candidates on (or use --collect)")
     if output is not None:
         check_table_output(output, overwrite)
+    _check_display(scale, limits)
+    wanted = source_ids(ids, ids_file, required=False)
     table = unique_sources(read_table(table_path))
-    wanted = [i.strip() for chunk in ids for i in chunk.split(",") if i.strip()]
     if wanted:
         table = select_sources(table, wanted)
     session = _connect(target, transport, start, timeout)
     try:
         if not collect:
             session.open_image(image)
+            session.stretch(scale, limits)
             drawn = draw_calibrators(session, table, radius=radius)
             off_image = len(table) - len(drawn)
             if off_image:
@@ -285,7 +345,15 @@ def calibrators(
         kept = picked_calibrators(session, table, mark=mark, keep_color=keep_color)
     finally:
         session.close()
+    from xrbid.errors import InputError
     from xrbid.tables import write_table
+
+    if len(kept) == 0:
+        how = _MARK_HELP[mark].format(color=keep_color)
+        raise InputError(
+            f"none of the {len(table)} candidates is marked as kept in DS9 (--mark {mark}: "
+            f"{how}); nothing written to {output}; mark them and run again with --collect"
+        )
 
     write_table(kept, output, overwrite=overwrite)
     emit(
@@ -296,17 +364,36 @@ def calibrators(
 
 
 @ds9.command("blink")
-@click.argument("image", type=_EXISTING)
-@click.option("--before", type=_EXISTING, required=True, help="Regions before the correction.")
-@click.option("--after", type=_EXISTING, required=True, help="Regions after the correction.")
-@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds per frame.")
+@click.argument("image", type=_EXISTING, required=False)
+@click.option("--before", type=_EXISTING, help="Regions before the correction.")
+@click.option("--after", type=_EXISTING, help="Regions after the correction.")
+@click.option(
+    "--mode",
+    type=click.Choice(["blink", "tile", "single"]),
+    default="blink",
+    show_default=True,
+    help="Blink the two frames, tile them side by side, or show one (flip with Tab).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=0.5,
+    show_default=True,
+    help="Seconds each frame is shown while blinking.",
+)
+@click.option("--stop", is_flag=True, help="Stop blinking (or tiling): show one frame.")
+@display_options
 @session_options
 @json_option
 def blink(
-    image: Path,
-    before: Path,
-    after: Path,
+    image: Path | None,
+    before: Path | None,
+    after: Path | None,
+    mode: str,
     interval: float,
+    stop: bool,
+    scale: str,
+    limits: tuple[float, float] | None,
     target: str | None,
     transport: str,
     start: bool,
@@ -317,24 +404,57 @@ def blink(
 
     Two frames show the same image, one with each region file, matched and locked on WCS
     (crosshair included): check that the correction brought the X-ray positions onto their
-    optical counterparts.
+    optical counterparts. DS9 blinks until told otherwise: `xrbid ds9 blink --stop`.
 
     \b
     Example (M101):
       xrbid ds9 blink m101_f555w.fits --before m101.reg --after m101_aligned.reg
+      xrbid ds9 blink --stop
     """
     from xrbid.ds9 import blink_before_after
 
+    if stop:
+        if image is not None or before is not None or after is not None:
+            raise click.UsageError("--stop takes no IMAGE, --before or --after")
+        session = _connect(target, transport, start, timeout)
+        try:
+            session.blink(False)
+            session.tile(False)
+            name, frame = session.target.name, session.current_frame()
+        finally:
+            session.close()
+        emit(
+            f"DS9 {name!r}: blinking stopped, frame {frame} shown",
+            {"ds9": name, "frame": frame, "blinking": False},
+            as_json,
+        )
+        return
+    if image is None or before is None or after is None:
+        raise click.UsageError("give IMAGE, --before and --after (or --stop)")
+    _check_display(scale, limits)
     session = _connect(target, transport, start, timeout)
     try:
-        first, second = blink_before_after(session, image, before, after, interval=interval)
+        first, second = blink_before_after(
+            session, image, before, after, interval=interval, mode=mode, scale=scale,
+            limits=limits,
+        )  # fmt: skip
         name = session.target.name
     finally:
         session.close()
+    doing = {
+        "blink": f"blinking every {interval:g} s (stop: xrbid ds9 blink --stop)",
+        "tile": "side by side",
+        "single": "one at a time (Tab flips)",
+    }[mode]
     emit(
-        f"DS9 {name!r}: blinking frame {first} ({before.name}) and {second} ({after.name}) "
-        f"every {interval:g} s",
-        {"ds9": name, "before_frame": first, "after_frame": second, "interval": interval},
+        f"DS9 {name!r}: frame {first} ({before.name}) and {second} ({after.name}), {doing}",
+        {
+            "ds9": name,
+            "before_frame": first,
+            "after_frame": second,
+            "mode": mode,
+            "interval": interval,
+        },
         as_json,
     )
 
@@ -350,14 +470,28 @@ def blink(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the PNGs (created if missing).",
 )
-@click.option("--size", type=ANGLE, default=10.0, show_default=True, help="Stamp width on the sky.")
+@click.option(
+    "--size",
+    type=ANGLE,
+    default="10arcsec",
+    show_default=True,
+    help="Stamp width on the sky: an angle (8arcsec, 0.2arcmin; a number is arcsec).",
+)
 @click.option(
     "--pixels",
     type=click.IntRange(50, 2000),
     default=300,
     show_default=True,
-    help="Stamp width and height in screen pixels.",
+    help="Stamp width and height, screen pixels.",
 )
+@click.option(
+    "--candidates",
+    "candidates_path",
+    type=_EXISTING,
+    default=None,
+    help="Counterparts table (xrbid counterparts -o): candidates drawn numbered by rank.",
+)
+@display_options
 @session_options
 @overwrite_option
 @json_option
@@ -367,6 +501,9 @@ def stamps(
     out_dir: Path,
     size: float,
     pixels: int,
+    candidates_path: Path | None,
+    scale: str,
+    limits: tuple[float, float] | None,
     target: str | None,
     transport: str,
     start: bool,
@@ -376,26 +513,46 @@ def stamps(
 ) -> None:
     """A PNG postage stamp per source of TABLE with its 1-sigma and 2-sigma circles.
 
-    DS9 renders each stamp: the image around the source, the 1-sigma circle (green, solid) and
-    the 2-sigma circle (magenta, dashed, labelled). TABLE needs pu_1sigma and pu_2sigma.
+    DS9 renders each stamp: the image around the source, its 1-sigma circle (green, solid) and
+    2-sigma circle (magenta, dashed, labelled), other sources' circles thin and dashed in
+    blue, the candidates of --candidates numbered as in the counterparts table, a scale bar
+    and a N/E compass. TABLE needs pu_1sigma and pu_2sigma. Sources without a stamp are listed
+    with the reason.
 
     \b
     Example (M101):
-      xrbid ds9 stamps m101_best.ecsv --image m101_f555w.fits -o stamps/ --size 8arcsec
+      xrbid ds9 stamps m101_best.ecsv --image m101_f555w.fits -o stamps/ --size 8arcsec \\
+          --candidates m101_counterparts.ecsv
     """
     from xrbid.ds9 import postage_stamps
     from xrbid.tables import read_table
 
+    _check_display(scale, limits)
     table = read_table(table_path)
+    candidates = read_table(candidates_path) if candidates_path is not None else None
     session = _connect(target, transport, start, timeout)
     try:
-        paths = postage_stamps(
-            session, table, image, out_dir, size=size, pixels=pixels, overwrite=overwrite
-        )
+        made = postage_stamps(
+            session, table, image, out_dir, size=size, pixels=pixels, overwrite=overwrite,
+            scale=scale, limits=limits, candidates=candidates,
+        )  # fmt: skip
     finally:
         session.close()
+    skipped = made.skipped
+    lines = [f"{len(made)} stamps -> {out_dir} (scale bar {made.bar_arcsec:g} arcsec)"]
+    if len(skipped):
+        lines[0] += f"; {len(skipped)} skipped:"
+        lines += [f"  {sid}: {why}" for sid, why in zip(skipped["source_id"], skipped["reason"])]
     emit(
-        f"{len(paths)} stamps -> {out_dir}",
-        {"stamps": [str(p) for p in paths], "output": str(out_dir)},
+        "\n".join(lines),
+        {
+            "stamps": [str(p) for p in made],
+            "output": str(out_dir),
+            "skipped": [
+                {"source_id": sid, "reason": why}
+                for sid, why in zip(skipped["source_id"], skipped["reason"])
+            ],
+            "scale_bar_arcsec": made.bar_arcsec,
+        },
         as_json,
     )
