@@ -694,3 +694,154 @@ def test_ds9_dying_mid_command_times_out(ds9_server, spare_ds9, transport, how) 
     assert time.monotonic() - t0 < 2 + 2.5
     with pytest.raises(DS9Error, match="closed"):
         session.frames()  # the session knows it lost DS9
+
+
+# --------------------------------------------------------------------------------------------
+# frames, stretch, blinking, positions off the image, regions of another field
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_empty_current_frame_is_used_first(ds9: DS9, a478: Path) -> None:
+    """A DS9 just started has one empty frame: the first image goes there, not into frame 2."""
+    ds9.set("frame new")  # the state of a DS9 just started
+    assert ds9.frames() == [1] and ds9.image_file() == ""
+    assert ds9.open_image(a478, frame="new") == 1
+    assert ds9.frames() == [1]
+    assert ds9.open_image(a478, frame="current") == 1  # replaces the image
+    assert ds9.frames() == [1]
+    assert ds9.open_image(a478, frame="new") == 2  # frame 1 shows an image now
+    assert ds9.frames() == [1, 2]
+    ds9.blink(0.2)  # two images: blinking, matching and snapshots have no empty frame
+    ds9.blink(False)
+    ds9.match_frames("wcs")
+
+
+def test_default_stretch_is_log_over_the_995_clip(ds9: DS9, a478: Path, tmp_path) -> None:
+    """The default stretch clips at the 0.25 and 99.75 percentiles of the pixel values (checked
+    against numpy's percentiles of the FITS data) and shows far more of the sky background
+    than DS9's linear min-max."""
+    import matplotlib.image as mpimg
+
+    data = fits.getdata(a478, "SCI").astype(float)
+    low, high = np.percentile(data[np.isfinite(data)], [0.25, 99.75])
+    ds9.open_image(a478)
+    ds9.set("colorbar no")
+    ds9.zoom("fit")
+    ds9.set("scale linear")
+    ds9.set("scale mode minmax")
+    dark = mpimg.imread(ds9.snapshot(tmp_path / "minmax.png"))[..., :3].mean()
+    ds9.stretch()
+    assert ds9.get("scale") == "log"
+    assert float(ds9.get("scale mode")) == 99.5
+    got = [float(v) for v in ds9.get("scale limits").split()]
+    assert abs(got[0] - low) < 0.01 * (high - low)
+    assert abs(got[1] - high) < 0.01 * (high - low)
+    shown = mpimg.imread(ds9.snapshot(tmp_path / "log.png"))[..., :3].mean()
+    assert shown > 3 * dark
+
+
+def test_stretch_limits_and_zscale(ds9: DS9, a478: Path) -> None:
+    ds9.open_image(a478)
+    ds9.stretch("sqrt", (0.0, 0.5))
+    assert ds9.get("scale") == "sqrt"
+    assert [float(v) for v in ds9.get("scale limits").split()] == [0.0, 0.5]
+    ds9.stretch("zscale")
+    assert ds9.get("scale") == "linear" and ds9.get("scale mode") == "zscale"
+    for scale, limits, words in [
+        ("zscale", (0.0, 1.0), "zscale chooses its own limits"),
+        ("linear", (1.0, 0.0), "LOW < HIGH"),
+        ("log", (0.0, float("nan")), "finite"),
+        ("hist", None, "scale must be one of"),
+    ]:
+        with pytest.raises(InputError, match=words):
+            ds9.stretch(scale, limits)
+    assert ds9.get("scale mode") == "zscale"  # untouched by the refused ones
+
+
+def test_blink_stops(ds9: DS9, a478: Path) -> None:
+    ds9.open_image(a478)
+    ds9.open_image(a478)
+    ds9.blink(0.3)
+    assert ds9.blink_state() == pytest.approx(0.3)
+    ds9.blink(False)
+    assert ds9.blink_state() is None
+    assert ds9.get("single") == "yes"
+    with pytest.raises(InputError, match="positive number of seconds"):
+        ds9.blink(True)
+
+
+@pytest.mark.parametrize("mode", ["tile", "single"])
+def test_before_after_modes(ds9: DS9, a478: Path, a478_wcs, tmp_path, mode: str) -> None:
+    from xrbid.ds9 import blink_before_after
+    from xrbid.regions import write_regions
+
+    table = candidates(a478_wcs, n=3)
+    before = write_regions(table, tmp_path / "before.reg", radius=1.0)
+    after = write_regions(table.assign(ra=table["ra"] + 1e-4), tmp_path / "after.reg", radius=1.0)
+    first, second = blink_before_after(ds9, a478, before, after, mode=mode)
+    assert (first, second) == (1, 2)
+    assert ds9.blink_state() is None
+    if mode == "tile":
+        assert ds9.tile_state() == "column"
+    else:
+        assert ds9.tile_state() is None and ds9.current_frame() == first
+
+
+def test_a_failed_command_leaves_the_session_usable(ds9: DS9, a478: Path, a478_wcs) -> None:
+    """Coordinates are checked finite before they are sent; a command DS9 refuses (here a
+    non-number, as a NaN printed by C would be) leaves the session and DS9 working."""
+    ds9.open_image(a478)
+    ds9.open_image(a478)
+    ds9.match_frames("wcs")
+    ds9.blink(0.2)
+    for bad in [(float("nan"), 10.0), (63.35, float("inf")), (63.35, 91.0)]:
+        with pytest.raises(InputError, match="not a sky position"):
+            ds9.crosshair(*bad)
+    with pytest.raises(DS9Error, match="parse error"):
+        ds9.set("crosshair -nan -nan wcs fk5")
+    ra, dec = sky_at(a478_wcs, 250.0, 260.0)
+    ds9.crosshair(ra[0], dec[0])  # the same session goes on
+    got = ds9.crosshair_position()
+    assert sep_arcsec(got[0], got[1], ra, dec)[0] < 0.01
+    assert ds9.frames() == [1, 2]
+    ds9.blink(False)
+
+
+def test_pan_off_the_image_says_by_how_much(ds9: DS9, a478: Path, a478_wcs) -> None:
+    ds9.open_image(a478)
+    before = ds9.pan_position()
+    # 100 pixels beyond the right edge (x = 599.5), at mid height: 10 arcsec off by astropy
+    ra, dec = sky_at(a478_wcs, 699.5, 300.0)
+    edge_ra, edge_dec = sky_at(a478_wcs, 599.5, 300.0)
+    want = sep_arcsec(ra, dec, edge_ra, edge_dec)[0]
+    with pytest.raises(InputError) as err:
+        ds9.pan_to(ra[0], dec[0])
+    message = str(err.value)
+    assert "off the image in DS9 frame 1 (a478hst-cutout.fits[SCI])" in message
+    said = float(message.split(" by ")[1].split('"')[0])
+    assert abs(said - want) < 0.1
+    assert ds9.pan_position() == pytest.approx(before)
+    with pytest.raises(InputError, match=r"off the image .* by \d+\.\d+ deg"):
+        ds9.pan_to(210.80227, 54.34895)  # M101, far from Abell 478
+
+
+def test_regions_of_another_field_are_explained(ds9: DS9, a478: Path, tmp_path) -> None:
+    from astropy.coordinates import SkyCoord
+
+    reg = tmp_path / "m101.reg"
+    reg.write_text('fk5\ncircle(210.80227,54.34895,2")\ncircle(210.9,54.3,2")\n')
+    ds9.open_image(a478)
+    with pytest.raises(DS9Error) as err:
+        ds9.load_regions(reg)
+    message = str(err.value)
+    assert message.startswith(f"the regions of {reg} lie outside a478hst-cutout.fits")
+    assert "Bad Coordinate" not in message
+    # independently: the image centre from astropy, the regions' mean direction by SkyCoord
+    wcs = WCS(fits.getheader(a478, "SCI"))
+    centre = wcs.pixel_to_world(299.5, 299.5)
+    pts = SkyCoord([210.80227, 210.9] * u.deg, [54.34895, 54.3] * u.deg)
+    mean = SkyCoord(pts.cartesian.mean(), representation_type="cartesian").spherical
+    apart = centre.separation(SkyCoord(mean.lon, mean.lat)).arcmin
+    said = float(message.split("arcmin apart")[0].rsplit(", ", 1)[1])
+    assert abs(said - apart) < 0.1
+    assert len(ds9.regions()) == 0

@@ -299,24 +299,28 @@ class DS9:
         """
         source, text = _region_text(regions, format_options)
         self._require_image("drawing regions")
+        elsewhere = self._elsewhere(source, text)
+        if elsewhere is not None:  # DS9 would refuse them over XPA and drop them over SAMP
+            raise DS9Error(elsewhere)
         try:
             self.set("regions", text)
         except _DS9CommandError as exc:
-            if "coordinate mapping" in str(exc).lower():
-                raise DS9Error(self._elsewhere(source, text, str(exc))) from None
             raise DS9Error(f"DS9 rejected the regions of {source}: {exc}") from None
 
-    def _elsewhere(self, source: str, text: str, said: str) -> str:
-        """The message for regions DS9 cannot place: another field's, when they are."""
+    def _elsewhere(self, source: str, text: str) -> str | None:
+        """Why sky regions none of which lies on the image cannot be drawn (None when some
+        do, when they have no sky positions, or when the image has no sky WCS)."""
         from ..regions import parse_regions
 
+        if not self.has_celestial_wcs():
+            return None
         try:
             wcs, shape = self.image_wcs()
             mismatch = field_mismatch(wcs, shape, parse_regions(text, source=source))
         except XrbidError:
-            mismatch = None
+            return None  # DS9 says what is wrong with regions the parser cannot read
         if mismatch is None:
-            return f"DS9 rejected the regions of {source}: {said}"
+            return None
         (c_ra, c_dec), (r_ra, r_dec), apart = mismatch
         return (
             f"the regions of {source} lie outside {Path(self.image_file()).name} (field centre "
