@@ -845,3 +845,63 @@ def test_regions_of_another_field_are_explained(ds9: DS9, a478: Path, tmp_path) 
     said = float(message.split("arcmin apart")[0].rsplit(", ", 1)[1])
     assert abs(said - apart) < 0.1
     assert len(ds9.regions()) == 0
+
+
+def _colour(rgb: np.ndarray, want: tuple[float, float, float], tol: float = 0.12) -> np.ndarray:
+    """(row, col) of the pixels within ``tol`` of the colour ``want`` (0-1 RGB)."""
+    return np.argwhere(np.all(np.abs(rgb - np.asarray(want)) < tol, axis=-1))
+
+
+def test_stamps_neighbours_candidates_bar_compass_and_skips(
+    ds9: DS9, a478: Path, a478_wcs, tmp_path
+) -> None:
+    """Stamp geometry: 8" over 200 screen pixels = 25 screen pixels per arcsec, zoom 2.5 on
+    the 0.1" pixels of the image; positions made with astropy's WCS."""
+    import matplotlib.image as mpimg
+
+    from xrbid.ds9.stamps import NEIGHBOUR_COLOR
+
+    xs = [325.0, 300.0, 700.0, 300.0]  # B (neighbour, 2.5" east of A), A, off image, no RA
+    ra, dec = sky_at(a478_wcs, xs, [300.0] * 4)
+    ra[3] = np.nan
+    table = pd.DataFrame(
+        {
+            "source_id": ["SRC B", "SRC A", "SRC OFF", "SRC NAN"],
+            "ra": ra,
+            "dec": dec,
+            "pu_1sigma": [0.5, 0.8, 0.5, 0.5],
+            "pu_2sigma": [1.0, 1.5, 1.0, 1.0],
+        }
+    )
+    c_ra, c_dec = sky_at(a478_wcs, [305.0, 290.0, 330.0], [308.0, 297.0, 305.0])
+    cands = pd.DataFrame(
+        {"source_id": ["SRC A", "SRC A", "SRC B"], "rank": [1, 2, 1], "ra": c_ra, "dec": c_dec}
+    )
+    made = postage_stamps(ds9, table, a478, tmp_path / "st", size=8.0, pixels=200, candidates=cands)
+    assert [p.name for p in made] == ["SRC_B.png", "SRC_A.png"]
+    assert made.skipped["source_id"].tolist() == ["SRC OFF", "SRC NAN"]
+    edge_ra, edge_dec = sky_at(a478_wcs, 599.5, 300.0)
+    off = sep_arcsec(ra[2], dec[2], edge_ra, edge_dec)[0]  # 10.0" by astropy
+    assert made.skipped["reason"].tolist() == [f'off the image by {off:.1f}"', "no finite RA/Dec"]
+    assert made.bar_arcsec == 2.0
+
+    per_arcsec = 200 / 8.0
+    rgb = mpimg.imread(made[1])[..., :3]  # the stamp of A
+    green = _colour(rgb, (0.2, 0.8, 0.2))  # DS9's green
+    assert len(green) > 20
+    assert np.all(np.abs(green.mean(axis=0) - 99.5) < 2)  # only A's own 1-sigma circle
+    assert np.hypot(*(green - 99.5).T).max() < 0.8 * per_arcsec + 3
+    faint = tuple(int(NEIGHBOUR_COLOR[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    ring = _colour(rgb, faint)
+    assert len(ring) > 20  # B's circles, 2.5" east = 62.5 screen pixels to the right
+    assert np.all(np.abs(ring.mean(axis=0) - (99.5, 99.5 + 2.5 * per_arcsec)) < 4)
+    yellow = _colour(rgb, (1.0, 1.0, 0.0), tol=0.2)
+    bar = yellow[(yellow[:, 0] > 170) & (yellow[:, 0] < 190) & (yellow[:, 1] < 100)]
+    assert abs((bar[:, 1].max() - bar[:, 1].min()) - 2.0 * per_arcsec) < 4  # a 2" bar
+    compass = yellow[(yellow[:, 0] < 80) & (yellow[:, 1] > 120)]
+    assert len(compass) > 20  # the N/E arrows, top right
+    # A's candidates, numbered as in the counterparts table (A's stamp was the last one)
+    drawn = ds9.regions()
+    numbered = drawn[drawn["color"] == "cyan"].sort_values("label")
+    assert numbered["label"].tolist() == ["1", "2"]
+    assert sep_arcsec(numbered["ra"], numbered["dec"], c_ra[:2], c_dec[:2]).max() < 0.01
