@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +15,8 @@ from astropy.wcs import WCS
 from click.testing import CliRunner
 
 from tests.ds9_session import click_frame_centre
+from xrbid.cli._common import ANGLE
+from xrbid.cli.ds9 import _Zoom
 from xrbid.cli.main import cli
 from xrbid.ds9 import DS9
 from xrbid.regions import write_regions
@@ -240,3 +243,142 @@ def test_show_a_file_named_like_commands(session, ds9_server, a478, tmp_path) ->
     finally:
         session.set(f"cd {{{before}}}")
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("transport", ["xpa", "samp"])
+def test_show_start_uses_the_first_frame(ds9_server, a478, transport) -> None:
+    """A DS9 started by `show --start` shows the image in its frame 1, and says so."""
+    title = f"xrbid-started-{transport}"
+    result = run("ds9", "show", a478, "--start", "--target", title, "--transport", transport)
+    try:
+        assert result.exit_code == 0, result.output
+        assert "in frame 1 (current frame)" in result.output
+        with DS9(title, transport=transport, timeout=10) as started:
+            assert started.frames() == [1]
+            assert started.image_file().startswith(str(a478))
+    finally:
+        with DS9(title, transport=transport, timeout=10) as started:
+            started.close(quit=True)
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_show_reuses_the_current_frame_unless_new_frame(session, ds9_server, a478) -> None:
+    common = ["--target", ds9_server.title, "--transport", session.transport]
+    first = run("ds9", "show", a478, *common)
+    assert "in frame 1 (new frame)" in first.output  # no frame at all: one is made
+    again = run("ds9", "show", a478, *common)
+    assert "in frame 1 (current frame)" in again.output
+    assert session.frames() == [1]
+    new = run("ds9", "show", a478, "--new-frame", *common)
+    assert "in frame 2 (new frame)" in new.output
+    assert session.frames() == [1, 2]
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_show_scale_options(session, ds9_server, a478) -> None:
+    common = ["--target", ds9_server.title, "--transport", session.transport]
+    assert run("ds9", "show", a478, *common).exit_code == 0
+    assert session.get("scale") == "log" and float(session.get("scale mode")) == 99.5
+    assert run("ds9", "show", a478, "--scale", "zscale", *common).exit_code == 0
+    assert session.get("scale mode") == "zscale"
+    result = run("ds9", "show", a478, "--scale", "asinh", "--limits", "0", "2", *common)
+    assert result.exit_code == 0, result.output
+    assert session.get("scale") == "asinh"
+    assert [float(v) for v in session.get("scale limits").split()] == [0.0, 2.0]
+    bad = run("ds9", "show", a478, "--scale", "zscale", "--limits", "0", "2", *common)
+    assert bad.exit_code == 1 and "zscale chooses its own limits" in bad.output
+    assert session.get("scale") == "asinh"  # refused before DS9 was touched
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_blink_stop_and_modes(session, ds9_server, a478, field, tmp_path) -> None:
+    before = write_regions(field, tmp_path / "before.reg", radius=1.0)
+    after = write_regions(field, tmp_path / "after.reg", radius=1.0)
+    common = ["--target", ds9_server.title, "--transport", session.transport]
+    result = run("ds9", "blink", a478, "--before", before, "--after", after, *common)
+    assert result.exit_code == 0 and "stop: xrbid ds9 blink --stop" in result.output
+    assert session.blink_state() == pytest.approx(0.5)
+    result = run("ds9", "blink", "--stop", *common)
+    assert result.exit_code == 0, result.output
+    assert "blinking stopped" in result.output
+    assert session.blink_state() is None
+    session.delete_frames()
+    result = run(
+        "ds9", "blink", a478, "--before", before, "--after", after, "--mode", "tile", *common
+    )
+    assert result.exit_code == 0 and "side by side" in result.output
+    assert session.tile_state() == "column" and session.blink_state() is None
+    assert run("ds9", "blink", "--stop", *common).exit_code == 0
+    assert session.tile_state() is None
+    missing = run("ds9", "blink", a478, *common)
+    assert missing.exit_code == 2 and "--before" in missing.output
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_calibrators_nothing_marked_writes_nothing(session, ds9_server, a478, field, tmp_path):
+    table = tmp_path / "candidates.ecsv"
+    write_table(field, table)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("TEST J01\n# a comment\nTEST J03\n")
+    common = ["--target", ds9_server.title, "--transport", session.transport]
+    result = run(
+        "ds9", "calibrators", table, "--image", a478, "--ids-file", ids, "--draw-only",
+        "--no-step", *common,
+    )  # fmt: skip
+    assert result.exit_code == 0 and "2 candidates drawn" in result.output
+    out = tmp_path / "kept.ecsv"
+    result = run("ds9", "calibrators", table, "--collect", "-o", out, "--ids-file", ids, *common)
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert line.startswith("Error: none of the 2 candidates is marked as kept in DS9")
+    assert "nothing written" in line and len(line.splitlines()) == 1
+    assert not out.exists()
+    # the same --id convention as csc select
+    result = run(
+        "ds9", "calibrators", table, "--image", a478, "--id", "TEST J00", "--id", "TEST J04",
+        "--draw-only", "--no-step", *common,
+    )  # fmt: skip
+    assert result.exit_code == 0 and "2 candidates drawn" in result.output
+    assert sorted(session.regions()["label"]) == ["TEST J00", "TEST J04"]
+    both = run("ds9", "calibrators", table, "--collect", "-o", out, "--id", "X", "--ids-file", ids)
+    assert both.exit_code == 1 and "not both" in both.output
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_stamps_list_the_skipped(session, ds9_server, a478, field, tmp_path) -> None:
+    off = field.head(2).assign(source_id=["FAR 1", "FAR 2"], ra=[210.80227, np.nan])
+    table = tmp_path / "best.ecsv"
+    write_table(pd.concat([field.head(2), off], ignore_index=True), table)
+    out = tmp_path / "stamps"
+    result = run(
+        "ds9", "stamps", table, "--image", a478, "-o", out, "--size", "6arcsec", "--pixels",
+        "100", "--target", ds9_server.title, "--transport", session.transport,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == f"2 stamps -> {out} (scale bar 1 arcsec); 2 skipped:"
+    assert lines[1].startswith("  FAR 1: off the image by ") and lines[1].endswith(" deg")
+    assert lines[2] == "  FAR 2: no finite RA/Dec"
+    assert sorted(p.name for p in out.iterdir()) == ["TEST_J00.png", "TEST_J01.png"]
+
+
+def test_every_numeric_option_says_its_unit() -> None:
+    """Each number a DS9 command takes names its unit in the help; calib wcs --fwhm takes an
+    angle (or pixels) exactly as phot detect --fwhm does."""
+    from xrbid.cli.calib import calib
+    from xrbid.cli.ds9 import ds9 as group
+    from xrbid.cli.phot import phot
+
+    units = ("arcsec", "angle", "seconds", "pixels", "image's units", "Seconds")
+    for name, command in group.commands.items():
+        for param in command.params:
+            kind = param.type
+            numeric = isinstance(kind, click.types._NumberParamTypeBase | type(ANGLE) | _Zoom)
+            numeric = numeric or (isinstance(kind, click.Tuple) and param.name == "limits")
+            if numeric:
+                assert any(u in (param.help or "") for u in units), (name, param.name)
+    wcs_fwhm = next(p for p in calib.commands["wcs"].params if p.name == "fwhm")
+    detect_fwhm = next(p for p in phot.commands["detect"].params if p.name == "fwhm")
+    assert type(wcs_fwhm.type) is type(detect_fwhm.type)
+    assert wcs_fwhm.type.convert("0.25arcsec", None, None).to_value("arcsec") == 0.25
+    assert wcs_fwhm.type.convert("2", None, None).to_value("pix") == 2.0

@@ -125,7 +125,8 @@ class DS9:
                     except subprocess.TimeoutExpired:
                         self.process.kill()
         finally:
-            self._transport.close()
+            if self._transport is not None:  # a DS9 that exits at once closes it already
+                self._transport.close()
             self._transport = None
 
     # -- raw commands -------------------------------------------------------------------------
