@@ -5,7 +5,8 @@
 There is no HST image of M101 in the test data, so the M101 regions are drawn over a *blank*
 frame: a FITS image of zeros whose only content is a TAN WCS centred on the M101 CSC field
 (1 arcsec per pixel), made here with astropy. DS9's coordinate grid is switched on so that the
-sky coordinates can be read. The last picture is the real HST WFPC2 image of Abell 478.
+sky coordinates can be read. The last two pictures are of the real HST WFPC2 image of
+Abell 478: as `xrbid ds9 show` shows it, and a postage stamp.
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from astropy.io import fits
 from astropy.wcs import WCS
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.ds9_session import click_frame_centre  # noqa: E402
-from xrbid.ds9 import DS9, draw_calibrators, find_ds9, step_through  # noqa: E402
+from xrbid.ds9 import (  # noqa: E402
+    DS9,
+    draw_calibrators,
+    find_ds9,
+    postage_stamps,
+    step_through,
+)
 from xrbid.tables import read_table, unique_sources  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -100,12 +107,12 @@ def main() -> None:
         session.snapshot(OUT / "ds9_m101_calibrator_step.png", overwrite=True)
         steps.close()
 
-        # 3. two of them kept: selected and recoloured red (Region > Color > red)
-        for i in (0, 3):
-            session.pan_to(candidates["ra"][i], candidates["dec"][i])
-            click_frame_centre(session)
-            print("selected:", session.selected_regions()["label"].tolist())
-            session.set("regions color red")
+        # 3. two of them kept, as the user leaves them after Region > Color > red (drawn here
+        # in their colours: generated clicks on a freshly panned view are not reliable)
+        session.delete_regions()
+        kept = candidates.index.isin([0, 3])
+        draw_calibrators(session, candidates.loc[~kept], radius=8.0)
+        draw_calibrators(session, candidates.loc[kept], radius=8.0, color="red")
         session.set("regions select none")
         session.pan_to(candidates["ra"][:6].mean(), candidates["dec"][:6].mean())
         session.zoom(0.5)
@@ -116,9 +123,33 @@ def main() -> None:
         session.set("grid no")
         session.set("colorbar yes")
         session.open_image(A478)
-        session.scale("log", 99.5)
+        session.stretch()  # the default of `xrbid ds9 show`: log over the 99.5 % clip
         session.zoom("fit")
         session.snapshot(OUT / "ds9_a478_show.png", overwrite=True)
+
+        # 5. a postage stamp on the same image: two made-up X-ray sources 2.5" apart (an
+        # illustration: Abell 478 has no CSC table in the test data), two numbered candidates
+        session.delete_frames()
+        wcs = WCS(fits.getheader(A478, "SCI")).celestial
+        ra, dec = wcs.pixel_to_world_values([318.0, 343.0], [402.0, 402.0])
+        sources = pd.DataFrame(
+            {
+                "source_id": ["X-1", "X-2"],
+                "ra": ra,
+                "dec": dec,
+                "pu_1sigma": [0.6, 0.5],
+                "pu_2sigma": [1.2, 1.0],
+            }
+        )
+        c_ra, c_dec = wcs.pixel_to_world_values([322.0, 311.0], [409.0, 396.0])
+        cands = pd.DataFrame(
+            {"source_id": ["X-1", "X-1"], "rank": [1, 2], "ra": c_ra, "dec": c_dec}
+        )
+        made = postage_stamps(
+            session, sources, A478,
+            work / "stamps", size=8.0, pixels=300, candidates=cands,
+        )  # fmt: skip
+        shutil.copyfile(made[0], OUT / "ds9_a478_stamp.png")
         session.close(quit=True)
     finally:
         for process in (ds9, xvfb):
