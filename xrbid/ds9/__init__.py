@@ -5,7 +5,8 @@ regions, read back what is drawn (including what the user added, moved, deleted 
 pan, zoom, put the crosshair on a position, tile and blink frames, save a PNG of what DS9
 shows. The same methods behave the same over both transports:
 
-* **XPA** through `pyds9` (the XPA name server ``xpans`` finds DS9 by its title);
+* **XPA** through the XPA library that ships with `pyds9` (the XPA name server ``xpans``
+  lists DS9 by its title; the `pyds9` module itself is never imported);
 * **SAMP** through `pyvo.samp` (DS9 answers the ``ds9.set`` / ``ds9.get`` message types,
   which carry the same commands as XPA).
 
@@ -14,15 +15,17 @@ Safety rules:
 * region *text* goes to DS9 as data (the XPA data buffer, or a file named in the SAMP
   message), never inside a command, so a label or an ID can never become a DS9 command; tables
   are turned into region text by :func:`xrbid.regions.format_regions`, which escapes labels;
-* commands carry only numbers formatted here, fixed keywords, and file paths checked for the
-  characters DS9's command parser treats specially;
+* commands carry only numbers formatted here (checked finite), fixed keywords, and file paths
+  sent as one double-quoted word (:func:`~xrbid.ds9._common.ds9_word`), or refused naming the
+  character no quoting carries;
 * every call has a time limit: a DS9 that is frozen or killed half-way through a command gives
-  a `DS9Error` after ``timeout`` seconds, never a hang.
+  a `DS9Error` after ``timeout`` seconds, never a hang, naming what stopped (a DS9 or name
+  server stopped with SIGSTOP is named by its pid; a SAMP hub that dies is named at once).
 
 The calibrator workflow (draw candidates, step through them, read back the ones the user
 marked) and postage stamps are built on the session: :func:`draw_calibrators`,
 :func:`step_through`, :func:`picked_calibrators`, :func:`blink_before_after`,
-:func:`postage_stamps`.
+:func:`postage_stamps` (in ``stamps.py``). Finding and starting DS9 is ``connect.py``.
 """
 
 from ._checks import SCALES

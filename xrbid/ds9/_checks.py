@@ -18,6 +18,14 @@ DEFAULT_SCALE = "log"
 CLIP_PERCENT = 99.5
 
 
+def separation_arcsec(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
+    """Angular separation in arcsec of positions in degrees (astropy's Vincenty formula)."""
+    from astropy.coordinates import angular_separation
+
+    rad = [np.radians(np.asarray(v, dtype=float)) for v in (ra1, dec1, ra2, dec2)]
+    return np.degrees(angular_separation(*rad)) * 3600.0
+
+
 def check_sky(ra: Any, dec: Any) -> tuple[float, float]:
     """(RA, Dec) as finite floats in degrees, RA wrapped into [0, 360); `InputError` otherwise."""
     try:
@@ -75,8 +83,6 @@ def off_image_by(wcs, shape: tuple[int, int], ra: float, dec: float) -> float | 
     N - 0.5), measured on the sky. A position the projection cannot map (the far side of the
     sky for a tangent projection) gets its distance from the image centre.
     """
-    from ..sky import separation_arcsec
-
     rows, cols = shape
     x, y = (float(v) for v in wcs.world_to_pixel_values(ra, dec))
     if math.isfinite(x) and math.isfinite(y):
@@ -86,13 +92,13 @@ def off_image_by(wcs, shape: tuple[int, int], ra: float, dec: float) -> float | 
     else:
         ex, ey = (cols - 1) / 2, (rows - 1) / 2
     edge_ra, edge_dec = wcs.pixel_to_world_values(ex, ey)
-    return float(np.ravel(separation_arcsec(ra, dec, edge_ra, edge_dec))[0])
+    return float(separation_arcsec(ra, dec, edge_ra, edge_dec))
 
 
 def field_mismatch(wcs, shape: tuple[int, int], regions) -> tuple[tuple, tuple, float] | None:
     """(image centre, regions centre, separation in arcmin) when none of the sky regions lies
     on the image; None when some do or when they have no sky positions."""
-    from ..sky import centroid, separation_arcsec
+    from astropy.coordinates import SkyCoord
 
     sky = regions.loc[regions["ra"].notna() & regions["dec"].notna()]
     if len(sky) == 0:
@@ -106,6 +112,9 @@ def field_mismatch(wcs, shape: tuple[int, int], regions) -> tuple[tuple, tuple, 
     if on.any():
         return None
     c_ra, c_dec = (float(v) for v in wcs.pixel_to_world_values((cols - 1) / 2, (rows - 1) / 2))
-    r_ra, r_dec = centroid(ra, dec)
-    apart = float(np.ravel(separation_arcsec(c_ra, c_dec, r_ra, r_dec))[0]) / 60.0
+    # the mean direction of the regions (the mean of their unit vectors)
+    mean = SkyCoord(ra, dec, unit="deg").cartesian.mean()
+    centre = SkyCoord(mean, representation_type="cartesian").spherical
+    r_ra, r_dec = float(centre.lon.deg) % 360.0, float(centre.lat.deg)
+    apart = float(separation_arcsec(c_ra, c_dec, r_ra, r_dec)) / 60.0
     return (c_ra, c_dec), (r_ra, r_dec), apart

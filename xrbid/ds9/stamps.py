@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._checks import DEFAULT_SCALE, check_stretch, format_angle, off_image_by
+from ._checks import DEFAULT_SCALE, check_stretch, format_angle, off_image_by, separation_arcsec
 from ._common import ds9_word
 from .session import DS9
 
@@ -226,7 +226,6 @@ def _stamp_regions(
     """Region text of one stamp: the source, its neighbours in view, its candidates, and the
     scale bar and compass in image pixels around it."""
     from ..regions import format_regions
-    from ..sky import separation_arcsec
 
     me = table.loc[[i]]
     parts = [
