@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import sys
 import warnings
@@ -174,19 +175,30 @@ def json_option(f: Callable) -> Callable:
 
 
 def emit(summary: str, data: dict[str, Any], as_json: bool) -> None:
-    """Print the one-line human ``summary``, or ``data`` as JSON when ``as_json``."""
+    """Print the one-line human ``summary``, or ``data`` as strict JSON when ``as_json``.
+
+    NaN and infinities, which strict JSON parsers (``jq``, browsers, ``json.loads(...,
+    parse_constant=...)`` users) refuse, are written as ``null``.
+    """
     if as_json:
-        json.dump(data, sys.stdout, default=_json_default)
+        json.dump(_strict_json(data), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         click.echo(summary)
 
 
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):  # numpy scalars
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
+def _strict_json(obj: Any) -> Any:
+    """``obj`` as plain JSON values: numpy scalars/arrays unpacked, NaN/inf as None."""
+    if isinstance(obj, dict):
+        return {str(k): _strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [_strict_json(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, str | bytes):  # numpy arrays, scalars
+        return _strict_json(obj.tolist())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
     return str(obj)
 
 
