@@ -7,6 +7,7 @@ astromon pairs in ``testdata/chandra-astromon`` (offsets recorded by astromon).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -116,15 +117,21 @@ def test_median_max_sep_units_and_unmatched():
     assert sol.n_used == 3 and sol.unmatched == []
 
 
-def test_median_unmatched_by_row_without_ids():
-    xray, _ = _three_pairs()
+def test_median_with_nothing_matched_is_an_error_naming_the_nearest_pair():
+    xray, optical = _three_pairs()
+    # another field: nothing within max_sep, the message names the two centres
     far = pd.DataFrame({"ra": [10.0], "dec": [10.0]})
-    sol = align_median(xray.drop(columns="source_id"), far)
-    assert sol.unmatched == [0, 1, 2]
-    assert sol.n_used == 0
-    assert sol.flags == {"no_matches": True, "few_matches": True}
-    assert (sol.shift_x, sol.shift_y) == (0.0, 0.0)
-    assert math.isnan(sol.std_x) and not sol.significant
+    with pytest.raises(InputError, match=r"do not cover the same field: .* arcmin apart"):
+        align_median(xray.drop(columns="source_id"), far)
+    # the same field, a little too far: the nearest pair and its rows, and the option to raise
+    moved = optical.copy()
+    moved["dec"] = moved["dec"] + 3.0 * ARCSEC  # 3" north of the counterparts above
+    # nearest: calibrator C, whose counterpart lies 0.5" east and 0.4" south: 2.6" north,
+    # 0.5" east of it -> hypot(0.5, 2.6) = 2.648" (hand calculation; flat sky at this scale)
+    with pytest.raises(InputError, match=r"nearest pair is 2\.65 arcsec apart \(calibrator row 2"):
+        align_median(xray, moved, max_sep=1.0)
+    with pytest.raises(InputError, match="raise --max-sep"):
+        align_median(xray, moved, max_sep=1.0)
 
 
 def test_median_clipping_by_hand():
@@ -245,11 +252,12 @@ def test_solution_json_roundtrip(tmp_path):
 
 
 def test_solution_json_nan_and_bad_files(tmp_path):
-    xray, _ = _three_pairs()
-    sol = align_median(xray, pd.DataFrame({"ra": [1.0], "dec": [1.0]}))
-    path = sol.write_json(tmp_path / "none.json")
+    xray, optical = _three_pairs()
+    sol = align_median(xray, optical)
+    sol = dataclasses.replace(sol, std_x=math.nan, std_y=math.nan)  # a scatter not known
+    path = sol.write_json(tmp_path / "nan.json")
     data = json.loads(path.read_text())  # strict JSON: NaN written as null
-    assert data["std_x"] is None and data["flags"]["no_matches"] is True
+    assert data["std_x"] is None and data["std_y"] is None
     assert math.isnan(AlignmentSolution.read_json(path).std_x)
     (tmp_path / "other.json").write_text('{"a": 1}')
     with pytest.raises(InputError, match="not an xrbid alignment solution"):

@@ -20,6 +20,7 @@ from .errors import InputError
 
 __all__ = [
     "centroid",
+    "fields_apart",
     "from_tangent_plane",
     "match_nearest",
     "match_within",
@@ -215,6 +216,42 @@ def centroid(ra: Any, dec: Any) -> tuple[float, float]:
     ra0 = float(np.degrees(np.arctan2(m[1], m[0])) % 360.0)
     dec0 = float(np.degrees(np.arctan2(m[2], np.hypot(m[0], m[1]))))
     return (0.0 if ra0 >= 360.0 else ra0), dec0
+
+
+def fields_apart(
+    ra1: Any, dec1: Any, ra2: Any, dec2: Any, what1: str, what2: str
+) -> tuple[float, str]:
+    """How far apart two sets of positions are, and a sentence saying so for messages.
+
+    Used where two inputs should cover the same field (an X-ray table and an optical list,
+    a table and an alignment solution) but nothing matched.
+
+    Parameters
+    ----------
+    ra1, dec1, ra2, dec2 : array_like
+        The two sets of positions, degrees (non-finite entries are ignored).
+    what1, what2 : str
+        Names of the two inputs (``"the X-ray table"``).
+
+    Returns
+    -------
+    distance : float
+        Distance between the two centroids (`centroid`), arcmin; NaN when a set is empty.
+    text : str
+        ``"the X-ray table centre (210.80250, +54.34870) and the optical list centre
+        (150.10000, +2.20000) are 3456.7 arcmin apart"``.
+    """
+    centres = []
+    for ra, dec in ((ra1, dec1), (ra2, dec2)):
+        ra, dec = (np.atleast_1d(np.asarray(v, float)) for v in (ra, dec))
+        ok = np.isfinite(ra) & np.isfinite(dec)
+        centres.append(centroid(ra[ok], dec[ok]) if ok.any() else (np.nan, np.nan))
+    (r1, d1), (r2, d2) = centres
+    distance = float(separation_arcsec(r1, d1, r2, d2)) / 60.0
+    return distance, (
+        f"{what1} centre ({r1:.5f}, {d1:+.5f}) and {what2} centre ({r2:.5f}, {d2:+.5f}) "
+        f"are {distance:.1f} arcmin apart"
+    )
 
 
 def unit_vectors(ra: Any, dec: Any) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -441,3 +442,21 @@ def test_apply_replace(testdata, tmp_path):
     np.testing.assert_array_equal(tb["dec"], ta["dec_aligned"])
     np.testing.assert_array_equal(tb["ra_original"], ta["ra"])
     assert "ra_aligned" not in tb.columns
+
+
+def test_median_with_no_calibrator_matched_writes_nothing(m101_unique, tmp_path):
+    """A fit with nothing to fit is an error, naming both fields; no file is left behind."""
+    table = read_table(m101_unique)
+    other = tmp_path / "other_field.csv"
+    shifted = {"ra": table["ra"].to_numpy()[:20], "dec": table["dec"].to_numpy()[:20] + 13.0}
+    pd.DataFrame(shifted).to_csv(other, index=False)
+    out, plot, reg = tmp_path / "s.json", tmp_path / "p.png", tmp_path / "m.reg"
+    args = ["align", "median", "--xray", m101_unique, "--optical", other, "-o", out]
+    res = run(*args, "--plot", plot, "--matched-regions", reg)
+    assert res.exit_code == 1, res.output
+    assert "nothing to fit" in res.stderr and "do not cover the same field" in res.stderr
+    # about 13 deg (780') of Dec between the centres of the whole table and of its shifted part
+    assert re.search(r"are 7[6-9]\d\.\d arcmin apart", res.stderr), res.stderr
+    assert "Traceback" not in res.output
+    assert not out.exists() and not plot.exists() and not reg.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other_field.csv"]
