@@ -422,7 +422,9 @@ def measure(
     )
 
 
-def _filter_zeropoint(text: str) -> tuple[str, float]:
+def _filter_zeropoint(
+    text: str, option: str = "--zeropoint", example: str = "F814W=25.52"
+) -> tuple[str, float]:
     filt, sep, value = text.partition("=")
     try:
         number = float(value)
@@ -431,7 +433,7 @@ def _filter_zeropoint(text: str) -> tuple[str, float]:
         return filt.strip().upper(), number
     except ValueError:
         raise click.BadParameter(
-            f"{text!r}: write FILTER=VALUE, e.g. F814W=25.52", param_hint="--zeropoint"
+            f"{text!r}: write FILTER=VALUE, e.g. {example}", param_hint=option
         ) from None
 
 
@@ -480,6 +482,13 @@ def _filter_image(text: str) -> tuple[str, str]:
     help="FILTER=VALUE (repeat): explicit zero point of that filter's <filter>_mag, "
     "used instead of the header/table one.",
 )
+@click.option(
+    "--exptime",
+    "exptimes",
+    multiple=True,
+    help="FILTER=SECONDS (repeat): exposure time of that filter's image, overriding or "
+    "supplying its EXPTIME (for the Poisson term of the errors).",
+)
 @click.option("--distance-modulus", type=float, help="Adds <filter>_abs_mag columns.")
 @click.option(
     "--fwhm",
@@ -507,6 +516,7 @@ def counterparts(
     apcorr,
     system,
     zeropoints,
+    exptimes,
     distance_modulus,
     fwhm,
     plot_path,
@@ -541,7 +551,14 @@ def counterparts(
             f"no --image for {', '.join(unknown)}; give FILTER=VALUE for the filters of --image",
             param_hint="--zeropoint",
         )
-    imgs = {f: _load(spec, None, None) for f, spec in pairs}
+    exps = dict(_filter_zeropoint(t, "--exptime", "F814W=1200") for t in exptimes)
+    unknown = sorted(set(exps) - {f.upper() for f, _ in pairs})
+    if unknown:
+        raise click.BadParameter(
+            f"no --image for {', '.join(unknown)}; give FILTER=SECONDS for the filters of --image",
+            param_hint="--exptime",
+        )
+    imgs = {f: _load(spec, None, None, exptime=exps.get(f.upper())) for f, spec in pairs}
     apcorr_value = _apcorr_value(apcorr)
     if apcorr_value == "auto":
         _check_default_fwhm(list(imgs.values()))
@@ -549,7 +566,14 @@ def counterparts(
     if annulus:
         first = next(iter(imgs.values()))
         ann = (length_in_pixels(annulus[0], first), length_in_pixels(annulus[1], first))
-    cands = read_table(candidates)
+    cands = read_table(candidates, allow_empty=True)
+    if len(cands) == 0:
+        warnings.warn(
+            f"{candidates} has no candidates (no optical source inside any X-ray circle); "
+            "the output is an empty table with the photometry columns",
+            UserWarning,
+            stacklevel=1,
+        )
     with _bar(len(imgs), "filters", len(cands) > 20000 and not as_json) as update:
         result = photometer_counterparts(
             cands,

@@ -110,7 +110,8 @@ def pu(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        out = positional_uncertainty(df, scatter, fallback=fallback, clamp=not no_clamp)
+        source = solution if solution is not None else scatter  # a solution knows its field
+        out = positional_uncertainty(df, source, fallback=fallback, clamp=not no_clamp)
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)
     write_table(out, output, overwrite=overwrite, headers=headers)

@@ -675,13 +675,15 @@ def test_qa_flag_few_matches_conditions():
     assert not align_wls(xray3.assign(theta=9.0), ref3, ref_point=rp3).flags["few_matches"]
 
 
-def test_qa_flag_no_matches():
+def test_wls_with_nothing_matched_is_an_error_but_stacks_are_flagged():
     xray, _, rp = _pairs_field([(0.3, 0.0)] * 3)
     far = pd.DataFrame({"ra": [rp[0] + 1.0], "dec": [rp[1]]})
-    sol = align_wls(xray, far, ref_point=rp)
-    assert sol.flags["no_matches"] and sol.flags["few_matches"] and sol.qa_required
-    assert sol.shift == (0.0, 0.0) and sol.n_used == 0 and math.isnan(sol.std_x)
-    assert sol.unmatched == [0, 1, 2]
+    with pytest.raises(InputError, match=r"nothing to fit.*do not cover the same field"):
+        align_wls(xray, far, ref_point=rp)
+    # a batch of stacks reports such a stack with its flag instead of stopping the batch
+    table = align_wls_stacks(xray.assign(stack_id="s1"), far.assign(stack_id="s1"))
+    row = table.iloc[0]
+    assert row["no_matches"] and row["few_matches"] and row["n_used"] == 0
 
 
 def test_wls_bad_input():

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ColumnError, InputError
-from .sky import match_nearest, match_within, to_arcsec
+from .sky import fields_apart, match_nearest, match_within, to_arcsec
 
 __all__ = [
     "best_observations",
@@ -311,6 +311,8 @@ def find_counterparts(
     ora, odec = _optical_positions(optical, "the optical table")
 
     i1, i2, sep = match_within(xra, xdec, ora, odec, radius)
+    if i1.size == 0 and len(xra) and len(ora):
+        warnings.warn(_nothing_found(xray, xra, xdec, radius, ora, odec), UserWarning, stacklevel=2)
 
     out: dict[str, Any] = {
         "source_id": xray["source_id"].to_numpy()[i1],
@@ -383,15 +385,20 @@ def write_counterpart_regions(
     Returns
     -------
     pathlib.Path
-        The path written.
+        The path written. With no candidates the file holds no region (DS9 loads it as
+        such).
 
     Examples
     --------
     >>> write_counterpart_regions(cands, "m101_candidates.reg")  # doctest: +SKIP
     """
-    from .regions import write_regions
+    from ._io import write_text_atomic
+    from .regions import DS9_HEADER, write_regions
 
     _require(candidates, ["ra", "dec", "source_id", "rank"], "the candidate table")
+    if len(candidates) == 0:  # a search that found nothing: a region file with no regions
+        text = f"{DS9_HEADER}\n# no counterpart candidates\nfk5\n"
+        return write_text_atomic(path, text, overwrite=overwrite)
     labelled = pd.DataFrame(
         {
             "ra": candidates["ra"].to_numpy(),
@@ -409,4 +416,27 @@ def write_counterpart_regions(
         color=color,
         label_column="label",
         overwrite=overwrite,
+    )
+
+
+def _nothing_found(
+    xray: pd.DataFrame,
+    xra: np.ndarray,
+    xdec: np.ndarray,
+    radius: np.ndarray,
+    ora: np.ndarray,
+    odec: np.ndarray,
+) -> str:
+    """Say that no circle holds a candidate, which source came nearest, and where both lie."""
+    _, sep = match_nearest(xra, xdec, ora, odec)
+    ok = np.isfinite(sep)
+    if not ok.any():
+        return "no optical source lies inside any X-ray circle"
+    row = int(np.flatnonzero(ok)[np.argmin(sep[ok])])
+    _, text = fields_apart(xra, xdec, ora, odec, "the X-ray table", "the optical table")
+    where = f"; the tables do not cover the same field: {text}" if sep[row] > 60.0 else ""
+    return (
+        f"no optical source lies inside the circle of any of the {len(xra)} X-ray sources: the "
+        f"nearest is {sep[row]:.2f} arcsec from {xray['source_id'].iloc[row]} (radius "
+        f"{radius[row]:.2f} arcsec); the candidates table is empty{where}"
     )

@@ -420,6 +420,7 @@ def read_table(
     table: int | None = None,
     required: Sequence[str] = (),
     what: str = "this step",
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Read a table file into a DataFrame with canonical column names.
 
@@ -434,6 +435,8 @@ def read_table(
         Canonical columns the table must have (checked with :func:`require_columns`).
     what : str
         What the required columns are needed for (used in error messages).
+    allow_empty : bool
+        Accept a table without rows (a search that found nothing); refused by default.
 
     Returns
     -------
@@ -445,7 +448,8 @@ def read_table(
     Raises
     ------
     InputError
-        Unreadable or missing file, unknown extension, a table without rows, or a VOTable with
+        Unreadable or missing file, unknown extension, a table without rows (unless
+        ``allow_empty``), or a VOTable with
         several tables and no ``table`` given.
     ColumnError
         Duplicate names after mapping, or a ``required`` column missing.
@@ -476,7 +480,7 @@ def read_table(
 
     if raw.shape[1] == 0:
         raise InputError(f"{path}: the table has no columns; check the file")
-    if len(raw) == 0:
+    if len(raw) == 0 and not allow_empty:
         raise InputError(f"{path}: the table has no rows; check the file or the query")
 
     raw.attrs[_UNITS_ATTR] = units

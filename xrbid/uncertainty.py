@@ -268,7 +268,9 @@ def positional_uncertainty(
     Warns
     -----
     UserWarning
-        If θ exceeds 30 arcmin (probably not arcmin), or rows end up with NaN radii.
+        If θ exceeds 30 arcmin (probably not arcmin), rows end up with NaN radii, or the
+        alignment solution was measured more than 1 deg from the table's centre (another
+        field's scatter).
 
     Examples
     --------
@@ -282,6 +284,7 @@ def positional_uncertainty(
         raise InputError(f"fallback must be 'ellipse', 'zero' or 'none', got {fallback!r}")
     sx, sy = astro_scatter(astro_std)
     s = float(np.hypot(sx, sy))
+    _check_same_field(df, astro_std)
 
     theta = _numeric_column(df, "theta", "off-axis angle, arcmin")
     counts = _numeric_column(df, "counts", "source counts")
@@ -350,3 +353,45 @@ def method_counts(df: pd.DataFrame) -> dict[str, int]:
     """
     counts = df["pu_method"].value_counts()
     return {m: int(counts[m]) for m in PU_METHODS if counts.get(m, 0)}
+
+
+def _solution_centre(astro_std: Any) -> tuple[float, float] | None:
+    """The tangent point (ra0, dec0) of an alignment solution given as ``astro_std``, if any."""
+    if isinstance(astro_std, str | os.PathLike):
+        from .align.solution import read_solution_data
+
+        astro_std = read_solution_data(astro_std)
+    if isinstance(astro_std, Mapping):
+        ra0, dec0 = astro_std.get("ra0"), astro_std.get("dec0")
+    else:
+        ra0, dec0 = getattr(astro_std, "ra0", None), getattr(astro_std, "dec0", None)
+    try:
+        ra0, dec0 = float(ra0), float(dec0)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return (ra0, dec0) if np.isfinite(ra0) and np.isfinite(dec0) else None
+
+
+def _check_same_field(df: pd.DataFrame, astro_std: Any) -> None:
+    """Warn when the scatter comes from an alignment of another field than the table's."""
+    from .align.solution import FIELD_LIMIT_ARCSEC
+
+    centre = _solution_centre(astro_std)
+    if centre is None or not {"ra", "dec"} <= set(df.columns):
+        return
+    ra = pd.to_numeric(df["ra"], errors="coerce").to_numpy(float)
+    dec = pd.to_numeric(df["dec"], errors="coerce").to_numpy(float)
+    if not (np.isfinite(ra) & np.isfinite(dec)).any():
+        return
+    from .sky import fields_apart
+
+    distance, text = fields_apart(
+        ra, dec, [centre[0]], [centre[1]], "the table", "the alignment solution"
+    )
+    if distance * 60.0 > FIELD_LIMIT_ARCSEC:
+        warnings.warn(
+            f"the alignment solution comes from another field: {text}; its scatter may not "
+            "hold for these sources (align this field's calibrators first)",
+            UserWarning,
+            stacklevel=3,
+        )

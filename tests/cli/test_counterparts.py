@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -123,3 +124,24 @@ def test_counterparts_from_a_region_file(best, tmp_path):
     assert c["source_id"].tolist() == ["N"]
     assert c["label"].tolist() == ["star 1"]
     assert c["separation"].iloc[0] == pytest.approx(0.18, abs=1e-6)
+
+
+def test_no_candidate_is_an_empty_table_with_a_warning_accepted_downstream(best, tmp_path):
+    """One rule for a search that finds nothing: an empty table, a warning, exit 0."""
+    # 3" north of N (radius 1"): the nearest, by hand 3.00"; nothing near W or E
+    opt = optical_file(tmp_path, "f814w.csv", [150.0], [60 + 3.0 / 3600], mag=[21.0])
+    out, reg = tmp_path / "cands.ecsv", tmp_path / "cands.reg"
+    res = run("counterparts", best, opt, "-o", out, "--regions", reg)
+    assert res.exit_code == 0, res.output
+    assert "nearest is 3.00 arcsec from N (radius 1.00 arcsec)" in res.stderr
+    assert "the candidates table is empty" in res.stderr
+    assert res.stdout.startswith("0 candidates")
+    assert out.exists() and reg.exists()
+    # the next step takes the empty table: an empty table with the photometry columns
+    image = Path(__file__).resolve().parents[2] / "testdata/hst-wfpc2-abell478/a478hst-cutout.fits"
+    phot = tmp_path / "phot.ecsv"
+    res = run("phot", "counterparts", out, "--image", f"F814W={image}", "-o", phot, "--apcorr", "0")
+    assert res.exit_code == 0, res.output
+    assert "has no candidates" in res.stderr
+    table = read_table(phot, allow_empty=True)
+    assert len(table) == 0 and {"f814w_mag", "f814w_flag_outside"} <= set(table.columns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -170,3 +171,32 @@ def test_pu_refuses_a_solution_of_another_format_or_a_list(m101_vot, tmp_path, c
     assert res.exit_code == 1
     assert "not an xrbid alignment solution" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("dec0", "warned"),
+    [(54.35, False), (67.35, True)],  # M101 lies at Dec +54.35; +67.35 is 13 deg (780') north
+)
+def test_pu_solution_from_another_field_is_named(m101_vot, tmp_path, dec0, warned):
+    solution = tmp_path / "align.json"
+    solution.write_text(
+        json.dumps(
+            {
+                "format": "xrbid-alignment/1",
+                "method": "median",
+                "std_x": 0.3813,
+                "std_y": 0.3037,
+                "ra0": 210.80,
+                "dec0": dec0,
+            }
+        )
+    )
+    out = tmp_path / "pu.ecsv"
+    res = run("pu", m101_vot, "--solution", solution, "-o", out)
+    assert res.exit_code == 0, res.output
+    if warned:
+        assert "Warning: the alignment solution comes from another field" in res.stderr
+        assert "alignment solution centre (210.80000, +67.35000)" in res.stderr
+        assert re.search(r"are 7[6-9]\d\.\d arcmin apart", res.stderr), res.stderr
+    else:
+        assert "another field" not in res.stderr

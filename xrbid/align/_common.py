@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColumnError, InputError
+from ..sky import fields_apart, match_nearest
 from .solution import AlignmentSolution
 
 MIN_PAIRS = 3
@@ -176,4 +177,30 @@ def build_solution(
         params=params,
         steps=list(steps or []),
         notes=list(notes or []),
+    )
+
+
+def no_pairs_message(
+    xra: np.ndarray,
+    xdec: np.ndarray,
+    ora: np.ndarray,
+    odec: np.ndarray,
+    sep_limit: float,
+    what: str = "X-ray source",
+    other: str = "optical table",
+) -> str:
+    """Why nothing matched: the nearest pair found, and where the two tables lie."""
+    idx, sep = match_nearest(xra, xdec, ora, odec)
+    row = int(np.nanargmin(sep))
+    _, text = fields_apart(xra, xdec, ora, odec, "the X-ray table", f"the {other}")
+    nearest = float(sep[row])
+    hint = (
+        f"the tables do not cover the same field: {text}"
+        if nearest > max(60.0, 30.0 * sep_limit)
+        else f"raise --max-sep (max_sep) if that is the right match; {text}"
+    )
+    return (
+        f"no {what} has a source of the {other} within {sep_limit:g} arcsec, so there is "
+        f"nothing to fit; the nearest pair is {nearest:.2f} arcsec apart ({what} row "
+        f"{row}, {other} row {int(idx[row])}): {hint}"
     )

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..sky import centroid, fields_apart, match_nearest, tangent_plane, to_arcsec
-from ._common import MIN_PAIRS, build_solution, load, positions
+from ..sky import centroid, match_nearest, tangent_plane, to_arcsec
+from ._common import MIN_PAIRS, build_solution, load, no_pairs_message, positions
 from .solution import AlignmentSolution
 
 __all__ = ["align_median"]
@@ -80,7 +80,7 @@ def align_median(
 
     idx, sep = match_nearest(xra, xdec, ora, odec, max_sep=sep_limit)
     if not (idx >= 0).any():
-        raise InputError(_no_pairs_message(xra, xdec, ora, odec, sep_limit))
+        raise InputError(no_pairs_message(xra, xdec, ora, odec, sep_limit, "calibrator"))
     ra0, dec0 = ref_point if ref_point is not None else centroid(xra, xdec)
     rows = np.flatnonzero(idx >= 0)
     j = idx[rows]
@@ -129,24 +129,4 @@ def align_median(
         dec0=dec0,
         params={"max_sep": sep_limit, "clip": clip, "n_calibrators": len(xray)},
         notes=notes,
-    )
-
-
-def _no_pairs_message(
-    xra: np.ndarray, xdec: np.ndarray, ora: np.ndarray, odec: np.ndarray, sep_limit: float
-) -> str:
-    """Why nothing matched: the nearest pair found, and where the two tables lie."""
-    idx, sep = match_nearest(xra, xdec, ora, odec)
-    row = int(np.nanargmin(sep))
-    _, text = fields_apart(xra, xdec, ora, odec, "the X-ray table", "the optical table")
-    nearest = float(sep[row])
-    hint = (
-        f"the tables do not cover the same field: {text}"
-        if nearest > max(60.0, 30.0 * sep_limit)
-        else f"raise --max-sep (max_sep) if that is the right match; {text}"
-    )
-    return (
-        f"no calibrator has an optical source within {sep_limit:g} arcsec, so there is "
-        f"nothing to fit; the nearest pair is {nearest:.2f} arcsec apart (calibrator row "
-        f"{row}, optical row {int(idx[row])}): {hint}"
     )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import ColumnError, InputError
 from ..sky import centroid, to_arcsec
-from ._common import MIN_PAIRS, build_solution, load, positions
+from ._common import MIN_PAIRS, build_solution, load, no_pairs_message, positions
 from ._engine import (
     proper_motion_ok,
     reference_density,
@@ -448,6 +448,14 @@ def align_wls(
         options=options,
         select_groups=True,
     )
+    if intermediate is None and int(direct.iloc[0]["n_pairs_total"]) == 0 and len(ref_kept):
+        xra, xdec = positions(xray, "X-ray table")
+        rra, rdec = positions(ref_kept, "reference catalogue")
+        raise InputError(
+            no_pairs_message(
+                xra, xdec, rra, rdec, options.max_sep, "X-ray source", "reference catalogue"
+            )
+        )
     pairs["ref_row"] = np.flatnonzero(keep_ref)[pairs["ref_row"].to_numpy()]
     method, row, steps, ref_for_pairs = "wls", direct.iloc[0], [], reference
 

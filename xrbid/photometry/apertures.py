@@ -159,7 +159,8 @@ def aperture_photometry(
         if eff_gain is None:
             warnings.warn(
                 f"{img.label}: no EXPTIME, so the source Poisson term is left out of the errors "
-                "(background RMS only); pass exptime= to include it",
+                "(background RMS only); give the exposure time to include it (exptime= in Python, "
+                "--exptime on the phot commands)",
                 UserWarning,
                 stacklevel=2,
             )
