@@ -94,6 +94,8 @@ def connect(
     if not start:
         if "xpa" in notes:
             raise DS9Error(f"{notes['xpa']} (and no DS9 answers over SAMP)")
+        if transport == "samp" and "samp" in notes:
+            raise DS9Error(notes["samp"])
         raise DS9Error(_not_found(target, transport, deadline))
     title = target or "xrbid"
     process = _launch(title, transport)
@@ -155,7 +157,8 @@ def _pick(targets: list[DS9Target], target: str | None, where: str) -> DS9Target
 
 
 def _find(target: str | None, transport: str, deadline: _Deadline, notes: dict | None = None):
-    """The connection to the DS9 asked for, or None; ``notes["xpa"]`` keeps why XPA failed."""
+    """The connection to the DS9 asked for, or None; ``notes`` keeps why XPA failed
+    (``"xpa"``) and which DS9s registered with the SAMP hub did not answer (``"samp"``)."""
     if transport in ("auto", "xpa"):
         try:
             found = _pick(_xpa_targets(deadline.left(0.5)), target, "XPA")
@@ -183,8 +186,8 @@ def _find(target: str | None, transport: str, deadline: _Deadline, notes: dict |
             return _SAMPTransport(client, found, deadline.seconds)
         silent = client.silent
         client.close()
-        if silent and transport == "samp":
-            raise DS9Error(_silent_samp_message(target, silent, deadline.seconds))
+        if silent and notes is not None:
+            notes["samp"] = _silent_samp_message(target, silent, deadline.seconds)
     return None
 
 
@@ -194,10 +197,11 @@ def _silent_samp_message(target: str | None, silent: list[str], timeout: float) 
         return stopped
     what = f"no DS9 titled {target!r} answers" if target else "no DS9 answers"
     clients = ", ".join(silent)
+    which = f"DS9 client {clients} is" if len(silent) == 1 else f"DS9 clients {clients} are"
     return (
-        f"{what} over SAMP: DS9 client {clients} is registered with the hub but did not answer "
-        f"within {min(timeout, 3.0):g} s: it is frozen or busy; check its window, or close and "
-        "restart it"
+        f"{what} over SAMP: {which} registered with the hub but did not answer within "
+        f"{min(timeout, 3.0):g} s (frozen, busy, or killed without leaving the hub); check the "
+        f"DS9 windows, or start it with {_START_HINT.split('with ', 1)[1]}"
     )
 
 
