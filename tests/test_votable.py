@@ -193,6 +193,18 @@ def test_unusual_files_left_to_astropy(tmp_path, fields, rows, version):
     assert read_tabledata(path) is None
 
 
+def test_bytes_that_are_not_utf8_left_to_astropy(tmp_path):
+    path = vot(tmp_path / "latin1.vot", '<FIELD name="s" datatype="char" arraysize="*"/>', "@@")
+    path.write_bytes(path.read_bytes().replace(b"@@", b"<TR><TD>caf\xe9</TD></TR>"))
+    assert read_tabledata(path) is None
+
+
+def test_long_beyond_64_bits_left_to_astropy(tmp_path):
+    rows = "<TR><TD>1</TD></TR><TR><TD>99999999999999999999</TD></TR>"
+    path = vot(tmp_path / "big.vot", '<FIELD name="n" datatype="long"/>', rows)
+    assert read_tabledata(path) is None
+
+
 def test_unusual_files_still_read_by_read_table(tmp_path):
     # The fallback gives astropy's values: an entity and a comment in the body.
     fields = '<FIELD name="name" datatype="char" arraysize="*"/>'

@@ -96,7 +96,7 @@ def read_tabledata(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]] | No
     try:
         with open(path, "rb") as stream:
             return _read(stream)
-    except (_Unusual, ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError):
+    except (_Unusual, ValueError, TypeError, OverflowError, pd.errors.ParserError):
         return None
 
 
@@ -104,8 +104,8 @@ def _read(stream: BinaryIO) -> tuple[pd.DataFrame, dict[str, str]]:
     head = b""
     while (start := head.find(b"<TABLEDATA>")) < 0:
         block = stream.read(2**20)
-        if not block or len(head) > _HEAD_LIMIT:
-            raise _Unusual("no TABLEDATA")
+        if not block or len(head) > _HEAD_LIMIT or b"<STREAM" in head:
+            raise _Unusual("no TABLEDATA (BINARY, BINARY2 or FITS data)")
         head += block
     body_start = start + len(b"<TABLEDATA>")
     head = head[:body_start]
