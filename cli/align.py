@@ -66,12 +66,13 @@ def _finish(
     overwrite: bool,
     as_json: bool,
     what: str,
+    field: str | None = None,
 ) -> None:
     solution.write_json(output, overwrite=overwrite)
     if matched is not None:
         solution.write_matched_regions(matched, overwrite=overwrite)
     if plot is not None:
-        solution.plot_residuals(plot, overwrite=overwrite)
+        solution.plot_residuals(plot, overwrite=overwrite, field=field)
     if solution.unmatched:
         shown = ", ".join(map(str, solution.unmatched[:10]))
         more = "" if len(solution.unmatched) <= 10 else f" (+{len(solution.unmatched) - 10} more)"
@@ -111,7 +112,13 @@ def _output_options(f: Any) -> Any:
     f = click.option(
         "--plot",
         type=_PATH,
-        help="Write a PNG of the offsets with the shift and its 1-sigma ellipse.",
+        help="Write a plot of the offsets with the shift and its 1-sigma ellipse, east to the "
+        "left; the format follows the suffix (.png .pdf .svg).",
+    )(f)
+    f = click.option(
+        "--field",
+        help="Field named in the plot's title [default: ObsID N with --obsid, else the X-ray "
+        "file's name].",
     )(f)
     f = click.option(
         "--matched-regions",
@@ -222,6 +229,7 @@ def median(
     output: Path,
     matched: Path | None,
     plot: Path | None,
+    field: str | None,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -239,18 +247,22 @@ def median(
     """
     from xrbid.align import align_median
     from xrbid.errors import InputError
+    from xrbid.figures import check_figure_path
     from xrbid.tables import read_ids, select_sources
 
     if ids and ids_file:
         raise InputError("give the calibrators with --id or with --ids-file, not both")
     _check_outputs(overwrite, output, matched, plot)
+    if plot is not None:
+        check_figure_path(plot, overwrite)
     xray = _read(xray_path, "X-ray table", obsid)
     if ids or ids_file:
         wanted = list(ids) if ids else read_ids(ids_file)
         xray = select_sources(xray, wanted, missing="error")
     optical = _read(optical_path, "optical table", obsid)
     solution = align_median(xray, optical, max_sep=max_sep, clip=clip)
-    _finish(solution, output, matched, plot, overwrite, as_json, "calibrator(s)")
+    field = field or (f"ObsID {obsid}" if obsid is not None else xray_path.stem)
+    _finish(solution, output, matched, plot, overwrite, as_json, "calibrator(s)", field)
 
 
 def _parse_point(value: str | None) -> tuple[float, float] | None:
@@ -371,6 +383,7 @@ def wls(
     output: Path,
     matched: Path | None,
     plot: Path | None,
+    field: str | None,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -390,8 +403,11 @@ def wls(
           --obsid 14536 --weights uniform -o 14536_wls.json --plot 14536_wls.png
     """
     from xrbid.align import align_wls
+    from xrbid.figures import check_figure_path
 
     _check_outputs(overwrite, output, matched, plot)
+    if plot is not None:
+        check_figure_path(plot, overwrite)
     xray = _read(xray_path, "X-ray table", obsid)
     reference = _read(reference_path, "reference table", obsid)
     inter = _read(intermediate_path, "intermediate catalogue", None) if intermediate_path else None
@@ -410,7 +426,8 @@ def wls(
         require_cc_flags_zero=not keep_cc_flagged,
         **_selection_kwargs(max_theta, all_theta, keep_saturated, keep_convex_hull, likelihood),
     )
-    _finish(solution, output, matched, plot, overwrite, as_json, "X-ray source(s)")
+    field = field or (f"ObsID {obsid}" if obsid is not None else xray_path.stem)
+    _finish(solution, output, matched, plot, overwrite, as_json, "X-ray source(s)", field)
 
 
 @align.command("apply")

@@ -318,11 +318,23 @@ class AlignmentSolution:
             table, path, radius=radius, color=color, label_column="label", overwrite=overwrite
         )
 
-    def plot_residuals(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Save a PNG of the offsets (reference − X-ray) with the shift and its 1σ ellipse."""
-        from .plot import plot_residuals
+    def plot_residuals(
+        self, path: str | os.PathLike, *, overwrite: bool = False, field: str | None = None
+    ) -> Path:
+        """Save the residual plot (`xrbid.figures.plot_alignment`) in the format of the suffix.
 
-        return plot_residuals(self, path, overwrite=overwrite)
+        Parameters
+        ----------
+        path : str or path-like
+            Output figure (``.png``, ``.pdf``, ``.svg``, ...), written atomically.
+        overwrite : bool
+            Replace an existing file.
+        field : str, optional
+            Field or ObsID named in the title.
+        """
+        from xrbid.figures import plot_alignment, save_figure
+
+        return save_figure(plot_alignment(self, field=field), path, overwrite=overwrite, dpi=150)
 
 
 # ---------------------------------------------------------------------------------------

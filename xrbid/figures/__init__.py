@@ -9,11 +9,13 @@ replace an existing file unless asked.
 from __future__ import annotations
 
 from ._save import FIGURE_FORMATS, check_figure_path, figure_format, save_figure
+from .alignment import alignment_title, plot_alignment
 from .cmd import cmd_data, parse_color, plot_cmd
 from .finder import finder_chart, finder_paths, make_stamp, write_finder_charts
 
 __all__ = [
     "FIGURE_FORMATS",
+    "alignment_title",
     "check_figure_path",
     "cmd_data",
     "figure_format",
@@ -21,6 +23,7 @@ __all__ = [
     "finder_paths",
     "make_stamp",
     "parse_color",
+    "plot_alignment",
     "plot_cmd",
     "save_figure",
     "write_finder_charts",

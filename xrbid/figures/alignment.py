@@ -1,0 +1,122 @@
+"""The alignment residual plot: offsets on the sky as seen, the shift and its 1σ ellipse."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._save import new_axes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from xrbid.align import AlignmentSolution
+
+__all__ = ["alignment_title", "plot_alignment"]
+
+_METHODS = {"median": "median offset", "wls": "weighted least squares"}
+
+
+def alignment_title(solution: AlignmentSolution, field: str | None = None) -> str:
+    """``"<field>: <method>, reference − X-ray"`` (``field`` e.g. ``"M101"``, ``"ObsID 14536"``)."""
+    method = _METHODS.get(solution.method.split("-")[0], solution.method)
+    text = f"{method}, reference \N{MINUS SIGN} X-ray"
+    return f"{field}: {text}" if field else text[0].upper() + text[1:]
+
+
+def plot_alignment(
+    solution: AlignmentSolution,
+    *,
+    ax: Axes | None = None,
+    field: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw the offsets (reference − X-ray) of an alignment with its shift and 1σ ellipse.
+
+    East is to the left and north up, as the sky is seen: a point left of the origin is a
+    reference source east of its X-ray source.
+
+    Parameters
+    ----------
+    solution : xrbid.align.AlignmentSolution
+        From `xrbid.align.align_median` or `xrbid.align.align_wls`.
+    ax : matplotlib.axes.Axes, optional
+        Draw on these axes; by default a new figure.
+    field : str, optional
+        The field or observation for the title, e.g. ``"M101"`` or ``"ObsID 14536"``.
+    title : str, optional
+        The whole title instead (see `alignment_title`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_alignment(solution, field="M101")
+    >>> save_figure(fig, "m101_alignment.pdf")  # doctest: +SKIP
+    """
+    from matplotlib.patches import Ellipse
+
+    fig, ax = new_axes(ax, figsize=(5.0, 5.4))
+    pairs = solution.pairs
+    if len(pairs):
+        used = pairs["used"].to_numpy(bool)
+        dx = pairs["dx"].to_numpy(float)
+        dy = pairs["dy"].to_numpy(float)
+        ax.scatter(dx[used], dy[used], s=20, color="C0", label=f"used ({used.sum()})", zorder=3)
+        if (~used).any():
+            ax.scatter(
+                dx[~used],
+                dy[~used],
+                s=24,
+                marker="x",
+                color="0.5",
+                label=f"not used ({(~used).sum()})",
+                zorder=2,
+            )
+    sx, sy = solution.shift_x, solution.shift_y
+    if np.isfinite(sx) and np.isfinite(sy):
+        ax.plot(
+            sx,
+            sy,
+            marker="+",
+            ms=16,
+            mew=2,
+            color="C3",
+            ls="none",
+            zorder=4,
+            label=f'shift ({sx:+.3f}", {sy:+.3f}")',
+        )
+        if np.isfinite(solution.std_x) and np.isfinite(solution.std_y):
+            ax.add_patch(
+                Ellipse(
+                    (sx, sy),
+                    2 * solution.std_x,
+                    2 * solution.std_y,
+                    fill=False,
+                    color="C3",
+                    ls="--",
+                    label=f'1σ ({solution.std_x:.3f}", {solution.std_y:.3f}")',
+                )
+            )
+    ax.axhline(0, color="0.8", lw=0.8, zorder=1)
+    ax.axvline(0, color="0.8", lw=0.8, zorder=1)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()  # east to the left
+    ax.set_xlabel("Δα cos δ (arcsec; east to the left)")
+    ax.set_ylabel("Δδ (arcsec; north up)")
+    ax.set_title(title if title is not None else alignment_title(solution, field), fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(
+            fontsize=9,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncol=2,
+            frameon=False,
+        )
+    return fig
