@@ -96,7 +96,7 @@ def _image_centre_and_radius(image: Path, ext: str | None) -> tuple[float, float
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a residual plot (PNG).",
+    help="Write a residual plot; the format follows the suffix (.png .pdf .svg).",
 )
 @click.option(
     "--matches",
@@ -145,10 +145,13 @@ def wcs(
     from xrbid._io import check_output
     from xrbid.calibration.astrometry import calibrate_wcs, plot_residuals
     from xrbid.errors import InputError
+    from xrbid.figures import check_figure_path
 
     for path in (output, plot, matches):
         if path is not None:
             check_output(path, overwrite)
+    if plot is not None:
+        check_figure_path(plot, overwrite)
     if path_is_same(image, output):
         raise InputError(f"{output} is the input image; write the corrected copy to a new file")
     if ref.lower() == "gaia":

@@ -17,6 +17,7 @@ from xrbid.calibration.astrometry import (
     fit_wcs,
     match_to_reference,
     plot_residuals,
+    plot_wcs_residuals,
     write_wcs,
 )
 from xrbid.errors import CalibrationError, InputError, OutputExistsError
@@ -313,6 +314,16 @@ def test_residual_plot(a478_stars, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     d = result.to_dict()
     assert d["n_matched"] == len(xy) and d["fit"] == "rscale"
+    pdf = plot_residuals(result, tmp_path / "res.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"  # the format of the suffix, not PNG bytes
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    axes = fig.subplots(2, 2).ravel()
+    assert plot_wcs_residuals(result, ax=axes[1:]) is fig
+    assert not axes[0].lines and not axes[0].collections
+    used = result.matches["used"].to_numpy(bool)
+    np.testing.assert_allclose(axes[2].lines[1].get_xdata(), result.matches["x"][used])
 
 
 def test_sip_refit_alternate_keeps_old_linear_solution_as_plain_tan(tmp_path):

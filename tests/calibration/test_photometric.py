@@ -19,6 +19,7 @@ from xrbid.calibration.photometric import (
     fit_photometric,
     join_reference,
     magnitude_columns,
+    plot_photometric_residuals,
     plot_residuals,
 )
 from xrbid.calibration.terms import TermSyntaxError, parse_terms
@@ -370,6 +371,16 @@ def test_residual_plot_written(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(OutputExistsError):
         plot_residuals(sol, df, path)
+    svg = plot_residuals(sol, df, tmp_path / "residuals.svg")
+    assert "<svg" in svg.read_text()[:1000]
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    axes = fig.subplots(1, 4)
+    assert plot_photometric_residuals(sol, df, ax=axes) is fig
+    assert axes[0].get_ylabel() == "observed \N{MINUS SIGN} model (mag)"
+    with pytest.raises(InputError, match="give 4 axes, not 1"):
+        plot_photometric_residuals(sol, df, ax=axes[:1])
 
 
 # ---------------------------------------------------------------------------- matching

@@ -58,3 +58,21 @@ def test_existing_file_is_kept_unless_overwrite(tmp_path):
 def test_missing_folder_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         save_figure(_figure(), tmp_path / "nowhere" / "plot.png")
+
+
+def test_no_library_module_switches_the_backend():
+    import re
+    from pathlib import Path
+
+    import xrbid
+
+    root = Path(xrbid.__file__).parent
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if re.search(
+            r"matplotlib\.use\(|import matplotlib\.pyplot|from matplotlib import pyplot",
+            p.read_text(encoding="utf-8"),
+        )
+    ]
+    assert offenders == []

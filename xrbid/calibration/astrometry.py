@@ -23,9 +23,10 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,10 @@ from scipy.spatial import cKDTree
 from .._io import atomic_output
 from ..errors import CalibrationError, InputError
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 __all__ = [
     "FIT_GEOMETRIES",
     "WCSFit",
@@ -43,6 +48,7 @@ __all__ = [
     "fit_wcs",
     "match_to_reference",
     "plot_residuals",
+    "plot_wcs_residuals",
     "write_wcs",
 ]
 
@@ -633,22 +639,40 @@ def _ext_key(ext: int | str) -> int | str | tuple[str, int]:
     return ext
 
 
-def plot_residuals(result: WCSFit, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Save a residual plot (residual vectors over the image, and dx/dy against x/y)."""
-    import matplotlib
+def plot_wcs_residuals(result: WCSFit, *, ax: Sequence[Axes] | None = None) -> Figure:
+    """Draw the residuals of a WCS fit: vectors over the image, and dx/dy against x/y.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Parameters
+    ----------
+    result : WCSFit
+        The fit (`fit_wcs`, `calibrate_wcs`).
+    ax : sequence of three matplotlib.axes.Axes, optional
+        Draw the three panels on these axes; by default a new figure.
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(13, 4.2), layout="constrained")
+        axes = list(fig.subplots(1, 3))
+    else:
+        axes = list(ax)
+        if len(axes) < 3:
+            raise InputError(
+                f"the WCS residual plot has three panels; give three axes, not {len(axes)}"
+            )
+        fig = axes[0].figure
     m = result.matches
     used = m["used"].to_numpy()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-    ax = axes[0]
+    ax0 = axes[0]
     # residuals are tiny next to the image: magnify so a typical one is ~4% of the field
     extent = max(float(np.ptp(m.x)) if len(m) else 1.0, float(np.ptp(m.y)) if len(m) else 1.0)
     typical = max(result.rms_pix, 1e-6)
     gain = 0.04 * max(extent, 1.0) / typical
-    q = ax.quiver(
+    q = ax0.quiver(
         m.x[used],
         m.y[used],
         m.dx[used] * gain,
@@ -659,25 +683,30 @@ def plot_residuals(result: WCSFit, path: str | os.PathLike, *, overwrite: bool =
         color="tab:blue",
         label="used",
     )
-    ax.quiverkey(q, 0.62, 0.04, typical * gain, f"{typical:.3g} pix", labelpos="E")
+    ax0.quiverkey(q, 0.62, 0.04, typical * gain, f"{typical:.3g} pix", labelpos="E")
     if (~used).any():
-        ax.plot(m.x[~used], m.y[~used], "x", color="tab:red", label="clipped")
-    ax.set_xlabel("x (pixel)")
-    ax.set_ylabel("y (pixel)")
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(loc="best", fontsize="small")
-    ax.set_title(f"{result.fit} fit: rms {result.rms_arcsec * 1000:.1f} mas, {result.n_used} stars")
-    for ax, coord, comp in ((axes[1], "x", "dx"), (axes[2], "y", "dy")):
-        ax.axhline(0, color="0.5", lw=0.8)
-        ax.plot(m[coord][used], m[comp][used], ".", color="tab:blue")
-        ax.plot(m[coord][~used], m[comp][~used], "x", color="tab:red")
-        ax.set_xlabel(f"{coord} (pixel)")
-        ax.set_ylabel(f"{comp} detection - catalogue (pixel)")
-    fig.tight_layout()
-    with atomic_output(path, overwrite) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+        ax0.plot(m.x[~used], m.y[~used], "x", color="tab:red", label="clipped")
+    ax0.set_xlabel("x (pixel)")
+    ax0.set_ylabel("y (pixel)")
+    ax0.set_aspect("equal", adjustable="datalim")
+    ax0.legend(loc="best", fontsize="small")
+    ax0.set_title(
+        f"{result.fit} fit: rms {result.rms_arcsec * 1000:.1f} mas, {result.n_used} stars"
+    )
+    for panel, coord, comp in ((axes[1], "x", "dx"), (axes[2], "y", "dy")):
+        panel.axhline(0, color="0.5", lw=0.8)
+        panel.plot(m[coord][used], m[comp][used], ".", color="tab:blue")
+        panel.plot(m[coord][~used], m[comp][~used], "x", color="tab:red")
+        panel.set_xlabel(f"{coord} (pixel)")
+        panel.set_ylabel(f"{comp} detection \N{MINUS SIGN} catalogue (pixel)")
+    return fig
+
+
+def plot_residuals(result: WCSFit, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Save `plot_wcs_residuals` in the format the suffix of ``path`` names, atomically."""
+    from xrbid.figures import save_figure
+
+    return save_figure(plot_wcs_residuals(result), path, overwrite=overwrite, dpi=100)
 
 
 # --------------------------------------------------------------------------- whole step

@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,10 @@ from ._lsq import (
 )
 from .nonlinear import full_covariance, profile_chi2, profile_fit
 from .photometric_solution import PhotometricSolution, TermFit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 from .reference import (
     choose_reference_columns,
     join_reference,
@@ -77,6 +82,7 @@ __all__ = [
     "join_reference",
     "magnitude_columns",
     "photometry_filter",
+    "plot_photometric_residuals",
     "plot_residuals",
 ]
 
@@ -619,14 +625,13 @@ def calibrate_photometry(
 # residual plot
 
 
-def plot_residuals(
+def plot_photometric_residuals(
     solution: PhotometricSolution,
     stars: pd.DataFrame,
-    path: str | os.PathLike,
     *,
-    overwrite: bool = False,
-) -> None:
-    """Plot the fit residuals against standard magnitude, colour, x and y (PNG, atomic).
+    ax: Sequence[Axes] | None = None,
+) -> Figure:
+    """Draw the fit residuals against standard magnitude, colour (or airmass), x and y.
 
     Parameters
     ----------
@@ -634,21 +639,18 @@ def plot_residuals(
         The fit.
     stars : pandas.DataFrame
         The table that was fitted (same rows).
-    path : str or path-like
-        Output image; the format follows the extension (``.png``, ``.pdf``, ``.svg``).
-    overwrite : bool
-        Replace ``path`` if it exists.
+    ax : sequence of matplotlib.axes.Axes, optional
+        One axes per panel (up to four: magnitude, colour or airmass, x, y, as the table
+        has them); by default a new figure with two panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
 
     Examples
     --------
-    >>> plot_residuals(sol, joined, "residuals.png")  # doctest: +SKIP
+    >>> fig = plot_photometric_residuals(sol, joined)  # doctest: +SKIP
     """
-    fmt = check_plot_path(path)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from xrbid._io import atomic_output
-
     cols = solution.columns
     observed = _numeric(stars, cols["mag"]) - _numeric(stars, solution.ref_mag)
     resid = observed - solution.model(stars)
@@ -660,19 +662,27 @@ def plot_residuals(
     f = solution.filters
     if len(f) >= 2 and all(c in stars.columns for c in f[:2]):
         colour = _numeric(stars, f[0]) - _numeric(stars, f[1])
-        if solution.colour_convention != "index":
-            colour = -colour
-        panels.append((f"colour C = {solution.colours['C']}", colour))
+        panels.append((f"colour C = {f[0]} \N{MINUS SIGN} {f[1]}", colour))
     elif cols["airmass"] in stars.columns:
         panels.append(("airmass", _numeric(stars, cols["airmass"])))
     for axis in ("x", "y"):
         if cols[axis] in stars.columns:
             panels.append((f"{axis} (pixel)", _numeric(stars, cols[axis])))
 
-    rows = (len(panels) + 1) // 2
-    fig = Figure(figsize=(9, 3.5 * rows + 0.5), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = np.atleast_1d(fig.subplots(rows, 2)).ravel()
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        rows = (len(panels) + 1) // 2
+        fig = Figure(figsize=(9, 3.5 * rows + 0.5), layout="constrained")
+        axes = list(np.atleast_1d(fig.subplots(rows, 2)).ravel())
+    else:
+        axes = list(ax)
+        if len(axes) < len(panels):
+            raise InputError(
+                f"the residual plot has {len(panels)} panels; give {len(panels)} axes, "
+                f"not {len(axes)}"
+            )
+        fig = axes[0].figure
     size = 2 if used.sum() > 500 else 4
     low, high = _ylim(resid[used])
     # clipped stars beyond the axis are drawn on its edge as triangles pointing outwards
@@ -691,7 +701,7 @@ def plot_residuals(
                     values[sel], shown[sel], marker, ms=size + 1, color="tab:red", label="clipped"
                 )
         ax.set_xlabel(label)
-        ax.set_ylabel("observed - model (mag)")
+        ax.set_ylabel("observed \N{MINUS SIGN} model (mag)")
         ax.set_ylim(low * 1.04, high * 1.04)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
@@ -704,23 +714,48 @@ def plot_residuals(
         f"{'; fixed ' + ','.join(fixed) if fixed else ''} | {solution.n_used} stars, "
         f"rms {solution.rms:.4f} mag, {solution.n_clipped} clipped"
     )
-    with atomic_output(path, overwrite) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=110)
+    return fig
 
 
-PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
-"""File formats of the residual plot (by extension)."""
+def plot_residuals(
+    solution: PhotometricSolution,
+    stars: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Save `plot_photometric_residuals` in the format the suffix of ``path`` names.
+
+    Parameters
+    ----------
+    solution, stars
+        See `plot_photometric_residuals`.
+    path : str or path-like
+        Output image (``.png``, ``.pdf``, ``.svg``, ...), written atomically.
+    overwrite : bool
+        Replace ``path`` if it exists.
+
+    Examples
+    --------
+    >>> plot_residuals(sol, joined, "residuals.png")  # doctest: +SKIP
+    """
+    from xrbid.figures import save_figure
+
+    check_plot_path(path)
+    return save_figure(
+        plot_photometric_residuals(solution, stars), path, overwrite=overwrite, dpi=110
+    )
+
+
+PLOT_FORMATS = ("png", "pdf", "svg", "eps", "ps", "jpg", "jpeg")
+"""File formats of the residual plot (by extension; see `xrbid.figures.FIGURE_FORMATS`)."""
 
 
 def check_plot_path(path: str | os.PathLike) -> str:
     """Return the plot format of ``path`` from its extension; `InputError` if unsupported."""
-    fmt = os.path.splitext(str(path))[1].lstrip(".").lower()
-    if fmt not in PLOT_FORMATS:
-        raise InputError(
-            f"{path}: cannot draw a plot in format {fmt or '(no extension)'!r}; "
-            f"end the name with one of .{', .'.join(PLOT_FORMATS)}"
-        )
-    return fmt
+    from xrbid.figures import figure_format
+
+    return figure_format(path)
 
 
 def _ylim(resid: np.ndarray) -> tuple[float, float]:

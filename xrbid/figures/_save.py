@@ -39,7 +39,7 @@ def figure_format(path: str | os.PathLike) -> str:
     fmt = FIGURE_FORMATS.get(suffix)
     if fmt is None:
         raise InputError(
-            f"{path}: cannot draw a figure in format {suffix.lstrip('.') or '(no extension)'!r}; "
+            f"{path}: cannot draw a plot in format {suffix.lstrip('.') or '(no extension)'!r}; "
             f"end the name with one of {', '.join(FIGURE_FORMATS)}"
         )
     return fmt
