@@ -194,6 +194,47 @@ def _extinction(values: tuple[str, ...]) -> dict[str, float]:
     "reddening vector.",
 )
 @click.option(
+    "--ebv",
+    type=float,
+    help="Draw the reddening vector of this foreground E(B-V) (Schlafly & Finkbeiner 2011 "
+    "scale), A per filter from the extinction law at its pivot wavelength.",
+)
+@click.option(
+    "--ebv-scale",
+    type=click.Choice(["sf11", "sfd"]),
+    default="sf11",
+    show_default=True,
+    help="sfd: --ebv is from the SFD98 maps and is multiplied by 0.86.",
+)
+@click.option("--rv", type=float, default=3.1, show_default=True, help="R_V = A_V / E(B-V).")
+@click.option(
+    "--law",
+    type=click.Choice(["F99", "CCM89"], case_sensitive=False),
+    default="F99",
+    show_default=True,
+    help="Extinction law: Fitzpatrick 1999 or Cardelli et al. 1989.",
+)
+@click.option(
+    "--camera",
+    default="ACS/WFC",
+    show_default=True,
+    help="Pivot-wavelength table for --ebv: ACS/WFC, WFC3/UVIS or WFPC2.",
+)
+@click.option(
+    "--models",
+    "model_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Stellar models (MIST .iso.cmd/.eep.cmd, PARSEC) drawn as tracks, one per age; "
+    "repeat for several files.",
+)
+@click.option(
+    "--distance-modulus",
+    "dist_mod",
+    type=float,
+    help="Shifts the models' absolute magnitudes onto the apparent ones of the plot.",
+)
+@click.option(
     "--track",
     "tracks",
     multiple=True,
@@ -223,6 +264,13 @@ def cmd(
     absolute: bool,
     labels: tuple[str, ...],
     extinction: tuple[str, ...],
+    ebv: float | None,
+    ebv_scale: str,
+    rv: float,
+    law: str,
+    camera: str,
+    model_paths: tuple[Path, ...],
+    dist_mod: float | None,
     tracks: tuple[Path, ...],
     system: str | None,
     title: str | None,
@@ -237,18 +285,42 @@ def cmd(
     line says why.
 
     \b
-    Example (M101, two candidates labelled, a reddening vector for E(B-V) = 0.1):
+    Example (M101: one source's candidates labelled, the reddening vector of E(B-V) = 0.1,
+    MIST isochrones at the distance modulus of 6.4 Mpc):
       xrbid figures cmd m101_cand_phot.ecsv --color F555W-F814W --mag F555W \\
-          --label "2CXO J140312.5+542056" --extinction F555W=0.31 --extinction F814W=0.17 \\
-          -o m101_cmd.pdf
+          --label "2CXO J140312.5+542056" --ebv 0.1 \\
+          --models MIST_iso_HST_ACSWF.iso.cmd --distance-modulus 29.03 -o m101_cmd.pdf
     """
     from xrbid.figures import check_figure_path, cmd_data, parse_color, plot_cmd, save_figure
     from xrbid.tables import read_table
 
     check_figure_path(output, overwrite)
     blue, red = parse_color(colour)
+    y = (mag or red).upper()
+    if ebv is not None and extinction:
+        raise click.BadParameter("give --ebv or --extinction, not both", param_hint="--ebv")
+    if model_paths and not absolute and dist_mod is None:
+        raise click.BadParameter(
+            "models are absolute magnitudes: give --distance-modulus, or plot --absolute",
+            param_hint="--models",
+        )
     table = read_table(table_path)
+    a_values = _extinction(extinction) or None
+    label = None
+    if ebv is not None:
+        from xrbid.photometry.extinction import a_lambda
+
+        a_values = a_lambda(
+            {blue, red, y}, ebv, law=law.upper(), rv=rv, camera=camera, ebv_scale=ebv_scale
+        )
+        label = f"E(B\N{MINUS SIGN}V) = {ebv:g}"
     models = {p.stem: read_table(p) for p in tracks}
+    if model_paths:
+        from xrbid.classify.models import read_models
+        from xrbid.figures import model_tracks
+
+        shift = 0.0 if absolute else float(dist_mod)
+        models.update(model_tracks(read_models(list(model_paths)), distance_modulus=shift))
     fig = plot_cmd(
         table,
         (blue, red),
@@ -256,12 +328,12 @@ def cmd(
         absolute=absolute,
         labels=list(labels) or None,
         system=system,
-        extinction=_extinction(extinction) or None,
+        extinction=a_values,
+        extinction_label=label,
         tracks=models or None,
         title=title,
     )
     save_figure(fig, output, overwrite=overwrite, dpi=200)
-    y = (mag or red).upper()
     points = cmd_data(table, (blue, red), y, absolute=absolute)
     drawn = points[points["drawable"]]
     n, flagged = len(drawn), int(drawn["flagged"].sum())
@@ -275,6 +347,7 @@ def cmd(
             "rows": len(table),
             "drawn": n,
             "flagged": flagged,
+            "extinction": a_values,
         },
         as_json,
     )

@@ -6,6 +6,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from tests.figures.conftest import A478_XRAY
@@ -204,3 +205,74 @@ def test_phot_counterparts_plot_writes_the_format_of_its_suffix(tmp_path):
         )
         assert res.exit_code == 0, res.output
         assert plot.read_bytes().startswith(magic), suffix
+
+
+def _ccm89(wavelength_angstrom: float, rv: float = 3.1) -> float:
+    """A_lambda / A_V of Cardelli, Clayton & Mathis 1989 (ApJ 345, 245), eqs. 3a-3b (optical)."""
+    y = 1e4 / wavelength_angstrom - 1.82
+    a = np.polyval([0.32999, -0.77530, 0.01979, 0.72085, -0.02427, -0.50447, 0.17699, 1.0], y)
+    b = np.polyval([-2.09002, 5.30260, -0.62251, -5.38434, 1.07233, 2.28305, 1.41338, 0.0], y)
+    return a + b / rv
+
+
+def test_cmd_ebv_draws_the_ccm89_vector(tmp_path):
+    from xrbid.photometry.extinction import pivot_wavelength
+
+    phot = _phot(tmp_path)
+    res = run(
+        "figures",
+        "cmd",
+        phot,
+        "--color",
+        "F606W-F814W",
+        "--ebv",
+        "0.1",
+        "--law",
+        "CCM89",
+        "-o",
+        tmp_path / "c.png",
+        "--json",
+    )
+    assert res.exit_code == 0, res.output
+    a = json.loads(res.stdout)["extinction"]
+    for f in ("F606W", "F814W"):
+        expected = 0.1 * 3.1 * _ccm89(pivot_wavelength(f, "ACS/WFC"))
+        assert a[f] == pytest.approx(expected, abs=2e-3), f
+    res = run(
+        "figures",
+        "cmd",
+        phot,
+        "--color",
+        "F606W-F814W",
+        "--ebv",
+        "0.1",
+        "--extinction",
+        "F606W=0.3",
+        "-o",
+        tmp_path / "d.png",
+    )
+    assert res.exit_code == 2 and "not both" in res.output
+
+
+def test_cmd_models_need_a_distance_and_matching_bands(tmp_path, testdata):
+    phot = _phot(tmp_path)
+    mist = testdata / "mist-isochrone-panstarrs" / "MIST_iso_5fd2532653c27.iso.cmd"
+    res = run(
+        "figures", "cmd", phot, "--color", "F606W-F814W", "--models", mist, "-o", tmp_path / "c.png"
+    )
+    assert res.exit_code == 2 and "--distance-modulus" in res.output
+    res = run(
+        "figures",
+        "cmd",
+        phot,
+        "--color",
+        "F606W-F814W",
+        "--models",
+        mist,
+        "--distance-modulus",
+        "29.0",
+        "-o",
+        tmp_path / "c.png",
+    )
+    assert_user_error(res, "no column for F606W")
+    assert not (tmp_path / "c.png").exists()

@@ -124,3 +124,20 @@ def test_cmd_image(candels_phot):
         extinction={"F606W": 0.30, "F814W": 0.17},
         tracks={"model": track},
     )
+
+
+def test_mist_isochrone_as_tracks(testdata):
+    from xrbid.classify.models import read_models
+    from xrbid.figures import model_tracks
+
+    models = read_models(testdata / "mist-isochrone-panstarrs" / "MIST_iso_5fd2532653c27.iso.cmd")
+    tracks = model_tracks(models, distance_modulus=29.0)
+    assert list(tracks) == ["log t = 10.08"]
+    (iso,) = tracks.values()
+    np.testing.assert_allclose(iso["PS_g"], models.table["PS_g"] + 29.0)
+    # a g, r candidate table: the isochrone is drawn as g - r against r
+    cands = pd.DataFrame({"source_id": ["A", "B"], "g_mag": [30.1, 31.0], "r_mag": [29.5, 30.6]})
+    ax = plot_cmd(cands, "g-r", tracks=tracks).axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "log t = 10.08"]
+    np.testing.assert_allclose(line.get_xdata(), models.table["PS_g"] - models.table["PS_r"])
+    np.testing.assert_allclose(line.get_ydata(), models.table["PS_r"] + 29.0)

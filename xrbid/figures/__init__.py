@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ._save import FIGURE_FORMATS, check_figure_path, figure_format, save_figure
 from .alignment import alignment_title, plot_alignment
-from .cmd import cmd_data, parse_color, plot_cmd
+from .cmd import cmd_data, model_tracks, parse_color, plot_cmd
 from .finder import finder_chart, finder_paths, make_stamp, write_finder_charts
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "finder_chart",
     "finder_paths",
     "make_stamp",
+    "model_tracks",
     "parse_color",
     "plot_alignment",
     "plot_cmd",

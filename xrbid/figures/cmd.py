@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["cmd_data", "parse_color", "plot_cmd"]
+__all__ = ["cmd_data", "model_tracks", "parse_color", "plot_cmd"]
 
 MINUS = "\N{MINUS SIGN}"
 FLAGS = ("edge", "crowded", "outside", "saturated")
@@ -158,6 +158,38 @@ def _system_label(table: pd.DataFrame, filters: Iterable[str], system: str | Non
     if system is None or system.lower() not in _SYSTEM_NAMES:
         return "mag"
     return _SYSTEM_NAMES[system.lower()]
+
+
+def model_tracks(models: Any, *, distance_modulus: float = 0.0) -> dict[str, pd.DataFrame]:
+    """One CMD track per model of a stellar-model table, named by its age.
+
+    Parameters
+    ----------
+    models : xrbid.classify.StellarModels or pandas.DataFrame
+        `xrbid.classify.read_models` output (or its ``table``): ``model``, ``log_age`` and one
+        absolute-magnitude column per band (``ACS_WFC_F555W``, ...).
+    distance_modulus : float
+        Added to every band, to draw the models over apparent magnitudes.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``"log t = 7.00"`` (or ``"model N"``) -> that model's rows, for `plot_cmd`'s
+        ``tracks``.
+    """
+    table = getattr(models, "table", models)
+    bands = list(getattr(models, "bands", []))
+    if "model" not in table.columns:
+        raise ColumnError("the model table has no 'model' column; read it with read_models")
+    shifted = table.copy()
+    for band in bands:
+        shifted[band] = pd.to_numeric(shifted[band], errors="coerce") + float(distance_modulus)
+    out: dict[str, pd.DataFrame] = {}
+    for key, rows in shifted.groupby("model", sort=False):
+        age = rows["log_age"].iloc[0] if "log_age" in rows else np.nan
+        name = f"log t = {age:.2f}" if np.isfinite(age) else f"model {key}"
+        out[name if name not in out else f"{name} ({key})"] = rows[bands or rows.columns]
+    return out
 
 
 def _track_xy(track: pd.DataFrame, blue: str, red: str, mag: str) -> tuple[np.ndarray, np.ndarray]:
