@@ -8,13 +8,22 @@ replace an existing file unless asked.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from ._save import FIGURE_FORMATS, check_figure_path, figure_format, save_figure
 from .alignment import alignment_title, plot_alignment
 from .cmd import cmd_data, model_tracks, parse_color, plot_cmd
-from .finder import finder_chart, finder_paths, make_stamp, write_finder_charts
+
+# the finder charts read images through xrbid.photometry (photutils): imported on first use,
+# so that saving a plot does not load the photometry stack
+_LAZY = dict.fromkeys(
+    ["Stamp", "finder_chart", "finder_paths", "make_stamp", "write_finder_charts"], ".finder"
+)
 
 __all__ = [
     "FIGURE_FORMATS",
+    "Stamp",
     "alignment_title",
     "check_figure_path",
     "cmd_data",
@@ -29,3 +38,16 @@ __all__ = [
     "save_figure",
     "write_finder_charts",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xrbid.figures' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
