@@ -73,3 +73,23 @@ def test_installed_command_on_the_shipped_example(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "m101" / "report.html").exists()
     assert "M101: report" in proc.stderr
+
+
+def test_two_galaxies_one_failing_summary_table_and_exit_1(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(m101_toml(folder="out_good"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        m101_toml(ids=["2CXO J000000.0+000000"], folder="out_bad").replace(
+            'name = "M101"', 'name = "M102"'
+        )
+    )
+    res = run("run", good, bad, "-j", "1", "--until", "align")
+    assert res.exit_code == 1
+    lines = res.output.splitlines()
+    assert "  M101: done" in res.output and "  M102: FAILED" in res.output
+    table = lines[lines.index(next(x for x in lines if x.startswith("galaxy"))) :]
+    assert table[1].startswith("M101") and " ok " in table[1]
+    assert table[2].startswith("M102") and " FAILED " in table[2]
+    assert "M102: step calibrators: [calibrators].ids:" in table[2]
+    assert (tmp_path / "out_good" / "alignment.json").exists()
