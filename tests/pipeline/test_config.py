@@ -6,6 +6,7 @@ import tomllib
 
 import pytest
 
+from tests.conftest import TESTDATA
 from xrbid.errors import InputError
 from xrbid.pipeline import load_config, parse_image_spec, template
 from xrbid.pipeline.config import GalaxyConfig
@@ -103,3 +104,16 @@ def test_template_is_valid_toml_with_the_documented_defaults():
     assert '# fallback = "ellipse"' in text and '# radius = "2sigma"' in text
     with pytest.raises(InputError, match="use letters"):
         template('bad "name"')
+
+
+def test_pixel_or_angle_lengths(write_config, tmp_path):
+    image = TESTDATA / "hst-wfpc2-abell478" / "a478hst-cutout.fits"
+    base = f'[galaxy]\nname = "A478"\n[optical.images]\nF814W = "{image}"\n'
+    cfg = load_config(write_config(base + '[optical.detection]\nfwhm = "0.2arcsec"\n'))
+    assert (cfg.optical.detection.fwhm, cfg.optical.detection.fwhm_unit) == (0.2, "arcsec")
+    cfg = load_config(write_config(base + '[photometry]\nradius = "2.5pix"\n'))
+    assert (cfg.photometry.radius, cfg.photometry.radius_unit) == (2.5, "pix")
+    with pytest.raises(InputError, match=r"fwhm '2px': write it like 2pix or 0\.1arcsec"):
+        load_config(write_config(base + '[optical.detection]\nfwhm = "2px"\n'))
+    with pytest.raises(InputError, match=r"\[optical.images\].F814W: file .*nope.fits does not"):
+        load_config(write_config(base.replace(str(image), str(tmp_path / "nope.fits"))))

@@ -186,7 +186,13 @@ class Detection(_Section):
                 except ValueError:
                     raise ValueError(f"fwhm {text!r}: write it like 2pix or 0.1arcsec") from None
             else:
-                data["fwhm"], data["fwhm_unit"] = _angle(text, "fwhm"), "arcsec"
+                try:
+                    data["fwhm"], data["fwhm_unit"] = _angle(text, "fwhm"), "arcsec"
+                except ValueError:
+                    raise ValueError(
+                        f"fwhm {text!r}: write it like 2pix or 0.1arcsec (pix, mas, arcsec, "
+                        "arcmin, deg)"
+                    ) from None
         return data
 
 
@@ -268,7 +274,13 @@ class Photometry(_Section):
                 except ValueError:
                     raise ValueError(f"radius {text!r}: write it like 3pix or 0.15arcsec") from None
             else:
-                data["radius"], data["radius_unit"] = _angle(text, "radius"), "arcsec"
+                try:
+                    data["radius"], data["radius_unit"] = _angle(text, "radius"), "arcsec"
+                except ValueError:
+                    raise ValueError(
+                        f"radius {text!r}: write it like 3pix or 0.15arcsec (pix, mas, arcsec, "
+                        "arcmin, deg)"
+                    ) from None
         return data
 
     @field_validator("cmd")
