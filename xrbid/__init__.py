@@ -26,16 +26,10 @@ from .errors import (
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
-        [
-            "read_table",
-            "write_table",
-            "normalize_columns",
-            "require_columns",
-            "unique_sources",
-            "select_sources",
-            "SCHEMA",
-        ],
-        "xrbid.tables",
+        ["read_table", "write_table", "unique_sources", "select_sources"], "xrbid.tables"
+    ),
+    **dict.fromkeys(
+        ["SCHEMA", "normalize_columns", "require_columns", "numeric_column"], "xrbid.schema"
     ),
     **dict.fromkeys(
         ["format_regions", "write_regions", "read_regions", "parse_regions"], "xrbid.regions"

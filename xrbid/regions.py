@@ -401,7 +401,7 @@ def _resolve_unit(unit: str | None, is_image: bool) -> str:
 
 
 def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    from .tables import require_columns
+    from .schema import require_columns
 
     require_columns(df, columns, what=what)
 

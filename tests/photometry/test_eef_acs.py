@@ -15,7 +15,7 @@ from astropy import units as u
 
 from xrbid.errors import CalibrationError
 from xrbid.photometry import NoInfiniteApertureWarning, eef, load_image, measure_magnitudes
-from xrbid.photometry.tables import camera_key, eef_table
+from xrbid.photometry.reference_data import camera_key, eef_table
 
 # (filter, radius in pixels, published EEF) from Bohlin 2016, Table 8
 PUBLISHED = [

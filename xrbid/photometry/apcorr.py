@@ -26,7 +26,7 @@ from xrbid.errors import CalibrationError
 
 from .apertures import aperture_photometry, flux_column
 from .images import HSTImage
-from .tables import camera_key, eef_table
+from .reference_data import camera_key, eef_table
 
 __all__ = ["ApertureCorrection", "eef", "eef_correction", "empirical_aperture_correction"]
 

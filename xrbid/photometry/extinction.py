@@ -28,7 +28,7 @@ from astropy import units as u
 
 from xrbid.errors import ColumnError, InputError
 
-from .tables import _read
+from .reference_data import _read
 
 __all__ = [
     "EXTINCTION_LAWS",

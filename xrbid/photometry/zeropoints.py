@@ -12,7 +12,7 @@ from astropy.io import fits
 from xrbid.errors import CalibrationError
 
 from .images import HSTImage
-from .tables import camera_key, vega_table
+from .reference_data import camera_key, vega_table
 
 __all__ = [
     "UnknownVegaFilterWarning",
