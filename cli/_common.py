@@ -18,7 +18,9 @@ from xrbid.errors import XrbidError
 
 __all__ = [
     "ANGLE",
+    "IMAGE_FILE",
     "AngleParam",
+    "ImageFileParam",
     "UserError",
     "XrbidCommand",
     "XrbidGroup",
@@ -127,7 +129,11 @@ def _warnings_after_success() -> Any:
 
 
 class XrbidGroup(click.Group):
-    """A Click group that turns library errors (`XrbidError`) into one-line user errors."""
+    """A Click group that turns library errors (`XrbidError`) into one-line user errors.
+
+    Its commands are `XrbidCommand`s: the one place where warnings (`xrbid.errors.XrbidWarning`
+    and those of the libraries underneath) become ``Warning: ...`` lines.
+    """
 
     command_class = XrbidCommand
 
@@ -250,3 +256,35 @@ def source_ids(ids: tuple[str, ...], ids_file: Path | None, required: bool) -> l
     if required:
         raise InputError("give the sources with --id ID ... or with --ids-file FILE (one of them)")
     return None
+
+
+class ImageFileParam(click.Path):
+    """An existing image file for commands that open whole files (DS9 shows its first image).
+
+    ``IMAGE[ext]`` (``[2]``, ``[SCI,2]``, ``[chip=N]``) is read by the one parser of image
+    arguments, :func:`xrbid.photometry.images.parse_image_spec`, and refused with a message
+    saying that the whole file is opened.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if "[" in str(value) and not Path(value).exists():
+            from xrbid.photometry.images import parse_image_spec
+
+            try:
+                spec = parse_image_spec(value)
+            except XrbidError as exc:
+                self.fail(str(exc), param, ctx)
+            if spec.ext is not None or spec.chip is not None:
+                self.fail(
+                    f"{value}: DS9 opens the whole file and shows its first image; give "
+                    f"{spec.path} without [...]",
+                    param,
+                    ctx,
+                )
+        return super().convert(value, param, ctx)
+
+
+IMAGE_FILE = ImageFileParam()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +33,9 @@ def align() -> None:
 def _read(path: Path, what: str, obsid: int | None) -> Any:
     """A table or (``.reg``) region file, optionally restricted to one ObsID."""
     from xrbid.errors import ColumnError
+    from xrbid.tables import read_table_or_regions
 
-    if path.suffix.lower() == ".reg":
-        from xrbid.regions import read_regions
-
-        df = read_regions(path)
-    else:
-        from xrbid.tables import read_table
-
-        df = read_table(path)
+    df = read_table_or_regions(path, what=what)
     if obsid is not None:
         if "obsid" not in df.columns:
             raise ColumnError(f"{path}: --obsid given but the {what} has no obsid column")
@@ -480,11 +473,7 @@ def apply(
     solution = AlignmentSolution.read_json(solution_path)
     df = read_table(table_path, required=["ra", "dec"], what="applying an alignment")
     when = "significant" if if_significant else "always"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        out = apply_shift(df, solution, when=when, replace=replace)
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+    out = apply_shift(df, solution, when=when, replace=replace)
     write_table(out, output, overwrite=overwrite)
     applied = when == "always" or solution.significant
     if solution.qa_required:

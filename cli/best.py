@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
 
-from ._common import emit, headers_option, json_option, overwrite_option
+from ._common import XrbidCommand, emit, headers_option, json_option, overwrite_option
 
 
-@click.command("best")
+@click.command("best", cls=XrbidCommand)
 @click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-o",
@@ -73,11 +72,7 @@ def best(
         required=required,
         what="the best observation (run `xrbid pu` first for pu_2sigma)",
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        out = best_observations(df)
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+    out = best_observations(df)
     # Region files first: a failure there leaves no table behind either.
     written = []
     if reg2 is not None:

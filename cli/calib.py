@@ -15,27 +15,6 @@ def calib() -> None:
     """Calibrate HST images: astrometry (WCS) and photometry (zero points, colour terms)."""
 
 
-def _image_centre_and_radius(image: Path, ext: str | None) -> tuple[float, float, float, str]:
-    """Centre (deg), radius covering the image (arcsec) and observation date of ``image``."""
-    import numpy as np
-
-    from xrbid.errors import CalibrationError
-    from xrbid.photometry import load_image
-
-    img = load_image(image, ext=ext)
-    if img.wcs is None:
-        raise CalibrationError(f"{image}: the image has no celestial WCS to correct")
-    ny, nx = img.data.shape
-    corners = np.array([[0, 0], [nx - 1, 0], [0, ny - 1], [nx - 1, ny - 1]], float)
-    ra0, dec0 = img.wcs.all_pix2world([[(nx - 1) / 2, (ny - 1) / 2]], 0)[0]
-    sky = img.wcs.all_pix2world(corners, 0)
-    from astropy.coordinates import SkyCoord
-
-    sep = SkyCoord(ra0, dec0, unit="deg").separation(SkyCoord(sky[:, 0], sky[:, 1], unit="deg"))
-    date = str(img.header.get("DATE-OBS", "")).strip()
-    return float(ra0), float(dec0), float(sep.arcsec.max()), date
-
-
 @calib.command("wcs")
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -156,8 +135,11 @@ def wcs(
         raise InputError(f"{output} is the input image; write the corrected copy to a new file")
     if ref.lower() == "gaia":
         from xrbid.archives import query_gaia
+        from xrbid.photometry import load_image
 
-        ra0, dec0, radius, date = _image_centre_and_radius(image, ext)
+        img = load_image(image, ext=ext)
+        ra0, dec0, radius = img.footprint()
+        date = str(img.header.get("DATE-OBS", "")).strip()
         when = epoch or date or None
         reference = query_gaia(
             (ra0, dec0),

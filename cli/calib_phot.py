@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, emit, json_option, overwrite_option
+from ._common import ANGLE, XrbidCommand, emit, json_option, overwrite_option
 
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (value or "").split(",") if p.strip())
 
 
-@click.command("phot")
+@click.command("phot", cls=XrbidCommand)
 @click.argument("phot_path", metavar="PHOT", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--ref",

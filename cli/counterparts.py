@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
 
-from ._common import ANGLE, emit, json_option, overwrite_option
+from ._common import ANGLE, XrbidCommand, emit, json_option, overwrite_option
 
 
 def _split_optical(spec: str) -> tuple[str | None, Path]:
@@ -19,18 +18,15 @@ def _split_optical(spec: str) -> tuple[str | None, Path]:
 
 
 def _read_optical(path: Path):
-    from xrbid.tables import read_table
+    from xrbid.tables import read_table_or_regions
 
+    df = read_table_or_regions(path, required=["ra", "dec"], what="an optical catalogue")
     if path.suffix.lower() == ".reg":
-        from xrbid.regions import read_regions
-
-        regs = read_regions(path)
-        keep = [c for c in ("ra", "dec", "label") if c in regs.columns]
-        return regs[keep]
-    return read_table(path, required=["ra", "dec"], what="an optical catalogue")
+        return df[[c for c in ("ra", "dec", "label") if c in df.columns]]
+    return df
 
 
-@click.command("counterparts")
+@click.command("counterparts", cls=XrbidCommand)
 @click.argument("best_path", metavar="BEST", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("optical", metavar="OPTICAL...", nargs=-1, required=True)
 @click.option(
@@ -114,11 +110,7 @@ def counterparts(
             {name: _read_optical(path) for name, (_, path) in zip(names, specs)},
             tolerance=merge_tolerance,
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        cands = find_counterparts(xray, opt, radius_column=radius_column)
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+    cands = find_counterparts(xray, opt, radius_column=radius_column)
     if regions_path is not None:
         write_counterpart_regions(cands, regions_path, overwrite=overwrite)
     write_table(cands, output, overwrite=overwrite)

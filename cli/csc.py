@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -157,11 +156,7 @@ def select(
     wanted = source_ids(ids, ids_file, required=True)
     check_table_output(output, overwrite)
     df = read_table(table_path, required=["source_id"], what="selecting sources")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        out = select_sources(df, wanted, missing=missing)
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+    out = select_sources(df, wanted, missing=missing)
     write_table(out, output, overwrite=overwrite, headers=headers)
     data = _summary_data(out, output, input=str(table_path), requested=len(wanted))
     emit(

@@ -10,6 +10,7 @@ import click
 
 from ._common import (
     ANGLE,
+    IMAGE_FILE,
     XrbidGroup,
     emit,
     id_options,
@@ -122,7 +123,7 @@ def _connect(target: str | None, transport: str, start: bool, timeout: float):
 
 
 @ds9.command("show")
-@click.argument("image", type=_EXISTING)
+@click.argument("image", type=IMAGE_FILE)
 @click.option(
     "--regions",
     "region_files",
@@ -205,7 +206,7 @@ _MARK_HELP = {
 
 @ds9.command("calibrators")
 @click.argument("table_path", metavar="TABLE", type=_EXISTING)
-@click.option("--image", type=_EXISTING, default=None, help="Image to show the candidates on.")
+@click.option("--image", type=IMAGE_FILE, default=None, help="Image to show the candidates on.")
 @click.option(
     "-o",
     "--output",
@@ -364,7 +365,7 @@ def calibrators(
 
 
 @ds9.command("blink")
-@click.argument("image", type=_EXISTING, required=False)
+@click.argument("image", type=IMAGE_FILE, required=False)
 @click.option("--before", type=_EXISTING, help="Regions before the correction.")
 @click.option("--after", type=_EXISTING, help="Regions after the correction.")
 @click.option(
@@ -461,7 +462,7 @@ def blink(
 
 @ds9.command("stamps")
 @click.argument("table_path", metavar="TABLE", type=_EXISTING)
-@click.option("--image", type=_EXISTING, required=True, help="Image to cut the stamps from.")
+@click.option("--image", type=IMAGE_FILE, required=True, help="Image to cut the stamps from.")
 @click.option(
     "-o",
     "--output",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 import warnings
 from contextlib import contextmanager
 from typing import Any
@@ -64,24 +62,12 @@ def _check_default_fwhm(images: list) -> None:
             )
 
 
-_SPEC = re.compile(r"^(?P<path>.+?)\[(?P<ext>[^\]]+)\]$")
-
-
-def _image_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``file.fits``, ``file.fits[2]``, ``file.fits[SCI,2]`` or ``file.c0f.fits[chip=3]``."""
-    m = _SPEC.match(spec)
-    if not m:
-        return spec, {}
-    ext = m.group("ext").strip()
-    if ext.lower().startswith("chip"):
-        return m.group("path"), {"chip": int(ext.split("=")[-1].replace("chip", "").strip())}
-    return m.group("path"), {"ext": int(ext) if ext.isdigit() else ext}
-
-
 def _load(spec: str, ext: str | None, chip: int | None, **kwargs: Any):
     from xrbid.photometry import load_image
+    from xrbid.photometry.images import parse_image_spec
 
-    path, options = _image_spec(spec)
+    image = parse_image_spec(spec)
+    path, options = image.path, image.options
     if ext is not None:
         options["ext"] = int(ext) if ext.isdigit() else ext
     if chip is not None:
@@ -97,25 +83,6 @@ def _bar(length: int, label: str, show: bool):
         return
     with click.progressbar(length=length, label=label, file=click.get_text_stream("stderr")) as bar:
         yield bar.update
-
-
-def _warnings_as_lines(f):
-    """Show each distinct library warning once, as one ``Warning: ...`` line on stderr."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = f(*args, **kwargs)  # on failure, the Error line alone says what happened
-        seen: set[str] = set()
-        for w in caught:
-            text = str(w.message)
-            if text not in seen and not issubclass(w.category, DeprecationWarning):
-                seen.add(text)
-                click.echo(f"Warning: {text}", err=True)
-        return result
-
-    return wrapper
 
 
 def _image_options(f):
@@ -177,7 +144,6 @@ def phot() -> None:
 @_image_options
 @overwrite_option
 @json_option
-@_warnings_as_lines
 def detect(
     image,
     output,
@@ -205,7 +171,7 @@ def detect(
     """
     from xrbid._io import check_output
     from xrbid.photometry import detect_sources
-    from xrbid.regions import write_regions
+    from xrbid.photometry.detection import write_detection_regions
     from xrbid.tables import write_table
 
     check_output(output, overwrite)
@@ -226,26 +192,7 @@ def detect(
         )
     write_table(sources, output, overwrite=overwrite)
     if regions_path:
-        if img.wcs is not None:
-            write_regions(
-                sources,
-                regions_path,
-                overwrite=overwrite,
-                radius=0.15,
-                label_column="id",
-                color="cyan",
-            )
-        else:
-            write_regions(
-                sources,
-                regions_path,
-                overwrite=overwrite,
-                system="image",
-                radius=3.0,
-                label_column="id",
-                color="cyan",
-                pixel_origin=0,
-            )
+        write_detection_regions(sources, img, regions_path, overwrite=overwrite)
     emit(
         f"{len(sources)} sources on {img.label} ({img.filter or 'filter?'}) -> {output}",
         {
@@ -325,7 +272,6 @@ def _apcorr_value(text: str) -> Any:
 @_image_options
 @overwrite_option
 @json_option
-@_warnings_as_lines
 def measure(
     image,
     positions,
@@ -356,6 +302,7 @@ def measure(
     """
     from xrbid._io import check_output
     from xrbid.photometry import length_in_pixels, measure_magnitudes
+    from xrbid.photometry.magnitudes import use_sky_positions
     from xrbid.tables import read_table, write_table
 
     check_output(output, overwrite)
@@ -364,14 +311,7 @@ def measure(
     if apcorr_value == "auto":  # the FWHM only serves to find aperture-correction stars
         _check_default_fwhm([img])
     table = read_table(positions)
-    # Sky positions are exact on any image with a WCS (the table may come from another
-    # filter's image); x, y only fit the image they were measured on.
-    use_sky = (
-        not use_pixels
-        and img.wcs is not None
-        and {"ra", "dec"} <= set(table.columns)
-        and bool(table[["ra", "dec"]].notna().all().all())
-    )
+    use_sky = use_sky_positions(img, table, pixels=use_pixels)
     ann = None
     if annulus:
         ann = (
@@ -506,7 +446,6 @@ def _filter_image(text: str) -> tuple[str, str]:
 )
 @overwrite_option
 @json_option
-@_warnings_as_lines
 def counterparts(
     candidates,
     images,

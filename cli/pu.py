@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
 
-from ._common import emit, headers_option, json_option, overwrite_option
+from ._common import XrbidCommand, emit, headers_option, json_option, overwrite_option
 
 
 def _parse_std(value: str | None) -> tuple[float, float] | None:
@@ -29,13 +28,13 @@ def _parse_std(value: str | None) -> tuple[float, float] | None:
         ) from None
 
 
-@click.command("pu")
+@click.command("pu", cls=XrbidCommand)
 @click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--std",
     "std",
     metavar="SX,SY",
-    help="Alignment scatter along x and y in arcsec, e.g. 0.2223,0.3037.",
+    help="Alignment scatter sigma_astro along x and y in arcsec, e.g. 0.2223,0.3037.",
 )
 @click.option(
     "--solution",
@@ -93,7 +92,7 @@ def pu(
     """
     from xrbid.errors import InputError
     from xrbid.tables import check_table_output, read_table, write_table
-    from xrbid.uncertainty import astro_scatter, method_counts, positional_uncertainty
+    from xrbid.uncertainty import method_counts, positional_uncertainty, sigma_astro_of
 
     pair = _parse_std(std)
     if (pair is None) == (solution is None):
@@ -101,29 +100,25 @@ def pu(
             "give the alignment scatter with --std SX,SY (arcsec) or --solution SOLUTION.json "
             "(one of them)"
         )
-    scatter = astro_scatter(pair if pair is not None else solution)
+    sigma_astro = sigma_astro_of(pair if pair is not None else solution)
     check_table_output(output, overwrite)
     df = read_table(
         table_path,
         required=["source_id", "theta", "counts"],
         what="positional uncertainties",
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        source = solution if solution is not None else scatter  # a solution knows its field
-        out = positional_uncertainty(df, source, fallback=fallback, clamp=not no_clamp)
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+    source = solution if solution is not None else sigma_astro  # a solution knows its field
+    out = positional_uncertainty(df, source, fallback=fallback, clamp=not no_clamp)
     write_table(out, output, overwrite=overwrite, headers=headers)
 
     methods = method_counts(out)
-    s = float((scatter[0] ** 2 + scatter[1] ** 2) ** 0.5)
+    s = float((sigma_astro[0] ** 2 + sigma_astro[1] ** 2) ** 0.5)
     data = {
         "input": str(table_path),
         "output": str(output),
         "rows": len(out),
-        "std_x": scatter[0],
-        "std_y": scatter[1],
+        "std_x": sigma_astro[0],
+        "std_y": sigma_astro[1],
         "sigma_astro": s,
         "fallback": fallback,
         "methods": methods,

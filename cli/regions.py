@@ -135,7 +135,7 @@ def write(
           --label-column source_id
     """
     from xrbid._io import check_output
-    from xrbid.regions import write_regions
+    from xrbid.regions import RegionStyle, write_regions
     from xrbid.tables import read_table
 
     check_output(output, overwrite)
@@ -149,16 +149,18 @@ def write(
         unit=unit,
         system=system,
         pixel_origin=int(pixel_origin),
-        color=color,
         color_column=color_column,
-        width=width,
-        dash=dash,
-        font_size=font_size,
         label_column=label_column,
         on_bad_label=on_bad_label,
-        marker=marker,
-        marker_size=marker_size,
-        tag=tag,
+        style=RegionStyle(
+            color=color,
+            width=width,
+            dash=dash,
+            font_size=font_size,
+            marker=marker,
+            marker_size=marker_size,
+            tag=tag,
+        ),
     )
     kind = f"{marker} points" if marker else "circles"
     size = (

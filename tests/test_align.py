@@ -31,7 +31,7 @@ from xrbid.errors import ColumnError, InputError, OutputExistsError
 from xrbid.regions import read_regions
 from xrbid.sky import from_tangent_plane, separation_arcsec, tangent_plane
 from xrbid.tables import read_table
-from xrbid.uncertainty import astro_scatter
+from xrbid.uncertainty import sigma_astro_of
 
 ARCSEC = 1 / 3600.0
 
@@ -77,7 +77,7 @@ def test_median_three_pairs_by_hand():
     assert sol.flags == {"no_matches": False, "few_matches": False}
     assert sol.pairs["xray_id"].tolist() == ["A", "B", "C"]
     assert sol.pairs["ref_id"].tolist() == ["a", "b", "c"]
-    assert sol.astro_std == (sol.std_x, sol.std_y)
+    assert sol.sigma_astro == (sol.std_x, sol.std_y)
 
 
 def test_median_uses_population_std_and_cos_dec():
@@ -279,7 +279,7 @@ def test_solution_json_nan_and_bad_files(tmp_path):
 def test_solution_reader_checks_the_format(tmp_path, content, match):
     path = tmp_path / "sol.json"
     path.write_text(content)
-    for reader in (read_solution_data, AlignmentSolution.read_json, astro_scatter):
+    for reader in (read_solution_data, AlignmentSolution.read_json, sigma_astro_of):
         with pytest.raises(InputError, match="not an xrbid alignment solution") as info:
             reader(path)
         assert match in str(info.value) and str(path) in str(info.value)
@@ -291,7 +291,7 @@ def test_solution_reader_accepts_what_write_json_writes(tmp_path):
     data = read_solution_data(path)
     assert data["format"] == "xrbid-alignment/1"
     assert read_solution(path).n_used == 3
-    assert astro_scatter(path) == (data["std_x"], data["std_y"])
+    assert sigma_astro_of(path) == (data["std_x"], data["std_y"])
 
 
 def test_matched_regions_and_plot(tmp_path):

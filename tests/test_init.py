@@ -13,7 +13,7 @@ import xrbid
 
 PACKAGE = Path(xrbid.__file__).parent
 
-FOUNDATIONS = {"tables", "sky", "regions", "region_parser", "errors", "_io", "_version"}
+FOUNDATIONS = {"schema", "tables", "sky", "regions", "region_parser", "errors", "_io", "_version"}
 STEPS = {"align", "uncertainty", "selection", "photometry", "calibration", "archives", "ds9"}
 
 

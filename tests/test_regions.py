@@ -681,3 +681,31 @@ def test_written_circles_equal_regions_package_both_ways():
     np.testing.assert_allclose(
         ours["radius"], [r.radius.to_value("arcsec") for r in again], rtol=1e-12
     )
+
+
+# ----------------------------------------------------------------------------- RegionStyle
+
+
+def test_region_style_is_the_global_line_and_the_region_properties():
+    from xrbid.regions import RegionStyle
+
+    df = pd.DataFrame({"ra": [210.8], "dec": [54.35]})
+    style = RegionStyle(color="hotpink", width=2, dash=True, font_size=12, tag="xrb")
+    text = format_regions(df, radius=1.5, style=style)
+    glob = next(line for line in text.splitlines() if line.startswith("global"))
+    assert "color=hotpink" in glob and "width=2" in glob and "dash=1" in glob
+    assert 'font="helvetica 12 normal roman"' in glob
+    assert 'circle(210.8000000000,54.3500000000,1.5") # tag={xrb}' in text
+    # the same properties given one by one write the same file; a keyword changes the style
+    assert (
+        format_regions(df, radius=1.5, color="hotpink", width=2, dash=True, font_size=12, tag="xrb")
+        == text
+    )
+    assert "color=cyan" in format_regions(df, radius=1.5, style=style, color="cyan")
+    points = format_regions(df, style=RegionStyle(marker="x", marker_size=9))
+    assert "point(210.8000000000,54.3500000000) # point=x 9" in points
+
+
+def test_an_unknown_style_option_is_a_user_error():
+    with pytest.raises(InputError, match=r"unknown region option.*colour"):
+        format_regions(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), radius=1, colour="red")

@@ -182,7 +182,7 @@ def test_best_without_radii_says_to_run_pu():
 def test_best_with_text_in_a_number_column_is_an_error():
     df = obs([("A", 1.0, 1.0, 3.0, "x")])
     df["pu_2sigma"] = ["big"]
-    with pytest.raises(InputError, match="'pu_2sigma' must hold numbers"):
+    with pytest.raises(InputError, match=r"'pu_2sigma' must be numeric: 1 row\(s\) are not"):
         best_observations(df)
 
 

@@ -562,3 +562,35 @@ def test_text_column_with_missing_values_keeps_full_strings(tmp_path, ext):
         assert pd.isna(missing) or missing == ""
     else:
         assert pd.isna(missing)
+
+
+# ----------------------------------------------------------------------------- table or regions
+
+
+def test_read_table_or_regions_reads_tables_region_files_and_frames(tmp_path):
+    from xrbid.tables import read_table_or_regions
+
+    pyregion = Path(__file__).resolve().parents[1] / "testdata" / "ds9-regions-pyregion"
+    regs = read_table_or_regions(pyregion / "test01_fk5.reg", what="optical table")
+    # the four shapes of the file, centres as written (deg)
+    assert len(regs) == 4
+    assert regs["ra"].iloc[1] == pytest.approx(171.10096) and regs["dec"].iloc[1] == pytest.approx(
+        -59.250612
+    )
+    table = pd.DataFrame({"source_id": ["A"], "ra": [10.0], "dec": [20.0]})
+    assert read_table_or_regions(table) is table
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    assert read_table_or_regions(path, required=["ra", "dec"])["ra"].tolist() == [10.0]
+    with pytest.raises(ColumnError, match="no 'theta' column"):
+        read_table_or_regions(path, required=["theta"], what="uncertainties")
+
+
+def test_read_table_or_regions_refuses_a_region_file_without_sky_coordinates():
+    from xrbid.tables import read_table_or_regions
+
+    pyregion = Path(__file__).resolve().parents[1] / "testdata" / "ds9-regions-pyregion"
+    with pytest.raises(InputError, match=r"has no sky coordinates .* fk5"):
+        read_table_or_regions(pyregion / "test01_img.reg", what="optical table")
+    with pytest.raises(InputError, match="expected a table"):
+        read_table_or_regions(42, what="optical table")

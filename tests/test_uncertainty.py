@@ -17,10 +17,10 @@ import pytest
 
 from xrbid.errors import ColumnError, InputError
 from xrbid.uncertainty import (
-    astro_scatter,
     kim07_radii,
     method_counts,
     positional_uncertainty,
+    sigma_astro_of,
 )
 
 GUIDE_STD = (0.3813, 0.3037)
@@ -284,7 +284,7 @@ def test_input_is_not_modified():
     assert "pu_1sigma" not in df.columns and "pu_1sigma" in out.columns
 
 
-# ----------------------------------------------------------------------------- astro_std forms
+# ----------------------------------------------------------------------------- sigma_astro forms
 
 
 def test_astro_std_from_solution_json(tmp_path):
@@ -294,7 +294,7 @@ def test_astro_std_from_solution_json(tmp_path):
     )
     out = positional_uncertainty(frame([np.nan], [0.0]), path, fallback="zero")
     assert out["pu_1sigma"].iloc[0] == pytest.approx(0.5)
-    assert astro_scatter(str(path)) == (0.3, 0.4)
+    assert sigma_astro_of(str(path)) == (0.3, 0.4)
 
 
 def test_astro_std_from_mapping_and_object():
@@ -302,9 +302,9 @@ def test_astro_std_from_mapping_and_object():
         std_x = 0.2223
         std_y = 0.3037
 
-    assert astro_scatter(Solution()) == (0.2223, 0.3037)
-    assert astro_scatter({"std_x": 1, "std_y": 2}) == (1.0, 2.0)
-    assert astro_scatter(np.array([0.1, 0.2])) == (0.1, 0.2)
+    assert sigma_astro_of(Solution()) == (0.2223, 0.3037)
+    assert sigma_astro_of({"std_x": 1, "std_y": 2}) == (1.0, 2.0)
+    assert sigma_astro_of(np.array([0.1, 0.2])) == (0.1, 0.2)
 
 
 @pytest.mark.parametrize(
@@ -322,14 +322,14 @@ def test_astro_std_from_mapping_and_object():
 )
 def test_bad_astro_std(value, match):
     with pytest.raises(InputError, match=match):
-        astro_scatter(value)
+        sigma_astro_of(value)
 
 
 def test_solution_json_that_is_not_json(tmp_path):
     path = tmp_path / "solution.json"
     path.write_text("std_x = 0.1\n")
     with pytest.raises(InputError, match="not an alignment solution JSON"):
-        astro_scatter(path)
+        sigma_astro_of(path)
 
 
 # ----------------------------------------------------------------------------- the XRBID guide

@@ -32,7 +32,8 @@ _LAZY: dict[str, str] = {
         ["SCHEMA", "normalize_columns", "require_columns", "numeric_column"], "xrbid.schema"
     ),
     **dict.fromkeys(
-        ["format_regions", "write_regions", "read_regions", "parse_regions"], "xrbid.regions"
+        ["format_regions", "write_regions", "read_regions", "parse_regions", "RegionStyle"],
+        "xrbid.regions",
     ),
     **dict.fromkeys(
         [

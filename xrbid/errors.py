@@ -4,9 +4,15 @@ Every error caused by the user's input (a missing column, a malformed region fil
 running, ...) is an :class:`XrbidError` subclass whose message says what is wrong *and* what to
 do about it, in one line. The command line turns these into a one-line message and a non-zero
 exit code, without a traceback; anything else is a bug and keeps its traceback.
+
+Every warning the library emits is an :class:`XrbidWarning` (an astropy
+``AstropyUserWarning``, so astropy's and the user's warning filters apply to it); the command
+line shows each as one ``Warning: ...`` line.
 """
 
 from __future__ import annotations
+
+from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = [
     "ArchiveError",
@@ -18,7 +24,12 @@ __all__ = [
     "OutputExistsError",
     "RegionSyntaxError",
     "XrbidError",
+    "XrbidWarning",
 ]
+
+
+class XrbidWarning(AstropyUserWarning):
+    """Base class of every warning xrbid emits: something the user should know, not an error."""
 
 
 class XrbidError(Exception):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,11 +36,13 @@ import pandas as pd
 from ._io import atomic_output, check_output
 from ._version import __version__
 from .errors import InputError
+from .schema import numeric_column, require_columns
 
 __all__ = [
     "BAD_LABEL_CHARACTERS",
     "DS9_HEADER",
     "MARKERS",
+    "RegionStyle",
     "escape_label",
     "format_regions",
     "parse_regions",
@@ -51,6 +54,54 @@ DS9_HEADER = "# Region file format: DS9 version 4.1"
 
 MARKERS = ("circle", "box", "diamond", "cross", "x", "arrow", "boxcircle")
 """Point symbols DS9 draws (``point=<marker>``)."""
+
+
+@dataclass(frozen=True)
+class RegionStyle:
+    """How the regions of a file look in DS9 (the properties they all share).
+
+    Attributes
+    ----------
+    color : str, optional
+        DS9 colour name (``hotpink``) or ``#rgb``/``#rrggbb`` (global line).
+    width : int, optional
+        Line width in screen pixels (>= 1).
+    dash : bool
+        Draw dashed outlines.
+    font_size : int, optional
+        Label font size in points.
+    marker : {"circle", "box", "diamond", "cross", "x", "arrow", "boxcircle"}, optional
+        Write ``point`` regions with this symbol instead of circles (no radius).
+    marker_size : int, optional
+        Point symbol size in screen pixels.
+    tag : str, optional
+        ``tag={...}`` added to every region (DS9 groups regions by tag).
+    """
+
+    color: str | None = None
+    width: int | None = None
+    dash: bool = False
+    font_size: int | None = None
+    marker: str | None = None
+    marker_size: int | None = None
+    tag: str | None = None
+
+    def updated(self, **changes: Any) -> RegionStyle:
+        """A copy with the given fields changed.
+
+        Raises
+        ------
+        InputError
+            If a name is not a field of `RegionStyle`.
+        """
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise InputError(
+                f"unknown region option(s) {', '.join(unknown)}; the style options are "
+                f"{', '.join(f.name for f in fields(self))}"
+            )
+        return replace(self, **changes) if changes else self
+
 
 BAD_LABEL_CHARACTERS = "{}[]#;\"'\\$"
 """Characters a label may not contain, besides control characters (newline, tab, ...).
@@ -121,17 +172,12 @@ def format_regions(
     radius_column: str | None = None,
     unit: str | None = None,
     system: Literal["fk5", "icrs", "image"] = "fk5",
-    color: str | None = None,
     color_column: str | None = None,
-    width: int | None = None,
-    dash: bool = False,
-    font_size: int | None = None,
     label_column: str | None = None,
-    marker: str | None = None,
-    marker_size: int | None = None,
-    tag: str | None = None,
     on_bad_label: Literal["error", "replace"] = "error",
     pixel_origin: int = 0,
+    style: RegionStyle | None = None,
+    **style_options: Any,
 ) -> str:
     """Format a table as the text of a DS9 version 4.1 region file.
 
@@ -157,31 +203,22 @@ def format_regions(
     system : {"fk5", "icrs", "image"}
         Coordinate system line of the file. ``fk5``/``icrs`` write ``ra``/``dec`` unchanged
         (degrees, 10 decimals = 3.6e-7 arcsec); ``image`` writes DS9 1-based pixels.
-    color : str, optional
-        DS9 colour name (``hotpink``) or ``#rgb``/``#rrggbb`` for every region (global line).
     color_column : str, optional
-        Column with a colour per row (overrides ``color`` for that row).
-    width : int, optional
-        Line width in screen pixels (>= 1).
-    dash : bool
-        Draw dashed outlines.
-    font_size : int, optional
-        Label font size in points.
+        Column with a colour per row (overrides the style's ``color`` for that row).
     label_column : str, optional
         Column whose value is written as ``text={...}`` (e.g. ``source_id``). Missing values
         get no label.
-    marker : {"circle", "box", "diamond", "cross", "x", "arrow", "boxcircle"}, optional
-        Write ``point`` regions with this symbol instead of circles (no radius).
-    marker_size : int, optional
-        Point symbol size in screen pixels.
-    tag : str, optional
-        ``tag={...}`` added to every region (DS9 groups regions by tag).
     on_bad_label : {"error", "replace"}
         What to do with labels containing characters that could break the line (see
         :data:`BAD_LABEL_CHARACTERS`): raise `InputError` naming the rows, or replace the
         characters as :func:`escape_label` does.
     pixel_origin : {0, 1}
         Whether ``x``/``y`` are 0-based (numpy, photutils; default) or already DS9 1-based.
+    style : RegionStyle, optional
+        Colour, width, dash, font size, marker and tag of every region.
+    **style_options
+        Fields of `RegionStyle` given one by one (``color="hotpink", width=2``); they change
+        those of ``style``.
 
     Returns
     -------
@@ -216,17 +253,11 @@ def format_regions(
             radius_column=radius_column,
             unit=unit,
             system=system,
-            color=color,
             color_column=color_column,
-            width=width,
-            dash=dash,
-            font_size=font_size,
             label_column=label_column,
-            marker=marker,
-            marker_size=marker_size,
-            tag=tag,
             on_bad_label=on_bad_label,
             pixel_origin=pixel_origin,
+            style=(style or RegionStyle()).updated(**style_options),
         )
     )
 
@@ -246,8 +277,8 @@ def write_regions(
         Replace ``path`` if it exists; otherwise an existing file raises `OutputExistsError`.
     **options
         Any keyword of :func:`format_regions` (``radius``, ``radius_column``, ``unit``,
-        ``system``, ``color``, ``width``, ``dash``, ``font_size``, ``label_column``,
-        ``marker``, ``tag``, ...).
+        ``system``, ``label_column``, ``style``, ...) or field of `RegionStyle` (``color``,
+        ``width``, ``dash``, ``font_size``, ``marker``, ``tag``, ...).
 
     Returns
     -------
@@ -261,7 +292,10 @@ def write_regions(
     PosixPath('m101.reg')
     """
     check_output(path, overwrite)  # fail before formatting a large table
-    chunks = _region_chunks(df, **options)
+    style = options.pop("style", None) or RegionStyle()
+    names = {f.name for f in fields(RegionStyle)}
+    style = style.updated(**{k: options.pop(k) for k in list(options) if k in names})
+    chunks = _region_chunks(df, style=style, **options)
     with (
         atomic_output(path, overwrite) as tmp,
         open(tmp, "w", encoding="utf-8", newline="\n") as out,
@@ -277,19 +311,15 @@ def _region_chunks(
     radius_column: str | None = None,
     unit: str | None = None,
     system: Literal["fk5", "icrs", "image"] = "fk5",
-    color: str | None = None,
     color_column: str | None = None,
-    width: int | None = None,
-    dash: bool = False,
-    font_size: int | None = None,
     label_column: str | None = None,
-    marker: str | None = None,
-    marker_size: int | None = None,
-    tag: str | None = None,
     on_bad_label: Literal["error", "replace"] = "error",
     pixel_origin: int = 0,
+    style: RegionStyle,
 ) -> list[str]:
     """The region file text in pieces: the header, then blocks of region lines."""
+    color, width, dash, font_size = style.color, style.width, style.dash, style.font_size
+    marker, marker_size, tag = style.marker, style.marker_size, style.tag
     df = _as_dataframe(df)
     if len(df) == 0:
         raise InputError("the table has no rows; there are no regions to write")
@@ -303,9 +333,9 @@ def _region_chunks(
         raise InputError(f"on_bad_label must be 'error' or 'replace', not {on_bad_label!r}")
 
     lon_name, lat_name = ("x", "y") if is_image else ("ra", "dec")
-    _require(df, [lon_name, lat_name], f"{system} regions")
-    lon = _numeric_column(df, lon_name)
-    lat = _numeric_column(df, lat_name)
+    require_columns(df, [lon_name, lat_name], what=f"{system} regions")
+    lon = numeric_column(df, lon_name)
+    lat = numeric_column(df, lat_name)
     _check_finite(df, lon, lon_name)
     _check_finite(df, lat, lat_name)
     if is_image:
@@ -400,19 +430,6 @@ def _resolve_unit(unit: str | None, is_image: bool) -> str:
     return name
 
 
-def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    from .schema import require_columns
-
-    require_columns(df, columns, what=what)
-
-
-def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
-    try:
-        return pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"column {name!r} is not numeric: {exc}") from None
-
-
 def _rows(df: pd.DataFrame, mask: np.ndarray, limit: int = 8) -> str:
     """Name the rows selected by ``mask``: 0-based positions, and source IDs when known."""
     pos = np.flatnonzero(mask)
@@ -443,8 +460,8 @@ def _radii(
     if (radius is None) == (radius_column is None):
         raise InputError("give either a radius (e.g. 2arcsec) or a radius column, not both/none")
     if radius_column is not None:
-        _require(df, [radius_column], "per-row radii")
-        sizes = _numeric_column(df, radius_column)
+        require_columns(df, [radius_column], what="per-row radii")
+        sizes = numeric_column(df, radius_column)
         what = f"radius column {radius_column!r}"
     else:
         sizes = np.full(len(df), _scalar_radius(radius, is_image))
@@ -504,7 +521,7 @@ def _check_label_text(text: str, what: str) -> None:
 
 def _labels(df: pd.DataFrame, column: str, on_bad_label: str) -> tuple[list[str], np.ndarray]:
     """The labels as a list of safe strings ("" where missing) and the missing-value mask."""
-    _require(df, [column], "labels")
+    require_columns(df, [column], what="labels")
     raw = df[column]
     missing = raw.isna().to_numpy()
     labels = ["" if m else str(v) for v, m in zip(raw.tolist(), missing.tolist())]
@@ -526,7 +543,7 @@ def _labels(df: pd.DataFrame, column: str, on_bad_label: str) -> tuple[list[str]
 
 
 def _color_column(df: pd.DataFrame, column: str) -> list[str]:
-    _require(df, [column], "per-row colours")
+    require_columns(df, [column], what="per-row colours")
     values = df[column].astype(str)
     bad = ~values.str.fullmatch(_COLOR_RE.pattern).to_numpy(dtype=bool)
     if bad.any():

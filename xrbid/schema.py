@@ -387,6 +387,8 @@ def numeric_column(
     [12.0, nan, 3.0]
     """
     column = df[name]
+    if column.dtype.kind == "f":  # numpy floats: no conversion, no copy
+        return column.to_numpy(dtype=float)
     if coerce:
         return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     try:

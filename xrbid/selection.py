@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ColumnError, InputError
+from .errors import InputError, XrbidWarning
+from .schema import numeric_column, require_columns
 from .sky import fields_apart, match_nearest, match_within, to_arcsec
 
 __all__ = [
@@ -32,28 +33,15 @@ __all__ = [
 ]
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str, hint: str = "") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        names = ", ".join(f"'{c}'" for c in missing)
-        raise ColumnError(f"{what} has no {names} column{'s' if len(missing) > 1 else ''}{hint}")
-
-
-def _numbers(df: pd.DataFrame, column: str) -> np.ndarray:
-    try:
-        return pd.to_numeric(df[column]).to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise InputError(f"column '{column}' must hold numbers; check the table") from None
-
-
 def _source_codes(df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer code per row (in order of first appearance) and the unique source IDs."""
-    _require(
+    require_columns(
         df,
         ["source_id"],
-        what,
-        " (the CSC source name); read it with xrbid.tables.read_table, which maps 'name' "
-        "and 'CSC ID'",
+        what="naming the sources",
+        source=what,
+        hint="read the table with xrbid.tables.read_table, which maps the CSC source name "
+        "('name', 'CSC ID') onto it",
     )
     codes, uniques = pd.factorize(df["source_id"], use_na_sentinel=True)
     if np.any(codes < 0):
@@ -91,7 +79,7 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
 
     Warns
     -----
-    UserWarning
+    XrbidWarning
         If some sources' chosen rows have no ``pu_2sigma`` (NaN): it says how many.
 
     Examples
@@ -103,15 +91,16 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
     [['A', 1.71, 2], ['B', 1.2, 1]]
     """
     codes, _ = _source_codes(df, "the table")
-    _require(
+    require_columns(
         df,
         ["counts", "theta", "pu_2sigma"],
-        "the table",
-        "; add the radii first (xrbid pu / positional_uncertainty)",
+        what="choosing the best observations",
+        source="the table",
+        hint="add the radii first (xrbid pu / positional_uncertainty)",
     )
-    counts = _numbers(df, "counts")
-    theta = _numbers(df, "theta")
-    radius = _numbers(df, "pu_2sigma")
+    counts = numeric_column(df, "counts")
+    theta = numeric_column(df, "theta")
+    radius = numeric_column(df, "pu_2sigma")
 
     invalid = ~(np.isfinite(counts) & np.isfinite(theta))  # NaN or ±inf: not a measurement
     not_positive = ~(counts > 0)
@@ -136,22 +125,22 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
             "their best observation): they have no search circle; give them one with "
             "positional_uncertainty's fallback ('ellipse' needs err_r0, 'zero' uses the "
             "alignment scatter alone)",
-            UserWarning,
+            XrbidWarning,
             stacklevel=2,
         )
     return best
 
 
 def _optical_positions(optical: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
-    _require(
+    require_columns(
         optical,
         ["ra", "dec"],
-        what,
-        " (sky coordinates in degrees); give a catalogue with RA/Dec, e.g. a fk5 region file "
-        "or a table with ra/dec columns",
+        what="sky coordinates in degrees",
+        source=what,
+        hint="give a catalogue with RA/Dec, e.g. a fk5 region file or a table with ra/dec columns",
     )
-    ra = _numbers(optical, "ra")
-    dec = _numbers(optical, "dec")
+    ra = numeric_column(optical, "ra")
+    dec = numeric_column(optical, "dec")
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
         raise InputError(f"{what}: {int(bad.sum())} rows have no RA/Dec; drop them first")
@@ -291,23 +280,30 @@ def find_counterparts(
     """
     codes, _ = _source_codes(xray, "the X-ray table")
     radius_columns = [radius_column, *[c for c in also if c != radius_column]]
-    _require(xray, ["ra", "dec"], "the X-ray table", " (RA/Dec in degrees)")
-    _require(
+    require_columns(
+        xray,
+        ["ra", "dec"],
+        what="the search circles",
+        source="the X-ray table",
+        hint="give RA/Dec in degrees",
+    )
+    require_columns(
         xray,
         radius_columns,
-        "the X-ray table",
-        "; add the radii first (xrbid pu / positional_uncertainty)",
+        what="the search circles",
+        source="the X-ray table",
+        hint="add the radii first (xrbid pu / positional_uncertainty)",
     )
     if np.any(np.bincount(codes) > 1):
         warnings.warn(
             "the X-ray table has several rows per source; candidates are listed per row "
             "(pick one row per source first with best_observations / xrbid best)",
-            UserWarning,
+            XrbidWarning,
             stacklevel=2,
         )
-    xra = _numbers(xray, "ra")
-    xdec = _numbers(xray, "dec")
-    radius = _numbers(xray, radius_column)
+    xra = numeric_column(xray, "ra")
+    xdec = numeric_column(xray, "dec")
+    radius = numeric_column(xray, radius_column)
     ora, odec = _optical_positions(optical, "the optical table")
 
     i1, i2, sep = match_within(xra, xdec, ora, odec, radius)
@@ -320,7 +316,7 @@ def find_counterparts(
         "xray_dec": xdec[i1],
     }
     for col in radius_columns:
-        out[col] = _numbers(xray, col)[i1]
+        out[col] = numeric_column(xray, col)[i1]
     out["optical_index"] = i2
     out["ra"] = ora[i2]
     out["dec"] = odec[i2]
@@ -395,7 +391,13 @@ def write_counterpart_regions(
     from ._io import write_text_atomic
     from .regions import DS9_HEADER, write_regions
 
-    _require(candidates, ["ra", "dec", "source_id", "rank"], "the candidate table")
+    require_columns(
+        candidates,
+        ["ra", "dec", "source_id", "rank"],
+        what="the candidate regions",
+        source="the candidate table",
+        hint="give the output of find_counterparts",
+    )
     if len(candidates) == 0:  # a search that found nothing: a region file with no regions
         text = f"{DS9_HEADER}\n# no counterpart candidates\nfk5\n"
         return write_text_atomic(path, text, overwrite=overwrite)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_output, check_output
-from .errors import ColumnError, InputError
+from .errors import ColumnError, InputError, XrbidWarning
 from .schema import (
     _BY_NAME,
     SCHEMA,
@@ -42,6 +42,7 @@ __all__ = [
     "normalize_columns",
     "read_ids",
     "read_table",
+    "read_table_or_regions",
     "require_columns",
     "select_sources",
     "unique_sources",
@@ -540,10 +541,70 @@ def select_sources(
         message = f"{len(absent)} of {len(wanted)} IDs not in the table: {shown}{more}"
         if missing == "error":
             raise InputError(f"{message}; check the IDs (or accept them with --missing warn)")
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warnings.warn(message, XrbidWarning, stacklevel=2)
     out = df.loc[hit].reset_index(drop=True)
     out.attrs = dict(df.attrs)
     return out
+
+
+def read_table_or_regions(
+    source: pd.DataFrame | str | os.PathLike,
+    *,
+    what: str = "table",
+    required: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Positions from a table file, a DS9 region file (``.reg``) or a DataFrame.
+
+    Parameters
+    ----------
+    source : DataFrame, str or path-like
+        A DataFrame is used as it is; a ``.reg`` file is read with
+        `xrbid.regions.read_regions` and keeps its regions in sky coordinates (``ra``,
+        ``dec``); any other file with `read_table`.
+    what : str
+        How to call the input in messages (e.g. ``"optical table"``).
+    required : sequence of str
+        Canonical columns the result must have (see `xrbid.schema.require_columns`).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    InputError
+        If ``source`` is neither, the file cannot be read, or a region file has no region in
+        sky coordinates.
+    ColumnError
+        If a ``required`` column is missing.
+
+    Examples
+    --------
+    >>> opt = read_table_or_regions("M101_daofind_f555w_acs_fk5.reg")  # doctest: +SKIP
+    >>> opt[["ra", "dec"]].head()  # doctest: +SKIP
+    """
+    if isinstance(source, pd.DataFrame):
+        df = source
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.suffix.lower() != ".reg":
+            return read_table(path, required=required, what=what)
+        from .regions import read_regions
+
+        df = read_regions(path)
+    else:
+        raise InputError(f"{what}: expected a table (DataFrame or file path), got {type(source)}")
+    if {"ra", "dec"} <= set(df.columns) and len(df) and "shape" in df.columns:
+        sky = np.isfinite(pd.to_numeric(df["ra"], errors="coerce").to_numpy(float))
+        if not sky.any():
+            raise InputError(
+                f"{what}: the region file has no sky coordinates (image or physical system); "
+                "save the regions in fk5 from DS9 (Region > Save, coordinate system fk5)"
+            )
+        df = df[sky].reset_index(drop=True)
+    name = what if isinstance(source, pd.DataFrame) else str(source)
+    require_columns(df, required, what=what, source=name)
+    return df
 
 
 def read_ids(path: str | os.PathLike) -> list[str]:

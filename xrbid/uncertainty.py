@@ -38,15 +38,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import ColumnError, InputError
+from .errors import InputError, XrbidWarning
+from .schema import numeric_column, require_columns
 
 __all__ = [
     "C_MAX",
     "PU_METHODS",
-    "astro_scatter",
     "kim07_radii",
     "method_counts",
     "positional_uncertainty",
+    "sigma_astro_of",
 ]
 
 C_MAX = 3.3
@@ -129,12 +130,12 @@ def _radii(theta: np.ndarray, c: np.ndarray, clamp: bool) -> tuple[np.ndarray, .
     return r68, r95, bright & usable
 
 
-def astro_scatter(astro_std: Any) -> tuple[float, float]:
+def sigma_astro_of(sigma_astro: Any) -> tuple[float, float]:
     """The alignment scatter (σx, σy) in arcsec, from any of the forms users hold it in.
 
     Parameters
     ----------
-    astro_std : pair of float, mapping, object, str or path
+    sigma_astro : pair of float, mapping, object, str or path
         ``(σx, σy)`` in arcsec; a mapping or an object with ``std_x`` and ``std_y`` (an
         alignment solution); or the path of the alignment solution JSON written by
         ``xrbid align`` (keys ``std_x`` and ``std_y`` at the top level).
@@ -151,33 +152,33 @@ def astro_scatter(astro_std: Any) -> tuple[float, float]:
 
     Examples
     --------
-    >>> astro_scatter((0.3813, 0.3037))
+    >>> sigma_astro_of((0.3813, 0.3037))
     (0.3813, 0.3037)
-    >>> astro_scatter({"std_x": 0.2, "std_y": 0.1})
+    >>> sigma_astro_of({"std_x": 0.2, "std_y": 0.1})
     (0.2, 0.1)
     """
-    where = "astro_std"
-    if isinstance(astro_std, str | os.PathLike):
+    where = "sigma_astro"
+    if isinstance(sigma_astro, str | os.PathLike):
         from .align.solution import read_solution_data
 
-        where = str(astro_std)
-        astro_std = read_solution_data(astro_std)
-    if isinstance(astro_std, Mapping):
-        missing = [k for k in ("std_x", "std_y") if k not in astro_std]
+        where = str(sigma_astro)
+        sigma_astro = read_solution_data(sigma_astro)
+    if isinstance(sigma_astro, Mapping):
+        missing = [k for k in ("std_x", "std_y") if k not in sigma_astro]
         if missing:
             raise InputError(
                 f"{where} has no {' and '.join(missing)}; give the alignment solution written "
                 "by `xrbid align` or the scatter as (std_x, std_y) in arcsec"
             )
-        values: Sequence[Any] = (astro_std["std_x"], astro_std["std_y"])
-    elif hasattr(astro_std, "std_x") and hasattr(astro_std, "std_y"):
-        values = (astro_std.std_x, astro_std.std_y)
+        values: Sequence[Any] = (sigma_astro["std_x"], sigma_astro["std_y"])
+    elif hasattr(sigma_astro, "std_x") and hasattr(sigma_astro, "std_y"):
+        values = (sigma_astro.std_x, sigma_astro.std_y)
     else:
         try:
-            values = list(np.ravel(np.asarray(astro_std, dtype=float)))
+            values = list(np.ravel(np.asarray(sigma_astro, dtype=float)))
         except (TypeError, ValueError):
             raise InputError(
-                f"{where} must be two numbers (std_x, std_y) in arcsec, got {astro_std!r}"
+                f"{where} must be two numbers (std_x, std_y) in arcsec, got {sigma_astro!r}"
             ) from None
         if len(values) != 2:
             raise InputError(
@@ -200,33 +201,21 @@ def astro_scatter(astro_std: Any) -> tuple[float, float]:
     return sx, sy
 
 
-def _numeric_column(df: pd.DataFrame, name: str, what: str) -> np.ndarray:
-    if name not in df.columns:
-        raise ColumnError(
-            f"the table has no '{name}' column ({what}); positional uncertainties need "
-            "'theta' (arcmin) and 'counts' (read the table with xrbid.tables.read_table so CSC "
-            "names such as theta_mean and src_cnts_aper_b are mapped)"
-        )
-    if df[name].dtype.kind == "f":  # numpy floats: no conversion, no copy
-        return df[name].to_numpy(dtype=float)
-    try:
-        return pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError):
-        pass
-    # Name the first offending cell: a value that is present but does not parse as a number.
-    column = df[name]
-    parsed = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero((parsed.isna() & column.notna()).to_numpy())
-    first = f" (first: row {int(bad[0])}, value {column.iloc[int(bad[0])]!r})" if bad.size else ""
-    raise InputError(
-        f"column '{name}' ({what}) must be numeric: {bad.size} row(s) are not numbers{first}; "
-        "fix or drop those rows"
+def _column(df: pd.DataFrame, name: str, what: str) -> np.ndarray:
+    require_columns(
+        df,
+        [name],
+        what=f"positional uncertainties ({what})",
+        source="the table",
+        hint="positional uncertainties need 'theta' (arcmin) and 'counts' (read the table with "
+        "xrbid.tables.read_table so CSC names such as theta_mean and src_cnts_aper_b are mapped)",
     )
+    return numeric_column(df, name, what=what)
 
 
 def positional_uncertainty(
     df: pd.DataFrame,
-    astro_std: Any,
+    sigma_astro: Any,
     *,
     fallback: Fallback = "ellipse",
     clamp: bool = True,
@@ -238,9 +227,9 @@ def positional_uncertainty(
     df : pandas.DataFrame
         Table in the canonical schema with ``theta`` (arcmin) and ``counts``; ``err_r0``
         (arcsec, CSC 95% error-ellipse major radius) is used by ``fallback="ellipse"``.
-    astro_std : pair of float, mapping, object, str or path
+    sigma_astro : pair of float, mapping, object, str or path
         The alignment scatter (σx, σy) in arcsec, or an alignment solution (object, mapping or
-        JSON file) holding ``std_x`` and ``std_y``; see `astro_scatter`.
+        JSON file) holding ``std_x`` and ``std_y``; see `sigma_astro_of`.
     fallback : {"ellipse", "zero", "none"}
         X-ray term of rows the equations do not cover (θ NaN, counts NaN, ±inf or <= 1):
         ``"ellipse"`` uses ``err_r0`` as the 2σ term and ``err_r0/2`` as the 1σ term (rows
@@ -263,11 +252,11 @@ def positional_uncertainty(
     ColumnError
         If ``theta`` or ``counts`` is missing.
     InputError
-        If any count is negative, θ is negative, or ``astro_std`` is not two numbers.
+        If any count is negative, θ is negative, or ``sigma_astro`` is not two numbers.
 
     Warns
     -----
-    UserWarning
+    XrbidWarning
         If θ exceeds 30 arcmin (probably not arcmin), rows end up with NaN radii, or the
         alignment solution was measured more than 1 deg from the table's centre (another
         field's scatter).
@@ -282,12 +271,12 @@ def positional_uncertainty(
     """
     if fallback not in ("ellipse", "zero", "none"):
         raise InputError(f"fallback must be 'ellipse', 'zero' or 'none', got {fallback!r}")
-    sx, sy = astro_scatter(astro_std)
+    sx, sy = sigma_astro_of(sigma_astro)
     s = float(np.hypot(sx, sy))
-    _check_same_field(df, astro_std)
+    _check_same_field(df, sigma_astro)
 
-    theta = _numeric_column(df, "theta", "off-axis angle, arcmin")
-    counts = _numeric_column(df, "counts", "source counts")
+    theta = _column(df, "theta", "off-axis angle, arcmin")
+    counts = _column(df, "counts", "source counts")
     # ±inf counts are missing values (like NaN): they take the fallback rule, never the clamp.
     counts = np.where(np.isfinite(counts), counts, np.nan)
     if np.any(counts < 0):
@@ -303,7 +292,7 @@ def positional_uncertainty(
         warnings.warn(
             f"{int(np.sum(theta > THETA_SUSPICIOUS))} rows have theta > {THETA_SUSPICIOUS:g} "
             f"(max {np.nanmax(theta):.4g}); theta must be in arcmin: check the unit",
-            UserWarning,
+            XrbidWarning,
             stacklevel=2,
         )
 
@@ -313,7 +302,7 @@ def positional_uncertainty(
     # X-ray terms of the rows the equations do not cover, and their method codes
     code = {m: np.int8(i) for i, m in enumerate(PU_METHODS)}
     if fallback == "ellipse" and "err_r0" in df.columns:
-        r0 = _numeric_column(df, "err_r0", "95% error-ellipse major radius, arcsec")
+        r0 = _column(df, "err_r0", "95% error-ellipse major radius, arcsec")
         r0 = np.where(r0 >= 0, r0, np.nan)
         fall68, fall95 = r0 / 2.0, r0
         fall_code = np.where(np.isfinite(r0), code["ellipse"], code["none"])
@@ -336,7 +325,7 @@ def positional_uncertainty(
             f"{n_none} rows have no usable theta/counts and no error ellipse (err_r0): their "
             "radii are NaN (pu_method 'none'); use fallback='zero' to give them the alignment "
             "scatter alone",
-            UserWarning,
+            XrbidWarning,
             stacklevel=2,
         )
     return out
@@ -355,16 +344,16 @@ def method_counts(df: pd.DataFrame) -> dict[str, int]:
     return {m: int(counts[m]) for m in PU_METHODS if counts.get(m, 0)}
 
 
-def _solution_centre(astro_std: Any) -> tuple[float, float] | None:
-    """The tangent point (ra0, dec0) of an alignment solution given as ``astro_std``, if any."""
-    if isinstance(astro_std, str | os.PathLike):
+def _solution_centre(sigma_astro: Any) -> tuple[float, float] | None:
+    """The tangent point (ra0, dec0) of an alignment solution given as ``sigma_astro``, if any."""
+    if isinstance(sigma_astro, str | os.PathLike):
         from .align.solution import read_solution_data
 
-        astro_std = read_solution_data(astro_std)
-    if isinstance(astro_std, Mapping):
-        ra0, dec0 = astro_std.get("ra0"), astro_std.get("dec0")
+        sigma_astro = read_solution_data(sigma_astro)
+    if isinstance(sigma_astro, Mapping):
+        ra0, dec0 = sigma_astro.get("ra0"), sigma_astro.get("dec0")
     else:
-        ra0, dec0 = getattr(astro_std, "ra0", None), getattr(astro_std, "dec0", None)
+        ra0, dec0 = getattr(sigma_astro, "ra0", None), getattr(sigma_astro, "dec0", None)
     try:
         ra0, dec0 = float(ra0), float(dec0)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -372,11 +361,11 @@ def _solution_centre(astro_std: Any) -> tuple[float, float] | None:
     return (ra0, dec0) if np.isfinite(ra0) and np.isfinite(dec0) else None
 
 
-def _check_same_field(df: pd.DataFrame, astro_std: Any) -> None:
+def _check_same_field(df: pd.DataFrame, sigma_astro: Any) -> None:
     """Warn when the scatter comes from an alignment of another field than the table's."""
     from .align.solution import FIELD_LIMIT_ARCSEC
 
-    centre = _solution_centre(astro_std)
+    centre = _solution_centre(sigma_astro)
     if centre is None or not {"ra", "dec"} <= set(df.columns):
         return
     ra = pd.to_numeric(df["ra"], errors="coerce").to_numpy(float)
@@ -392,6 +381,6 @@ def _check_same_field(df: pd.DataFrame, astro_std: Any) -> None:
         warnings.warn(
             f"the alignment solution comes from another field: {text}; its scatter may not "
             "hold for these sources (align this field's calibrators first)",
-            UserWarning,
+            XrbidWarning,
             stacklevel=3,
         )

@@ -618,3 +618,35 @@ def test_unknown_band_needs_explicit_filters():
         choose_reference_columns(
             _catalogue(), _catalogue("V", "mag_x"), ref_mag="V", plan=parse_terms("&PC")
         )
+
+
+def test_calibrate_photometry_joins_fits_and_applies():
+    from xrbid.calibration import calibrate_photometry
+
+    rng = np.random.default_rng(7)
+    n = 300
+    ref = pd.DataFrame(
+        {
+            "ra": 150.0 + rng.uniform(-0.02, 0.02, n),
+            "dec": 2.0 + rng.uniform(-0.02, 0.02, n),
+            "V": rng.uniform(16, 20, n),
+        }
+    )
+    ref["B"] = ref["V"] + rng.uniform(-0.2, 1.5, n)
+    # the photometry: the same stars 0.1" away, m = V - 25.1 + 0.07 (B - V) + noise
+    stars = pd.DataFrame(
+        {
+            "ra": ref["ra"],
+            "dec": ref["dec"] + 0.1 / 3600,
+            "mag_err": 0.01,
+            "mag": ref["V"] - 25.1 + 0.07 * (ref["B"] - ref["V"]) + rng.normal(0, 0.01, n),
+        }
+    )
+    table, sol, notes = calibrate_photometry(stars, ref, "&PC", ref_mag="V", filters=("B", "V"))
+    assert notes == []  # nothing was derived
+    assert sol["ZP"].coefficient == pytest.approx(-25.1, abs=0.005)
+    assert sol["PC"].coefficient == pytest.approx(0.07, abs=0.005)
+    # calibrated magnitudes are the catalogue's V to the noise (0.01 mag)
+    assert np.std(table["calib_residual"]) == pytest.approx(0.01, rel=0.15)
+    assert (table["V"] == ref["V"]).all() and table["calib_used"].sum() == sol.n_used
+    assert "mag_cal" not in stars.columns  # the input is not modified

@@ -124,3 +124,35 @@ def test_empty_and_all_nan_images():
         assert len(found) == 0 and {"x", "y", "ra", "dec"} <= set(found.columns)
         with pytest.raises(InputError, match="no finite"):
             detect_sources(np.full((64, 64), np.nan), fwhm=2.0)
+
+
+def test_detection_regions_in_sky_or_pixels(abell478, tmp_path):
+    import pandas as pd
+
+    from xrbid.photometry.detection import (
+        REGION_RADIUS_ARCSEC,
+        REGION_RADIUS_PIX,
+        write_detection_regions,
+    )
+    from xrbid.regions import read_regions
+
+    img = load_image(abell478)
+    sources = pd.DataFrame(
+        {
+            "id": [1, 2],
+            "x": [10.0, 20.0],
+            "y": [30.0, 40.0],
+            "ra": [63.35, 63.36],
+            "dec": [10.46] * 2,
+        }
+    )
+    sky = read_regions(write_detection_regions(sources, img, tmp_path / "sky.reg"))
+    assert sky["ra"].tolist() == pytest.approx([63.35, 63.36])
+    assert sky["radius"].tolist() == pytest.approx([REGION_RADIUS_ARCSEC] * 2)
+    assert sky["label"].tolist() == ["1", "2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PixelOnlyWarning)
+        bare = replace(img, wcs=None)
+    text = write_detection_regions(sources, bare, tmp_path / "pix.reg").read_text()
+    # image system, DS9 1-based pixels: 0-based (10, 30) is written as (11, 31)
+    assert "\nimage\n" in text and f"circle(11,31,{REGION_RADIUS_PIX:g})" in text

@@ -171,3 +171,37 @@ def test_acs_flt_sip_distortion_used_and_round_trips(tuc47_flt):
     assert offset.max() > 1.0
     x2, y2 = img.sky_to_pixel(ra, dec)
     assert np.max(np.hypot(x2 - x, y2 - y)) < 1e-3
+
+
+def test_footprint_circle_covers_the_image(abell478, tmp_path):
+    from xrbid.errors import CalibrationError
+
+    img = load_image(abell478)
+    ra0, dec0, radius = img.footprint()
+    # 600 x 600 pixels of 0.1": the corner pixel centres are 599/2 * sqrt(2) pixels out
+    assert radius == pytest.approx(299.5 * np.sqrt(2) * 0.1, rel=2e-3)
+    # the centre is the sky position of the central pixel (299.5, 299.5), 0-based
+    ra_c, dec_c = img.pixel_to_sky(np.array([299.5]), np.array([299.5]))
+    assert (ra0, dec0) == pytest.approx((ra_c[0], dec_c[0]), abs=1e-9)
+    path = tmp_path / "nowcs.fits"
+    fits.PrimaryHDU(img.data).writeto(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PixelOnlyWarning)
+        bare = load_image(path)
+    with pytest.raises(CalibrationError, match="no celestial WCS"):
+        bare.footprint()
+
+
+def test_sky_positions_are_used_when_the_image_and_every_row_have_them(abell478):
+    import pandas as pd
+
+    from xrbid.photometry.magnitudes import use_sky_positions
+
+    img = load_image(abell478)
+    both = pd.DataFrame(
+        {"x": [1.0, 2.0], "y": [1.0, 2.0], "ra": [63.35, 63.36], "dec": [10.4, 10.5]}
+    )
+    assert use_sky_positions(img, both)
+    assert not use_sky_positions(img, both, pixels=True)
+    assert not use_sky_positions(img, both.assign(ra=[63.35, None]))
+    assert not use_sky_positions(img, both.drop(columns=["ra", "dec"]))

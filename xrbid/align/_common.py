@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnError, InputError
+from ..errors import InputError
+from ..schema import numeric_column, require_columns
 from ..sky import fields_apart, match_nearest
 from .solution import AlignmentSolution
 
@@ -20,40 +19,23 @@ MIN_PAIRS = 3
 
 def load(table: Any, what: str) -> pd.DataFrame:
     """A DataFrame from a DataFrame, a table file or (for positions) a DS9 region file."""
-    if isinstance(table, pd.DataFrame):
-        df = table
-    elif isinstance(table, str | os.PathLike):
-        path = Path(table)
-        if path.suffix.lower() == ".reg":
-            from ..regions import read_regions
+    from ..tables import read_table_or_regions
 
-            df = read_regions(path)
-        else:
-            from ..tables import read_table
-
-            df = read_table(path)
-    else:
-        raise InputError(f"{what}: expected a table (DataFrame or file path), got {type(table)}")
-    if {"ra", "dec"} <= set(df.columns) and len(df) and "shape" in df.columns:
-        sky = np.isfinite(pd.to_numeric(df["ra"], errors="coerce").to_numpy(float))
-        if not sky.any():
-            raise InputError(
-                f"{what}: the region file has no sky coordinates (image or physical system); "
-                "save the regions in fk5 from DS9 (Region > Save, coordinate system fk5)"
-            )
-        df = df[sky].reset_index(drop=True)
-    return df
+    return read_table_or_regions(table, what=what)
 
 
 def positions(df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
-    missing = [c for c in ("ra", "dec") if c not in df.columns]
-    if missing:
-        raise ColumnError(
-            f"{what} has no sky coordinates (no {' and '.join(missing)} column); give a table "
-            "with RA/Dec in degrees, or a region file in fk5/icrs coordinates"
-        )
-    ra = pd.to_numeric(df["ra"], errors="coerce").to_numpy(float)
-    dec = pd.to_numeric(df["dec"], errors="coerce").to_numpy(float)
+    """RA and Dec (deg) of every row; refused when a row has none or Dec is not in degrees."""
+    require_columns(
+        df,
+        ["ra", "dec"],
+        what="positions",
+        source=what,
+        hint="there are no sky coordinates without it; give a table with RA/Dec in degrees, "
+        "or a region file in fk5/icrs coordinates",
+    )
+    ra = numeric_column(df, "ra", coerce=True)
+    dec = numeric_column(df, "dec", coerce=True)
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
         raise InputError(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColumnError, InputError
+from ..schema import numeric_column, require_columns
 from ..sky import match_within, separation_arcsec, tangent_plane
 from ._common import positions
 from ._solvers import WLSOptions, solve_mm, solve_single
@@ -24,14 +25,15 @@ def weights_of(xray: pd.DataFrame, weights: Any, what: str) -> np.ndarray:
         if weights == "uniform":
             return np.ones(len(xray))
         if weights == "ellipse":
-            missing = [c for c in ("err_r0", "err_r1") if c not in xray.columns]
-            if missing:
-                raise ColumnError(
-                    f"{what} has no error ellipse ({', '.join(missing)} missing) for "
-                    "weights='ellipse'; add err_r0/err_r1 (arcsec) or use weights='uniform'"
-                )
-            r0 = pd.to_numeric(xray["err_r0"], errors="coerce").to_numpy(float)
-            r1 = pd.to_numeric(xray["err_r1"], errors="coerce").to_numpy(float)
+            require_columns(
+                xray,
+                ["err_r0", "err_r1"],
+                what="weights='ellipse' (the error ellipse)",
+                source=what,
+                hint="add err_r0/err_r1 (arcsec) or use weights='uniform'",
+            )
+            r0 = numeric_column(xray, "err_r0", coerce=True)
+            r1 = numeric_column(xray, "err_r1", coerce=True)
             with np.errstate(divide="ignore", invalid="ignore"):
                 w = 1.0 / (r0 * r1)
             return np.where(np.isfinite(w) & (w > 0), w, np.nan)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_text_atomic
-from ..errors import ColumnError, InputError
+from ..errors import ColumnError, InputError, XrbidWarning
 from ..sky import from_tangent_plane, separation_arcsec, tangent_plane
 
 __all__ = [
@@ -147,7 +147,7 @@ class AlignmentSolution:
         return (self.std_x, self.std_y)
 
     @property
-    def astro_std(self) -> tuple[float, float]:
+    def sigma_astro(self) -> tuple[float, float]:
         """(σx, σy) in arcsec: the alignment scatter the positional uncertainties use."""
         return (self.std_x, self.std_y)
 
@@ -498,7 +498,7 @@ def apply_shift(
                 f"{int(far.sum())} row(s) lie more than {FIELD_LIMIT_ARCSEC / 3600:g} deg from "
                 f"the solution's tangent point ({solution.ra0:.5f}, {solution.dec0:.5f}); a "
                 "shift measured in one field may not hold there",
-                UserWarning,
+                XrbidWarning,
                 stacklevel=2,
             )
         xi, eta = tangent_plane(ra, dec, solution.ra0, solution.dec0)

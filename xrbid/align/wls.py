@@ -57,6 +57,14 @@ QA_FLAGS = {
 """The QA flags a solution can carry, with what each means."""
 
 
+_FIT_KEYWORDS = ("loss", "f_scale", "bounds", "max_sep", "group_edges", "min_matches", "solver")
+
+
+def _fit_options(arguments: dict[str, Any]) -> WLSOptions:
+    """The checked `WLSOptions` of the fit keywords among a function's ``arguments``."""
+    return WLSOptions.from_user(**{k: arguments[k] for k in _FIT_KEYWORDS})
+
+
 def qa_flags(
     xray: pd.DataFrame,
     x_code: np.ndarray,
@@ -174,15 +182,7 @@ def align_wls_stacks(
         raise ColumnError(
             f"both tables need the stack column {stack_column!r}; pass stack_column=..."
         )
-    options = WLSOptions.from_user(
-        loss=loss,
-        f_scale=f_scale,
-        bounds=bounds,
-        max_sep=max_sep,
-        group_edges=group_edges,
-        min_matches=min_matches,
-        solver=solver,
-    )
+    options = _fit_options(locals())
     keep_ref = proper_motion_ok(reference, pm_limit)
     stacks = pd.Index(pd.unique(xray[stack_column]))
     n = len(stacks)
@@ -403,15 +403,7 @@ def align_wls(
     kept_rows = np.flatnonzero(selection.keep)
     xray = xray_in.iloc[kept_rows].reset_index(drop=True)
     xra, xdec = positions(xray, "X-ray table")
-    options = WLSOptions.from_user(
-        loss=loss,
-        f_scale=f_scale,
-        bounds=bounds,
-        max_sep=max_sep,
-        group_edges=group_edges,
-        min_matches=min_matches,
-        solver=solver,
-    )
+    options = _fit_options(locals())
     ra0, dec0 = ref_point if ref_point is not None else centroid(xra, xdec)
     ra0a, dec0a = np.array([float(ra0)]), np.array([float(dec0)])
     notes: list[str] = _selection_notes(selection, "X-ray")

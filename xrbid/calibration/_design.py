@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from xrbid.errors import CalibrationError, ColumnError, InputError
+from xrbid.errors import CalibrationError, ColumnError
+from xrbid.schema import numeric_column as _numeric
 
 from .special_terms import rational, subpixel, universal_colour
 from .terms import Term, TermPlan
@@ -41,13 +42,6 @@ def _require(df: pd.DataFrame, name: str | None, why: str, source: str = "table"
         have = ", ".join(map(str, df.columns[:20]))
         raise ColumnError(f"{source} has no column {name!r}, needed for {why}; columns: {have}")
     return col
-
-
-def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
-    try:
-        return pd.to_numeric(df[col], errors="raise").to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"column {col!r} is not numeric ({exc}); fix or drop those rows") from exc
 
 
 @dataclass

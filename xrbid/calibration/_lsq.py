@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from astropy.stats import mad_std
 from scipy import stats
 
 from xrbid.errors import CalibrationError
@@ -187,7 +188,7 @@ def _clip(
         z = y_s - a_s[:, cols] @ beta
         inside = z[normal.mask]
         centre = np.median(inside)
-        scale = 1.4826 * np.median(np.abs(inside - centre))
+        scale = mad_std(inside)
         if not scale > 0:
             break
         new = valid & (np.abs(z - centre) <= clip * scale)

@@ -13,7 +13,7 @@ from .background import estimate_background
 from .counterparts import photometer_counterparts
 from .detection import detect_sources, length_in_pixels
 from .extinction import a_lambda, a_over_ebv, deredden, extinction_vector, pivot_wavelength
-from .images import HSTImage, PixelOnlyWarning, load_image
+from .images import HSTImage, ImageSpec, PixelOnlyWarning, load_image, parse_image_spec
 from .magnitudes import NoInfiniteApertureWarning, measure_magnitudes
 from .zeropoints import (
     UnknownVegaFilterWarning,
@@ -27,6 +27,7 @@ from .zeropoints import (
 __all__ = [
     "ApertureCorrection",
     "HSTImage",
+    "ImageSpec",
     "NoInfiniteApertureWarning",
     "OutsideImageWarning",
     "PixelOnlyWarning",
@@ -48,6 +49,7 @@ __all__ = [
     "length_in_pixels",
     "load_image",
     "measure_magnitudes",
+    "parse_image_spec",
     "photometer_counterparts",
     "pivot_wavelength",
     "st_zeropoint",

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from astropy.stats import mad_std
 from photutils.background import Background2D
 from scipy.spatial import cKDTree
 
@@ -227,7 +228,7 @@ def empirical_aperture_correction(
     stars["apcorr"] = dm.to_numpy(float)
     values = stars["apcorr"].to_numpy(float)
     median = float(np.median(values))
-    scatter = float(1.4826 * np.median(np.abs(values - median)))
+    scatter = float(mad_std(values))
     return ApertureCorrection(
         value=median,
         scatter=scatter,

@@ -14,7 +14,7 @@ from photutils.background import Background2D
 from photutils.utils import calc_total_error
 from scipy.spatial import cKDTree
 
-from xrbid.errors import InputError
+from xrbid.errors import InputError, XrbidWarning
 
 from .background import estimate_background
 from .images import HSTImage, as_image
@@ -22,7 +22,7 @@ from .images import HSTImage, as_image
 __all__ = ["OutsideImageWarning", "aperture_photometry", "flux_column", "positions_to_pixels"]
 
 
-class OutsideImageWarning(UserWarning):
+class OutsideImageWarning(XrbidWarning):
     """Some positions fall outside the image; their rows are kept with NaN fluxes."""
 
 
@@ -161,7 +161,7 @@ def aperture_photometry(
                 f"{img.label}: no EXPTIME, so the source Poisson term is left out of the errors "
                 "(background RMS only); give the exposure time to include it (exptime= in Python, "
                 "--exptime on the phot commands)",
-                UserWarning,
+                XrbidWarning,
                 stacklevel=2,
             )
             total_error = np.asarray(rms, dtype=float)

@@ -19,7 +19,18 @@ from xrbid.errors import InputError
 from .background import estimate_background
 from .images import HSTImage, as_image
 
-__all__ = ["detect_sources", "length_in_pixels"]
+__all__ = [
+    "REGION_RADIUS_ARCSEC",
+    "REGION_RADIUS_PIX",
+    "detect_sources",
+    "length_in_pixels",
+    "write_detection_regions",
+]
+
+REGION_RADIUS_ARCSEC = 0.15
+"""Radius of the circles of `write_detection_regions` on an image with a WCS (arcsec)."""
+REGION_RADIUS_PIX = 3.0
+"""Radius of the circles of `write_detection_regions` on a pixel-only image (pixels)."""
 
 #: photutils defaults per finder, spelled out so the table documents what was used.
 DEFAULT_SHARPNESS = {"dao": (0.2, 1.0), "iraf": (0.5, 2.0)}
@@ -209,3 +220,57 @@ def detect_sources(
         }
     )
     return out
+
+
+def write_detection_regions(
+    sources: pd.DataFrame,
+    image: HSTImage,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    color: str = "cyan",
+) -> os.PathLike:
+    """Write the detected sources as a DS9 region file, labelled with their ``id``.
+
+    In fk5 at ``ra``/``dec`` with `REGION_RADIUS_ARCSEC` circles when the image has a WCS;
+    otherwise in image pixels at ``x``/``y`` (0-based) with `REGION_RADIUS_PIX` circles.
+
+    Parameters
+    ----------
+    sources : pandas.DataFrame
+        Output of `detect_sources` (``id``, ``x``, ``y``, ``ra``, ``dec``).
+    image : HSTImage
+        The image they were found on.
+    path : path-like
+        Output ``.reg`` file.
+    overwrite : bool
+        Replace an existing file.
+    color : str
+        DS9 colour of the circles.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    from xrbid.regions import write_regions
+
+    if image.wcs is not None:
+        return write_regions(
+            sources,
+            path,
+            overwrite=overwrite,
+            radius=REGION_RADIUS_ARCSEC,
+            label_column="id",
+            color=color,
+        )
+    return write_regions(
+        sources,
+        path,
+        overwrite=overwrite,
+        system="image",
+        radius=REGION_RADIUS_PIX,
+        label_column="id",
+        color=color,
+        pixel_origin=0,
+    )

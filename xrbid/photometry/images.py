@@ -19,14 +19,18 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from xrbid.errors import CalibrationError, InputError
+from xrbid.errors import CalibrationError, InputError, XrbidWarning
+
+from .image_spec import ImageSpec, parse_image_spec
 
 __all__ = [
     "HSTImage",
+    "ImageSpec",
     "PixelOnlyWarning",
     "as_image",
     "footprint_mask",
     "load_image",
+    "parse_image_spec",
     "read_mask",
     "world_to_pixel",
 ]
@@ -35,7 +39,7 @@ __all__ = [
 ELECTRON_INSTRUMENTS = frozenset({"ACS", "WFC3", "STIS"})
 
 
-class PixelOnlyWarning(UserWarning):
+class PixelOnlyWarning(XrbidWarning):
     """The image has no celestial WCS: positions are pixels only, sky columns are NaN."""
 
 
@@ -157,6 +161,30 @@ class HSTImage:
                 "instead of ra/dec"
             )
         return world_to_pixel(self.wcs, ra, dec, self.shape)
+
+    def footprint(self) -> tuple[float, float, float]:
+        """The sky circle covering the image: centre RA, Dec (deg) and radius (arcsec).
+
+        The centre is the sky position of the central pixel; the radius is the largest
+        separation from it of the four corner pixels (distortion included), so a catalogue
+        query of that radius around the centre covers the whole image.
+
+        Raises
+        ------
+        CalibrationError
+            If the image has no celestial WCS.
+        """
+        if self.wcs is None:
+            raise CalibrationError(f"{self.label}: the image has no celestial WCS")
+        from astropy.coordinates import SkyCoord
+
+        ny, nx = self.data.shape
+        corners = np.array([[0, 0], [nx - 1, 0], [0, ny - 1], [nx - 1, ny - 1]], float)
+        ra0, dec0 = self.wcs.all_pix2world([[(nx - 1) / 2, (ny - 1) / 2]], 0)[0]
+        sky = self.wcs.all_pix2world(corners, 0)
+        centre = SkyCoord(ra0, dec0, unit="deg")
+        sep = centre.separation(SkyCoord(sky[:, 0], sky[:, 1], unit="deg"))
+        return float(ra0), float(dec0), float(sep.arcsec.max())
 
     def pixel_to_sky(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """RA, Dec (deg) of 0-based pixel coordinates; NaN in pixel-only mode."""

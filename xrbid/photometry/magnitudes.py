@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from astropy import units as u
 
-from xrbid.errors import CalibrationError, InputError
+from xrbid.errors import CalibrationError, InputError, XrbidWarning
 
 from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_correction
 from .apertures import aperture_photometry, flux_column
@@ -21,13 +21,43 @@ from .detection import detect_sources, length_in_pixels
 from .images import HSTImage, as_image
 from .zeropoints import image_zeropoints, magnitude, magnitude_error
 
-__all__ = ["NoInfiniteApertureWarning", "measure_magnitudes"]
+__all__ = ["NoInfiniteApertureWarning", "measure_magnitudes", "use_sky_positions"]
 
 SYSTEMS = ("vega", "ab", "st")
 
 
-class NoInfiniteApertureWarning(UserWarning):
+class NoInfiniteApertureWarning(XrbidWarning):
     """No EEF for this camera/filter: magnitudes are corrected to the large aperture only."""
+
+
+def use_sky_positions(image: HSTImage, positions: pd.DataFrame, *, pixels: bool = False) -> bool:
+    """Whether to place the apertures at the table's ``ra``/``dec`` rather than its ``x``/``y``.
+
+    Sky positions are exact on any image with a WCS (the table may come from another
+    filter's image), while ``x``/``y`` only fit the image they were measured on; so the sky
+    is used whenever the image has a WCS and every row has ``ra`` and ``dec``, unless
+    ``pixels`` asks for the pixel columns.
+
+    Parameters
+    ----------
+    image : HSTImage
+        The image to measure.
+    positions : pandas.DataFrame
+        The positions table.
+    pixels : bool
+        Use ``x``/``y`` whatever the table holds.
+
+    Returns
+    -------
+    bool
+        The ``use_sky`` argument of `measure_magnitudes`.
+    """
+    return (
+        not pixels
+        and image.wcs is not None
+        and {"ra", "dec"} <= set(positions.columns)
+        and bool(positions[["ra", "dec"]].notna().all().all())
+    )
 
 
 def measure_magnitudes(

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from astropy.io import fits
 
-from xrbid.errors import CalibrationError
+from xrbid.errors import CalibrationError, XrbidWarning
 
 from .images import HSTImage
 from .reference_data import camera_key, vega_table
@@ -29,7 +29,7 @@ ST_OFFSET = 21.10  # STmag = -2.5 log10(F_lambda) - 21.10 (F_lambda in erg s-1 c
 AB_PIVOT_TERM = 18.692  # ABmag = STmag - 5 log10(pivot / A) + 18.692
 
 
-class UnknownVegaFilterWarning(UserWarning):
+class UnknownVegaFilterWarning(XrbidWarning):
     """No Vega zero point is shipped for this camera/filter; Vega magnitudes are NaN."""
 
 
