@@ -18,7 +18,7 @@ from xrbid.paper_tables import paper_table, write_paper_table
 
 @pytest.fixture(scope="module")
 def m101_best(m101_vot) -> pd.DataFrame:
-    pu = positional_uncertainty(read_table(m101_vot), astro_std=(0.2223, 0.3037))
+    pu = positional_uncertainty(read_table(m101_vot), sigma_astro=(0.2223, 0.3037))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return best_observations(pu)

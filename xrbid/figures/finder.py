@@ -22,7 +22,7 @@ import pandas as pd
 from astropy import units as u
 
 from xrbid._io import atomic_output, check_output
-from xrbid.errors import ColumnError, InputError
+from xrbid.errors import ColumnError, InputError, XrbidWarning
 from xrbid.photometry.images import HSTImage, as_image
 
 from ._save import figure_format, new_axes
@@ -530,7 +530,7 @@ def write_finder_charts(
 
     Warns
     -----
-    UserWarning
+    XrbidWarning
         Naming the sources skipped because they are not on the image.
 
     Raises
@@ -565,7 +565,7 @@ def write_finder_charts(
         warnings.warn(
             f"{len(skipped)} source(s) not on {ref.label} have no finder chart: "
             f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}",
-            UserWarning,
+            XrbidWarning,
             stacklevel=2,
         )
     todo = sources[on]

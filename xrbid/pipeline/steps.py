@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, XrbidWarning
 from .config import GalaxyConfig
 
 __all__ = ["STEPS", "Context", "Step", "enabled_steps"]
@@ -517,7 +517,7 @@ def _phot_work(ctx: Context) -> dict[str, Any]:
         try:
             fig = xrbid.plot_cmd(phot, (blue, red), system=p.system)
         except InputError as exc:  # nothing to draw: say so instead of an empty plot
-            warnings.warn(f"no CMD drawn: {exc}", UserWarning, stacklevel=2)
+            warnings.warn(f"no CMD drawn: {exc}", XrbidWarning, stacklevel=2)
         else:
             xrbid.save_figure(fig, ctx.out("cmd.png"))
     ctx.data["photometry"] = phot
