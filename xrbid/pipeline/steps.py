@@ -611,7 +611,7 @@ def _finders_work(ctx: Context) -> dict[str, Any]:
             sources, images, ctx.out("finder.png"), cands, distance=cfg.galaxy.distance_mpc
         )
     except InputError as exc:  # e.g. no source on the images: say so, draw nothing
-        warnings.warn(f"no finder charts: {exc}", UserWarning, stacklevel=2)
+        warnings.warn(f"no finder charts: {exc}", XrbidWarning, stacklevel=2)
         files = []
     return {"charts": len(files), "files": [Path(f).name for f in files]}
 
