@@ -308,7 +308,9 @@ def find_counterparts(
 
     i1, i2, sep = match_within(xra, xdec, ora, odec, radius)
     if i1.size == 0 and len(xra) and len(ora):
-        warnings.warn(_nothing_found(xray, xra, xdec, radius, ora, odec), UserWarning, stacklevel=2)
+        warnings.warn(
+            _nothing_found(xray, xra, xdec, radius, ora, odec), XrbidWarning, stacklevel=2
+        )
 
     out: dict[str, Any] = {
         "source_id": xray["source_id"].to_numpy()[i1],
