@@ -645,7 +645,10 @@ def test_calibrate_photometry_joins_fits_and_applies():
     table, sol, notes = calibrate_photometry(stars, ref, "&PC", ref_mag="V", filters=("B", "V"))
     assert notes == []  # nothing was derived
     assert sol["ZP"].coefficient == pytest.approx(-25.1, abs=0.005)
-    assert sol["PC"].coefficient == pytest.approx(0.07, abs=0.005)
+    # dophot3's colour convention, the default: C = 2nd - 1st filter = V - B, so the
+    # injected +0.07 (B - V) is a colour coefficient of -0.07
+    assert sol.colours["C"] == "V - B"
+    assert sol["PC"].coefficient == pytest.approx(-0.07, abs=0.005)
     # calibrated magnitudes are the catalogue's V to the noise (0.01 mag)
     assert np.std(table["calib_residual"]) == pytest.approx(0.01, rel=0.15)
     assert (table["V"] == ref["V"]).all() and table["calib_used"].sum() == sol.n_used
