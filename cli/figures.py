@@ -147,8 +147,8 @@ def finder(
     n = len(sources)
     shown = str(written[0]) if len(written) == 1 else f"{len(written)} files ({written[0]}, ...)"
     emit(
-        f"{table_path}: finder charts of {n} source(s) in {'/'.join(imgs)} -> {shown}",
-        {"sources": n, "filters": list(imgs), "outputs": [str(p) for p in written]},
+        f"{table_path}: finder charts in {'/'.join(imgs)} -> {shown}",
+        {"sources_given": n, "filters": list(imgs), "outputs": [str(p) for p in written]},
         as_json,
     )
 

@@ -6,6 +6,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -276,3 +277,14 @@ def test_cmd_models_need_a_distance_and_matching_bands(tmp_path, testdata):
     )
     assert_user_error(res, "no column for F606W")
     assert not (tmp_path / "c.png").exists()
+
+
+def test_finder_names_the_sources_off_the_image_on_a_warning_line(tmp_path):
+    best = tmp_path / "best.ecsv"
+    far = {"source_id": "FAR", "ra": 63.5, "dec": 10.6, "pu_1sigma": 1.0, "pu_2sigma": 2.0}
+    write_table(pd.concat([A478_XRAY, pd.DataFrame([far])], ignore_index=True), best)
+    res = run("figures", "finder", best, "--image", f"F814W={ABELL478}", "-o", tmp_path / "f.pdf")
+    assert res.exit_code == 0, res.output
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("Warning: ")]
+    assert len(warnings) == 1 and "FAR" in warnings[0] and "1 source(s) not on" in warnings[0]
+    assert len(re.findall(rb"/Type\s*/Page\b", (tmp_path / "f.pdf").read_bytes())) == 1
