@@ -355,6 +355,9 @@ def _fast_rows(part: _FastPart, state: _State) -> pd.DataFrame:
     default_marker = pc.take(
         pa.array([_symbol(gl.get("point")) for gl in globals_at], pa.string()), gpos
     )
+    excluded_by_global = np.asarray([not gl.get("include", True) for gl in globals_at], dtype=bool)[
+        gpos.to_numpy()
+    ]
 
     # sky sizes to arcsec; no unit on a sky size means degrees (DS9's rule)
     factor = np.select(
@@ -389,7 +392,7 @@ def _fast_rows(part: _FastPart, state: _State) -> pd.DataFrame:
         "label": _strings(label),
         "color": _strings(color),
         "tag": _strings(tag),
-        "exclude": part.exclude,
+        "exclude": np.asarray(part.exclude, dtype=bool) | excluded_by_global,
         "line": line_numbers.astype(np.int64),
     }
     return _complete(columns, n)
@@ -529,7 +532,7 @@ def _parse_region(text: str, number: int, state: _State) -> None:
         raise state.error(
             number, f"unknown shape or keyword {shape!r}; DS9 shapes are {', '.join(SHAPES)}"
         )
-    rest = text[m.end() :] if opener == "(" else text[m.end(2) :]
+    rest = text[m.end() :] if opener == "(" else text[m.end(3 if point_suffix else 2) :]
     if opener == "(":
         close = _closing_paren(rest)
         if close < 0:
@@ -568,9 +571,11 @@ def _parse_region(text: str, number: int, state: _State) -> None:
     row["shape"] = shape
     row["frame"] = frame
     row["line"] = number
-    exclude = sign == "-"
+    # the line's own include= wins, then its sign, then a global include=
     if "include" in props:
-        exclude = props["include"] == "0"
+        exclude = not props["include"]
+    else:
+        exclude = sign == "-" or not inherited.get("include", True)
     row["exclude"] = exclude
     row["color"] = props.get("color", inherited.get("color", _DEFAULT_COLOR))
     label = props.get("text", inline_text)
@@ -611,11 +616,48 @@ def _properties(text: str, number: int, state: _State) -> dict:
             value = value[1:-1]
         elif key == "point":  # "point=circle 11": keep the symbol
             value = value.lower()
+        if key in _BOOLEAN_PROPERTIES:
+            value = _ds9_boolean(key, value, number, state)
         if key == "tag":
             props.setdefault("tag", []).append(value)
         elif key not in props:
             props[key] = value
     return props
+
+
+# DS9's yes/no properties and the spellings its grammar reads for them (any case); an integer
+# is true when it is not 0
+_BOOLEAN_PROPERTIES = frozenset(
+    (
+        "include",
+        "source",
+        "background",
+        "select",
+        "highlite",
+        "dash",
+        "fixed",
+        "edit",
+        "move",
+        "rotate",
+        "delete",
+        "fill",
+    )
+)
+_TRUE = frozenset(("yes", "y", "true", "on"))
+_FALSE = frozenset(("no", "n", "false", "off"))
+
+
+def _ds9_boolean(key: str, value: str, number: int, state: _State) -> bool:
+    low = value.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    if re.fullmatch(r"[-+]?\d+", low):
+        return int(low) != 0
+    raise state.error(
+        number, f"{key}={value!r} is not a yes/no value; use 1/0, yes/no, true/false or on/off"
+    )
 
 
 # parameter kinds per shape: c = coordinate pair, s = size, a = angle, n = count
@@ -725,9 +767,12 @@ def _set_position(row: dict, a: float, b: float, sky: bool, state: _State) -> No
 
 def _number(v: str, number: int, state: _State) -> float:
     try:
-        return float(v)
+        value = float(v)
     except ValueError:
         raise state.error(number, f"{v!r} is not a number") from None
+    if not math.isfinite(value):  # DS9 calls nan/inf a syntax error; the writer refuses them
+        raise state.error(number, f"{v!r} is not a finite number; give the value or drop the line")
+    return value
 
 
 _SEXAGESIMAL = re.compile(r"^([-+]?)(\d+(?:\.\d*)?):(\d+(?:\.\d*)?)(?::(\d+(?:\.\d*)?))?$")

@@ -397,3 +397,58 @@ def test_detect_mask_region_file_removes_the_sources_inside(tmp_path, a478_sourc
     assert len(masked) < len(table)
     result = run("phot", "detect", A478, "-o", out, "--mask", tmp_path / "none.reg", "--overwrite")
     assert_user_error(result, "none.reg", "no such file")
+
+
+def test_counterparts_wfpc2_default_vega_is_finite(tmp_path, a478_sources):
+    # WFPC2 F814W: Vega = the header's AB zero point - 0.41 (FSPS solar AB 4.52, Vega 4.11)
+    out_vega, out_ab = tmp_path / "vega.ecsv", tmp_path / "ab.ecsv"
+    common = ["--image", f"F814W={A478}", "--apcorr", "none", "--radius", "3pix"]
+    result = run("phot", "counterparts", a478_sources, *common, "-o", out_vega)
+    assert result.exit_code == 0, result.output
+    assert "with vega mag" in result.stdout and "AB-Vega" not in result.output
+    run("phot", "counterparts", a478_sources, *common, "--system", "ab", "-o", out_ab)
+    vega, ab = read_table(out_vega), read_table(out_ab)
+    inside = ~vega["f814w_flag_outside"].astype(bool)
+    assert inside.sum() > 0 and np.isfinite(vega.loc[inside, "f814w_mag"]).any()
+    ok = ab["f814w_mag"].notna()
+    np.testing.assert_allclose(
+        vega.loc[ok, "f814w_mag"] - ab.loc[ok, "f814w_mag"], -0.41, atol=1e-9
+    )
+
+
+def test_counterparts_unknown_offset_falls_back_to_ab_once(tmp_path):
+    # the F606W cutout relabelled as the narrow band F658N, which has no AB-Vega offset
+    with fits.open(CANDELS) as hdul:
+        hdu = fits.PrimaryHDU(hdul[1].data, hdul[1].header)
+    for key in ("FILTER", "FILTER1", "FILTER2"):
+        if str(hdu.header.get(key, "")).upper().startswith("F606W"):
+            hdu.header[key] = "F658N"
+    narrow = tmp_path / "f658n.fits"
+    hdu.writeto(narrow)
+    cands = tmp_path / "cands.ecsv"
+    assert run("phot", "detect", f"{CANDELS}[2]", "-o", cands, "--fwhm", "3pix").exit_code == 0
+    out = tmp_path / "c.ecsv"
+    common = ["--apcorr", "none", "--radius", "4pix", "-o", out]
+    result = run(
+        "phot",
+        "counterparts",
+        cands,
+        "--image",
+        f"F814W={CANDELS}[2]",
+        "--image",
+        f"F658N={narrow}",
+        *common,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("no AB-Vega offset known for ACS/WFC F658N") == 1
+    assert "F814W: " in result.stdout and "with ab mag" in result.stdout
+    assert "with vega mag" not in result.stdout
+    table = read_table(out)
+    with fits.open(CANDELS) as h:
+        photflam, photplam = h[2].header["PHOTFLAM"], h[2].header["PHOTPLAM"]
+    zp_ab = -2.5 * np.log10(photflam) - 21.10 - 5 * np.log10(photplam) + 18.692
+    ok = table["f814w_flux"] > 0
+    assert ok.sum() > 0
+    np.testing.assert_allclose(
+        table.loc[ok, "f814w_mag"], -2.5 * np.log10(table.loc[ok, "f814w_flux"]) + zp_ab
+    )

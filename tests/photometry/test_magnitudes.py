@@ -9,7 +9,6 @@ import pytest
 
 from xrbid.photometry import (
     NoInfiniteApertureWarning,
-    UnknownVegaFilterWarning,
     detect_sources,
     load_image,
     measure_magnitudes,
@@ -29,7 +28,8 @@ def test_magnitude_is_zeropoint_minus_2p5_log_rate(candels_f814w):
     zp_ab = -2.5 * math.log10(7.0073061e-20) - 21.10 - 5 * math.log10(8059.3491) + 18.692
     ok = m["rate"] > 0
     np.testing.assert_allclose(m.loc[ok, "mag_ab"], -2.5 * np.log10(m.loc[ok, "rate"]) + zp_ab)
-    np.testing.assert_allclose(m.loc[ok, "mag_vega"] - m.loc[ok, "mag_ab"], 25.501 - zp_ab)
+    # ACS/WFC F814W: AB - Vega = 4.52 - 4.10 (FSPS solar magnitudes)
+    np.testing.assert_allclose(m.loc[ok, "mag_vega"] - m.loc[ok, "mag_ab"], -0.42)
     assert m.loc[~ok, "mag_ab"].isna().all()
 
 
@@ -44,17 +44,13 @@ def test_explicit_apcorr_and_zeropoint(candels_f814w):
 
 def test_counts_image_divided_by_exptime(omegacen):
     img = load_image(omegacen, chip=2)
-    with pytest.warns(UnknownVegaFilterWarning):
-        m = measure_magnitudes(img, [[400.0, 400.0], [200.0, 650.0]], radius=2.0, apcorr=None)
+    m = measure_magnitudes(img, [[400.0, 400.0], [200.0, 650.0]], radius=2.0, apcorr=None)
     np.testing.assert_allclose(m["rate"], m["flux_r2"] / 100.0)  # EXPTIME = 100 s
 
 
 def test_auto_apcorr_without_eef_table_warns(omegacen):
     img = load_image(omegacen, chip=3)
-    with (
-        pytest.warns(NoInfiniteApertureWarning, match="WFPC2 F555W"),
-        pytest.warns(UnknownVegaFilterWarning),
-    ):
+    with pytest.warns(NoInfiniteApertureWarning, match="WFPC2 F555W"):
         m = measure_magnitudes(img, [[400.0, 400.0]], radius=2.0, large_radius=5.0, fwhm=1.5)
     apc = m.attrs["apcorr"]
     assert apc["mode"] == "auto" and math.isnan(apc["infinite"])
@@ -63,10 +59,9 @@ def test_auto_apcorr_without_eef_table_warns(omegacen):
 
 def test_eef_term_applied_when_given(omegacen):
     img = load_image(omegacen, chip=3)
-    with pytest.warns(UnknownVegaFilterWarning):
-        m = measure_magnitudes(
-            img, [[400.0, 400.0]], radius=2.0, large_radius=5.0, fwhm=1.5, eef_value=0.9
-        )
+    m = measure_magnitudes(
+        img, [[400.0, 400.0]], radius=2.0, large_radius=5.0, fwhm=1.5, eef_value=0.9
+    )
     apc = m.attrs["apcorr"]
     assert apc["infinite"] == pytest.approx(2.5 * math.log10(0.9))
     assert apc["value"] == pytest.approx(apc["empirical"]["value"] + 2.5 * math.log10(0.9))
@@ -128,7 +123,7 @@ def _pixelated_growth(r_small: float, r_large: float, sub: int = 20) -> float:
     return -2.5 * math.log10(fine[r <= r_large].sum() / fine[r <= r_small].sum())
 
 
-def test_wfc3_uvis_eef_and_vega_from_shipped_tables():
+def test_wfc3_uvis_eef_and_vega_from_ab_and_offset():
     img = _wfc3_uvis_f814w_image()
     m = measure_magnitudes(img, [[90.0, 90.0]], radius=3.0, fwhm=2.35)
     apc = m.attrs["apcorr"]
@@ -140,5 +135,8 @@ def test_wfc3_uvis_eef_and_vega_from_shipped_tables():
     # the same pixelated star, summed by brute force on 20x20 sub-pixels within 3 and 10 pix
     assert apc["empirical"]["value"] == pytest.approx(_pixelated_growth(3.0, 10.0), abs=0.003)
     zp = m.attrs["zeropoints"]
-    assert zp["vega"] == 24.6985  # WFC3/UVIS1 F814W, shipped table
-    np.testing.assert_allclose(m["mag_vega"] - m["mag_ab"], 24.6985 - zp["ab"], atol=1e-9)
+    # WFC3/UVIS F814W: AB - Vega = 4.52 - 4.11 (FSPS solar magnitudes); the 2020 WFC3 table's
+    # UVIS1 Vega zero point (24.6985) is within 0.02 of this synthetic image's AB - 0.41
+    assert zp["vega"] == pytest.approx(zp["ab"] - 0.41, abs=1e-9)
+    assert zp["vega"] == pytest.approx(24.6985, abs=0.02)
+    np.testing.assert_allclose(m["mag_vega"] - m["mag_ab"], -0.41, atol=1e-9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ from xrbid.errors import ColumnError, InputError
 
 from .images import HSTImage, as_image
 from .magnitudes import measure_magnitudes
+from .reference_data import ab_minus_vega, camera_key
+from .zeropoints import UnknownVegaFilterWarning
 
 __all__ = ["check_filter", "color_columns", "photometer_counterparts"]
 
@@ -45,6 +48,28 @@ def check_filter(name: str, image: HSTImage) -> None:
             f"{name}={image.label}: the image header says the filter is {header}, not "
             f"{name}; give it as {header.split('+')[0]}={image.path}"
         )
+
+
+def _vega_fallback(images: Mapping[str, HSTImage], explicit: set[str]) -> str:
+    """``"vega"``, or ``"ab"`` with one warning when a filter has no known AB - Vega offset.
+
+    Colours need one system for all filters, so one unknown offset moves every filter to AB.
+    """
+    unknown = [
+        f"{camera_key(img.instrument, img.detector) or 'unknown camera'} {filt}"
+        for filt, img in images.items()
+        if filt not in explicit
+        and ab_minus_vega(camera_key(img.instrument, img.detector), filt) is None
+    ]
+    if not unknown:
+        return "vega"
+    warnings.warn(
+        f"no AB-Vega offset known for {', '.join(unknown)}: magnitudes of all filters are AB, "
+        "not Vega (pass --system ab to say so, or --zeropoint FILTER=ZP)",
+        UnknownVegaFilterWarning,
+        stacklevel=3,
+    )
+    return "ab"
 
 
 def color_columns(filters: list[str]) -> list[tuple[str, str]]:
@@ -82,6 +107,9 @@ def photometer_counterparts(
         Aperture correction for all filters, or per filter ``{"F555W": -0.3, ...}``.
     system : {"vega", "ab", "st"}
         Magnitude system of the ``<filter>_mag`` columns (``"user"`` with ``zeropoints``).
+        ``"vega"`` becomes ``"ab"`` for all filters, with one `UnknownVegaFilterWarning`, when
+        a filter has no tabulated AB - Vega offset (``attrs["photometry"][f]["system"]``
+        records the system used).
     zeropoints : mapping, optional
         Explicit zero points per filter (used instead of the header/table ones).
     distance_modulus : float, optional
@@ -120,6 +148,9 @@ def photometer_counterparts(
     for filt, img in images.items():
         check_filter(filt, img)
     order = sorted(images, key=lambda f: _pivot(images[f]))
+    if system == "vega":
+        given = {str(f).upper() for f in (zeropoints or {})}
+        system = _vega_fallback(images, given)
     out = candidates.reset_index(drop=True).copy()
     positions = out[["ra", "dec"]]
     info: dict[str, Any] = {}
@@ -128,16 +159,19 @@ def photometer_counterparts(
         key = filt.lower()
         apc = apcorr.get(filt, apcorr.get(key, "auto")) if isinstance(apcorr, Mapping) else apcorr
         zp = None if zeropoints is None else zeropoints.get(filt, zeropoints.get(key))
-        m = measure_magnitudes(
-            img,
-            positions,
-            radius=radius,
-            annulus=annulus,
-            apcorr=apc,
-            zeropoint=zp,
-            fwhm=fwhm,
-            use_sky=True,
-        )
+        with warnings.catch_warnings():
+            # said once above, for all filters
+            warnings.simplefilter("ignore", UnknownVegaFilterWarning)
+            m = measure_magnitudes(
+                img,
+                positions,
+                radius=radius,
+                annulus=annulus,
+                apcorr=apc,
+                zeropoint=zp,
+                fwhm=fwhm,
+                use_sky=True,
+            )
         mag_col = "mag" if zp is not None else f"mag_{system}"
         if mag_col not in m:
             raise InputError(f"unknown magnitude system {system!r}; use vega, ab or st")

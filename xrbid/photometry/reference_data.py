@@ -1,4 +1,4 @@
-"""The calibration tables shipped in ``xrbid/data`` (EEF curves, Vega zero points)."""
+"""The calibration tables shipped in ``xrbid/data`` (EEF curves, AB - Vega offsets)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["camera_key", "eef_table", "vega_table"]
+__all__ = ["ab_minus_vega", "camera_key", "eef_table"]
 
 _EEF_FILES = {"ACS/WFC": "acs_wfc_eef.csv", "WFC3/UVIS": "wfc3_uvis1_eef.csv"}
-_VEGA_FILES = {"ACS/WFC": "acs_wfc_vega.csv", "WFC3/UVIS": "wfc3_uvis1_vega.csv"}
+_AB_MINUS_VEGA_FILE = "hst_ab_minus_vega.csv"
 
 
 def camera_key(instrument: str, detector: str) -> str:
@@ -42,10 +42,32 @@ def eef_table(camera: str) -> pd.DataFrame | None:
 
 
 @cache
-def vega_table(camera: str) -> pd.Series | None:
-    """Vega zero points of ``camera`` indexed by filter, or `None`."""
-    name = _VEGA_FILES.get(camera)
-    if name is None:
-        return None
-    df = _read(name)
-    return pd.Series(df["vega_zeropoint"].to_numpy(float), index=df["filter"].str.strip())
+def _ab_minus_vega_table() -> dict[tuple[str, str], float]:
+    df = _read(_AB_MINUS_VEGA_FILE)
+    keys = zip(df["camera"].str.strip(), df["filter"].str.strip().str.upper(), strict=True)
+    return dict(zip(keys, df["ab_minus_vega"].to_numpy(float), strict=True))
+
+
+def ab_minus_vega(camera: str, filter_name: str) -> float | None:
+    """``m_AB - m_Vega`` of ``filter_name`` on ``camera`` (mag), or `None` when not tabulated.
+
+    Parameters
+    ----------
+    camera : str
+        ``"ACS/WFC"``, ``"WFC3/UVIS"`` or ``"WFPC2"`` (see `camera_key`).
+    filter_name : str
+        HST filter name, e.g. ``"F606W"`` (case-insensitive).
+
+    Notes
+    -----
+    From ``xrbid/data/hst_ab_minus_vega.csv``: the solar AB and Vega magnitudes tabulated by
+    FSPS (Conroy, Gunn & White 2009; ``data/magsun.dat``), whose difference is the same for
+    every source in a filter. Two decimals (+-0.01 mag).
+
+    Examples
+    --------
+    >>> ab_minus_vega("ACS/WFC", "F606W")
+    0.08
+    """
+    value = _ab_minus_vega_table().get((camera, filter_name.strip().upper()))
+    return None if value is None else float(value)

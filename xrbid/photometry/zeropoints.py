@@ -1,4 +1,9 @@
-"""Photometric zero points: ST and AB from PHOTFLAM/PHOTPLAM, Vega from shipped tables."""
+"""Photometric zero points: ST and AB from PHOTFLAM/PHOTPLAM, Vega from AB and a per-filter offset.
+
+The image's own PHOTFLAM/PHOTPLAM follow the calibration of its observation date, so ST and AB
+are right for data of any epoch; Vega is ``ZP_AB - (m_AB - m_Vega)`` with the offset of the
+filter from ``xrbid/data/hst_ab_minus_vega.csv`` (see `xrbid.photometry.reference_data.ab_minus_vega`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from astropy.io import fits
 from xrbid.errors import CalibrationError, XrbidWarning
 
 from .images import HSTImage
-from .reference_data import camera_key, vega_table
+from .reference_data import ab_minus_vega, camera_key
 
 __all__ = [
     "UnknownVegaFilterWarning",
@@ -30,7 +35,7 @@ AB_PIVOT_TERM = 18.692  # ABmag = STmag - 5 log10(pivot / A) + 18.692
 
 
 class UnknownVegaFilterWarning(XrbidWarning):
-    """No Vega zero point is shipped for this camera/filter; Vega magnitudes are NaN."""
+    """No AB - Vega offset is known for this camera/filter, so its Vega zero point is NaN."""
 
 
 def st_zeropoint(photflam: float) -> float:
@@ -59,22 +64,45 @@ def ab_zeropoint(photflam: float, photplam: float) -> float:
     return st_zeropoint(photflam) - 5.0 * math.log10(photplam) + AB_PIVOT_TERM
 
 
-def vega_zeropoint(instrument: str, detector: str, filter_name: str) -> float:
-    """Vega zero point from the shipped table; NaN with a warning when not tabulated."""
+def vega_zeropoint(
+    ab: float, instrument: str, detector: str, filter_name: str, *, warn: bool = True
+) -> float:
+    """Vega zero point ``ab - (m_AB - m_Vega)``; NaN (with a warning) when no offset is known.
+
+    Parameters
+    ----------
+    ab : float
+        The image's AB zero point (mag), from its PHOTFLAM/PHOTPLAM (`ab_zeropoint`).
+    instrument, detector, filter_name : str
+        Header values (INSTRUME, DETECTOR, filter), e.g. ``"ACS"``, ``"WFC"``, ``"F606W"``.
+    warn : bool
+        Issue `UnknownVegaFilterWarning` when the filter has no tabulated offset.
+
+    Returns
+    -------
+    float
+        The Vega zero point (mag), NaN when the offset is not tabulated.
+
+    Examples
+    --------
+    >>> round(vega_zeropoint(26.486, "ACS", "WFC", "F606W"), 3)
+    26.406
+    """
     camera = camera_key(instrument, detector)
-    table = vega_table(camera)
     filt = filter_name.strip().upper()
-    if table is None or filt not in table.index:
-        known = "ACS/WFC and WFC3/UVIS broad bands"
-        warnings.warn(
-            f"no Vega zero point for {camera or 'unknown camera'} {filt or 'unknown filter'} "
-            f"(tables cover {known}); Vega magnitudes are NaN, ST/AB are given; pass "
-            "zeropoint= (--zeropoint) to use your own",
-            UnknownVegaFilterWarning,
-            stacklevel=2,
-        )
+    offset = ab_minus_vega(camera, filt)
+    if offset is None:
+        if warn:
+            warnings.warn(
+                f"no AB-Vega offset known for {camera or 'unknown camera'} "
+                f"{filt or 'unknown filter'} (the table covers ACS/WFC, WFC3/UVIS and WFPC2 "
+                "broad bands); its Vega zero point is undefined: use AB or ST, or pass "
+                "zeropoint= (--zeropoint)",
+                UnknownVegaFilterWarning,
+                stacklevel=2,
+            )
         return math.nan
-    return float(table[filt])
+    return float(ab) - offset
 
 
 @dataclass(frozen=True)
@@ -122,7 +150,7 @@ def _header_value(header: fits.Header, key: str, label: str) -> float:
 
 
 def image_zeropoints(image: HSTImage, *, zeropoint: float | None = None) -> ZeroPoints:
-    """ST, AB and Vega zero points of ``image`` from its header and the shipped tables.
+    """ST, AB and Vega zero points of ``image`` from its header and the AB - Vega offsets.
 
     Parameters
     ----------
@@ -155,13 +183,13 @@ def image_zeropoints(image: HSTImage, *, zeropoint: float | None = None) -> Zero
         if zeropoint is None:
             raise
         return ZeroPoints(math.nan, math.nan, math.nan, user)
-    with warnings.catch_warnings():
-        if zeropoint is not None:
-            warnings.simplefilter("ignore", UnknownVegaFilterWarning)
-        vega = vega_zeropoint(image.instrument, image.detector, image.filter)
+    ab = ab_zeropoint(photflam, photplam)
+    vega = vega_zeropoint(
+        ab, image.instrument, image.detector, image.filter, warn=zeropoint is None
+    )
     return ZeroPoints(
         st=st_zeropoint(photflam),
-        ab=ab_zeropoint(photflam, photplam),
+        ab=ab,
         vega=vega,
         user=user,
         photflam=photflam,
