@@ -2,7 +2,8 @@
 
 The image's own PHOTFLAM/PHOTPLAM follow the calibration of its observation date, so ST and AB
 are right for data of any epoch; Vega is ``ZP_AB - (m_AB - m_Vega)`` with the offset of the
-filter from ``xrbid/data/hst_ab_minus_vega.csv`` (see `xrbid.photometry.reference_data.ab_minus_vega`).
+filter from ``xrbid/data/hst_ab_minus_vega.csv``
+(see `xrbid.photometry.reference_data.ab_minus_vega`).
 """
 
 from __future__ import annotations
