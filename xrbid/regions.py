@@ -409,8 +409,10 @@ def _region_chunks(
 def _as_dataframe(df: Any) -> pd.DataFrame:
     if isinstance(df, pd.DataFrame):
         return df
-    if hasattr(df, "to_pandas"):  # astropy Table
-        return df.to_pandas()
+    if hasattr(df, "to_pandas"):  # astropy Table: text decoded as the table readers do
+        from xrbid.tables import table_to_frame
+
+        return table_to_frame(df)
     raise InputError(f"expected a table (pandas DataFrame), got {type(df).__name__}")
 
 
