@@ -93,3 +93,35 @@ def test_mixin_columns_left_to_astropy(tmp_path):
     path = tmp_path / "mixins.parquet"
     tab.write(path)
     assert read_parquet(path) is None
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [b"{{{: [\n", b"- a\n- list\n", b"\xff\xfe", b"datatype: 5\nmeta: 7\n",
+     b"datatype: []\nmeta:\n  __serialized_columns__: [1]\n"],
+    ids=["not-yaml", "list", "not-utf8", "scalars", "serialized-list"],
+)  # fmt: skip
+def test_damaged_astropy_metadata_is_a_one_line_error(tmp_path, meta):
+    from xrbid.errors import InputError
+
+    path = tmp_path / "masked.parquet"
+    Table({"ra": MaskedColumn([1.0, 2.0], mask=[True, False])}).write(path)
+    table = pq.read_table(path)
+    damaged = tmp_path / "damaged.parquet"
+    pq.write_table(table.replace_schema_metadata({b"table_meta_yaml": meta}), damaged)
+    before = damaged.read_bytes()
+    with pytest.raises(ValueError, match="table_meta_yaml"):
+        read_parquet(damaged)
+    with pytest.raises(InputError, match="damaged"):
+        read_table(damaged)
+    assert damaged.read_bytes() == before
+
+
+def test_list_and_struct_columns_are_a_one_line_error(tmp_path):
+    from xrbid.errors import InputError
+
+    for name, column in [("l", pa.array([[1], [2, 3]])), ("st", pa.array([{"x": 1}, {"x": 2}]))]:
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table({"ra": [1.0, 2.0], name: column}), path)
+        with pytest.raises(InputError, match=f"column '{name}' holds arrays"):
+            read_table(path)

@@ -256,3 +256,15 @@ def test_binary_serializations_read_through_astropy(m101_vot, tmp_path, serializ
     assert f"<{serialization.upper()}>" in path.read_text()
     assert read_tabledata(path) is None  # not TABLEDATA: the astropy path reads it
     pd.testing.assert_frame_equal(read_table(path), rows, check_exact=True)
+
+
+def test_bit_cell_of_question_mark_left_to_astropy(tmp_path):
+    # '?' is a null only for booleans; astropy rejects it in a bit field (E04), so the file
+    # must not read as a table with a null there.
+    rows = "<TR><TD>1</TD><TD>?</TD></TR><TR><TD>?</TD><TD>T</TD></TR>"
+    fields = '<FIELD name="bit" datatype="bit"/><FIELD name="b" datatype="boolean"/>'
+    path = vot(tmp_path / "bitq.vot", fields, rows)
+    assert read_tabledata(path) is None
+    with pytest.raises(Exception, match="E04"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        astropy_frame(path)

@@ -40,6 +40,13 @@ def read_parquet(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]] | None
         pandas nullable arrays, text as ``str`` with NaN for missing values) and the unit of
         every column that has one. None when astropy's metadata holds columns other than
         plain or masked ones (Time, SkyCoord, Quantity mixins), which only astropy rebuilds.
+
+    Raises
+    ------
+    ValueError
+        The astropy metadata beside the data (``table_meta_yaml``) is not YAML or not the
+        mappings astropy writes: the masks it describes cannot be applied. Or a column holds
+        lists, structs or maps rather than one value per cell.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -49,6 +56,9 @@ def read_parquet(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]] | None
     if masked is None:
         return None
     keep = [n for n in table.column_names if not n.startswith(_INDEX_PREFIX)]
+    for name in keep:
+        if pa.types.is_nested(table.schema.field(name).type):  # lists, structs, maps
+            raise ValueError(f"column {name!r} holds arrays; xrbid reads one value per cell")
     masks = {n: table.column(f"{n}.mask").to_numpy(zero_copy_only=False) for n in masked}
     masks = {n: m for n, m in masks.items() if m.any()}
     keep = [n for n in keep if not (n.endswith(".mask") and n[:-5] in masked)]
@@ -96,17 +106,22 @@ def _astropy_meta(metadata: dict) -> tuple[dict[str, str], list[str] | None]:
     try:
         header = yaml.load(text.decode("utf-8"), Loader=Loader)  # a safe loader's subclass
     except (yaml.YAMLError, UnicodeDecodeError):
-        return {}, None
-    units = {
-        str(c["name"]): str(c["unit"])
-        for c in header.get("datatype", [])
-        if isinstance(c, dict) and c.get("unit")
-    }
-    meta = header.get("meta") or {}
+        header = None
+    meta = (header.get("meta") or {}) if isinstance(header, dict) else None
     if isinstance(meta, list):  # !!omap -> list of pairs
-        meta = dict(meta)
+        meta = (
+            dict(meta) if all(isinstance(p, tuple | list) and len(p) == 2 for p in meta) else None
+        )
+    serialized = (meta.get("__serialized_columns__") or {}) if isinstance(meta, dict) else None
+    datatype = (header.get("datatype") or []) if isinstance(header, dict) else None
+    if not isinstance(serialized, dict) or not isinstance(datatype, list):
+        # astropy's own reader fails on such a file with errors of every kind
+        raise ValueError("its astropy metadata (table_meta_yaml) is damaged")
+    units = {
+        str(c["name"]): str(c["unit"]) for c in datatype if isinstance(c, dict) and c.get("unit")
+    }
     masked = []
-    for name, spec in (meta.get("__serialized_columns__") or {}).items():
+    for name, spec in serialized.items():
         if not (
             isinstance(spec, dict)
             and spec.get("__class__") == _MASKED

@@ -58,6 +58,7 @@ _INTS: dict[str, tuple[type, str]] = {
 _BOOLEAN_WORDS = {"TRUE": True, "T": True, "1": True, "FALSE": False, "F": False, "0": False}
 _BIT_WORDS = {"1": True, "0": False}
 _NULL_WORDS = {"", "?"}
+_BIT_NULL_WORDS = {""}  # astropy rejects a bit cell of '?' (E04)
 
 
 class _Unusual(Exception):
@@ -303,9 +304,10 @@ def _parse_piece(piece: bytes, columns: list[_Column]) -> None:
             col.masks.append(values.isna().to_numpy())
             col.parts.append(values.to_numpy(dtype=np.int64, na_value=0))
         elif col.kind == "bool":
-            words = _BIT_WORDS if col.datatype == "bit" else _BOOLEAN_WORDS
+            bit = col.datatype == "bit"
+            words, nulls = (_BIT_WORDS, _BIT_NULL_WORDS) if bit else (_BOOLEAN_WORDS, _NULL_WORDS)
             keys = [str(c).strip(_XML_SPACE).upper() for c in values.cat.categories]
-            if any(k not in words and k not in _NULL_WORDS for k in keys):
+            if any(k not in words and k not in nulls for k in keys):
                 raise _Unusual("a boolean astropy does not know")
             lookup = np.array([words.get(k, False) for k in keys] + [False])
             missing = np.array([k not in words for k in keys] + [True])
