@@ -39,8 +39,31 @@ def _read(path: Path, what: str, obsid: int | None) -> Any:
     if obsid is not None:
         if "obsid" not in df.columns:
             raise ColumnError(f"{path}: --obsid given but the {what} has no obsid column")
-        df = df[df["obsid"].astype("int64") == obsid].reset_index(drop=True)
+        df = df[_obsids(df["obsid"], path, what) == obsid].reset_index(drop=True)
     return df
+
+
+def _obsids(column: Any, path: Path, what: str) -> Any:
+    """The ObsID column as numbers; a text value or an all-empty column is an error."""
+    import pandas as pd
+
+    from xrbid.errors import ColumnError
+
+    values = pd.to_numeric(column, errors="coerce")
+    text = column.astype("string").str.strip()
+    bad = values.isna() & column.notna() & (text.fillna("") != "")
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise ColumnError(
+            f"{path}: obsid {column.iloc[row]!r} (row {row + 1} of the {what}) is not a number; "
+            "--obsid needs numeric ObsIDs"
+        )
+    if values.isna().all():
+        raise ColumnError(
+            f"{path}: the obsid column of the {what} is empty; fill it, or drop --obsid to use "
+            "all rows"
+        )
+    return values
 
 
 def _check_outputs(overwrite: bool, *paths: Path | None) -> None:

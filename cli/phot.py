@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from xrbid.errors import InputError
+
 from ._common import XrbidGroup, emit, json_option, overwrite_option
 
 LENGTH_HELP = "an angle (0.1arcsec) or pixels (2.5pix)"
@@ -49,7 +51,6 @@ def _check_default_fwhm(images: list) -> None:
     """
     from click.core import ParameterSource
 
-    from xrbid.errors import InputError
 
     ctx = click.get_current_context()
     if ctx.get_parameter_source("fwhm") is not ParameterSource.DEFAULT:
@@ -470,7 +471,6 @@ def counterparts(
           --image F814W=f814w_drc.fits -o m101_cand_phot.ecsv --plot m101_cmd.png
     """
     from xrbid._io import check_output
-    from xrbid.errors import InputError
     from xrbid.figures import check_figure_path, plot_cmd, save_figure
     from xrbid.photometry import length_in_pixels, photometer_counterparts
     from xrbid.tables import read_table, write_table

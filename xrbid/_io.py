@@ -616,11 +616,16 @@ def input_error(
     name = type(exc).__name__
     module = type(exc).__module__ or ""
     if name == "VerifyError" and module.startswith("astropy"):
-        first = str(exc).strip().splitlines()
-        detail = next((ln.strip() for ln in first if ln.strip()), "a header card is invalid")
+        m = re.search(r"card \(([^)]*)\)", str(exc), re.IGNORECASE)
+        card = f"header card {m.group(1)}" if m else "a header card"
         return InputError(
-            f"{where}a FITS header card does not conform to the standard ({detail}); repair it "
-            "with astropy (hdul.verify('fix')) or fitsverify, then retry"
+            f"{where}the FITS {card} cannot be parsed (its value is not a valid FITS number, "
+            "string or logical); correct it, e.g. with astropy.io.fits or fitsverify, and retry"
+        )
+    if name == "YamlParseError" or (module.startswith("yaml") and "Error" in name):
+        return InputError(
+            f"{where}the table's metadata (YAML header) is broken; rewrite the file from its "
+            "source, or export it without metadata (e.g. as CSV)"
         )
     if module.startswith("pyarrow") and name in ("ArrowInvalid", "ArrowTypeError", "ArrowKeyError"):
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else name

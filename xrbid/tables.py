@@ -142,6 +142,13 @@ def read_table(
         raise
     except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
         raise InputError(f"{path}: cannot read as {fmt} ({exc}); check the file") from exc
+    except Exception as exc:  # a header card or metadata block that cannot be parsed
+        from ._io import input_error
+
+        err = input_error(exc, path, f"{fmt} table")
+        if err is None:
+            raise
+        raise err from exc
 
     if raw.shape[1] == 0:
         raise InputError(f"{path}: the table has no columns; check the file")

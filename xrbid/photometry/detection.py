@@ -145,8 +145,20 @@ def detect_sources(
     fwhm_pix = length_in_pixels(fwhm, img)
     if not threshold_sigma > 0:
         raise InputError(f"threshold_sigma must be positive, got {threshold_sigma}")
+    if not 2 * fwhm_pix <= min(img.shape):
+        raise InputError(
+            f"fwhm of {fwhm_pix:g} pix does not fit in the {img.shape[1]}x{img.shape[0]} pix "
+            f"image {img.label} (at most {min(img.shape) / 2:g} pix); give the stars' FWHM, "
+            "e.g. 2.5pix or 0.1arcsec"
+        )
     sharp = DEFAULT_SHARPNESS[finder] if sharpness_range is None else tuple(sharpness_range)
     rnd = DEFAULT_ROUNDNESS[finder] if roundness_range is None else tuple(roundness_range)
+    for what, (lo, hi) in (("sharpness", sharp), ("roundness", rnd)):
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise InputError(
+                f"{what} range must be two finite numbers LO < HI, got {lo:g} {hi:g}"
+                + ("; swap them" if hi < lo else "")
+            )
 
     bad = img.bad_pixels(mask)
     bkg = background or estimate_background(img.data, box_size=box_size, mask=bad)

@@ -19,6 +19,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
+from xrbid._io import reading
 from xrbid.errors import CalibrationError, InputError, XrbidWarning
 
 from .image_spec import ImageSpec, parse_image_spec
@@ -471,6 +472,43 @@ def _pick_hdu(hdul: fits.HDUList, ext: Any) -> tuple[int, str]:
     raise InputError(f"{hdul.filename()}: no 2-D image in any extension")
 
 
+def _check_complete(hdul: fits.HDUList, path: Path) -> None:
+    """Refuse a file shorter than its headers say (an interrupted download or copy).
+
+    Uses each HDU's own ``fileinfo`` (the list's would verify, and silently "fix", header
+    cards that cannot be parsed, which must stay errors).
+    """
+    compression = hdul[0].fileinfo()["file"].compression
+    if compression:
+        size = _decompressed_size(path, compression)
+    else:
+        size = os.path.getsize(path)
+    for k, hdu in enumerate(hdul):
+        end = hdu.fileinfo()["datLoc"] + hdu.size
+        if size is None or end > size:
+            have = "" if size is None else f" but the file has {size} bytes"
+            raise InputError(
+                f"{path} is truncated: extension {k} ends at byte {end}{have}; download or "
+                "copy the file again"
+            )
+
+
+def _decompressed_size(path: Path, compression: str) -> int | None:
+    """Bytes of a compressed file once decompressed; None if the stream ends early."""
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {"gzip": gzip.open, "bzip2": bz2.open, "lzma": lzma.open}.get(compression)
+    if opener is None:
+        return 1 << 62  # an unknown compression: leave the check to astropy
+    try:
+        with opener(path, "rb") as f:
+            return f.seek(0, os.SEEK_END)
+    except (EOFError, OSError):
+        return None
+
+
 def _waiver_table(hdul: fits.HDUList) -> fits.FITS_rec | None:
     for hdu in hdul[1:]:
         if isinstance(hdu, fits.TableHDU | fits.BinTableHDU) and hdu.data is not None:
@@ -534,8 +572,10 @@ def load_image(
         hdul = fits.open(path, memmap=False)
     except OSError as exc:
         raise InputError(f"{path}: not a readable FITS file ({exc})") from exc
-    with hdul, warnings.catch_warnings():
+    with hdul, warnings.catch_warnings(), reading(path, "FITS image"):
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        warnings.filterwarnings("ignore", message="File may have been truncated")
+        _check_complete(hdul, path)
         primary = hdul[0]
         table = _waiver_table(hdul)
         if primary.data is not None and primary.data.ndim == 3 and table is not None:
