@@ -9,6 +9,8 @@ can still be compared. Run with ``make bench`` or
    178,000 image-pixel circles (the size of a DAOFind catalogue of an HST mosaic).
 3. The astropy ``regions`` package on the same 20,000 circles (serialize and parse) beside
    xrbid, and the equality check between the two.
+4. Layouts of the same labelled circles: one per line, and all joined by ``;`` on one line
+   (as DS9 writes them): 32,000 and 64,000 regions; reading must take the same time per region.
 """
 
 from __future__ import annotations
@@ -175,12 +177,29 @@ def bench_regions_package() -> None:
     )
 
 
+def bench_layouts() -> None:
+    for n in (32_000, 64_000):
+        print(f"== {n:,} labelled fk5 circles: one per line vs joined by ';' on one line")
+        df = circles(n, 4).assign(source_id=[f"2CXO J{i:06d}" for i in range(n)])
+        text = format_regions(df, radius=2, label_column="source_id")
+        lines = text.split("\n")
+        shapes = [line for line in lines if line.startswith("circle")]
+        header = [line for line in lines if line and not line.startswith("circle")]
+        joined = "\n".join(header) + "\n" + ";".join(shapes) + "\n"
+        for name, layout in (("one per line", text), ("joined by ';'", joined)):
+            with Timer() as t:
+                back = parse_regions(layout)
+            assert len(back) == n
+            print(f"  {name:<14} {rate(n, t)}")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         bench_m101(folder)
         bench_synthetic(folder)
     bench_regions_package()
+    bench_layouts()
 
 
 if __name__ == "__main__":

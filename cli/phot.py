@@ -51,7 +51,6 @@ def _check_default_fwhm(images: list) -> None:
     """
     from click.core import ParameterSource
 
-
     ctx = click.get_current_context()
     if ctx.get_parameter_source("fwhm") is not ParameterSource.DEFAULT:
         return

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xrbid import region_parser
+from xrbid import _region_fast, region_parser
 from xrbid.errors import ColumnError, InputError, OutputExistsError, RegionSyntaxError
 from xrbid.regions import (
     BAD_LABEL_CHARACTERS,
@@ -57,7 +57,7 @@ def _body(text: str) -> list[str]:
 
 def _parse_general_only(text: str, monkeypatch) -> pd.DataFrame:
     with monkeypatch.context() as m:
-        m.setattr(region_parser._FastLines, "find", classmethod(lambda cls, text: None))
+        m.setattr(_region_fast.FastLines, "find", classmethod(lambda cls, text: None))
         return parse_regions(text)
 
 
@@ -419,7 +419,7 @@ def test_fast_and_general_paths_agree(monkeypatch):
     lines.insert(150, 'galactic\nglobal color=blue\ncircle(1:00:00,2:00:00,3") # text={sexa}')
     lines.append("image\npoint(3,4)\ncircle(5,6,7)\n-circle(8,9,10) # text={ex}")
     mixed = "\n".join(lines)  # no newline after the last line
-    found = region_parser._FastLines.find(mixed)
+    found = _region_fast.FastLines.find(mixed)
     assert len(found.parts) == 3  # plain circles, plain points, circles/points with properties
     fast = parse_regions(mixed)
     general = _parse_general_only(mixed, monkeypatch)
@@ -476,7 +476,7 @@ def test_fast_and_general_paths_agree_on_generated_files(frame, body):
         try:
             if general:
                 with pytest.MonkeyPatch.context() as m:
-                    m.setattr(region_parser._FastLines, "find", classmethod(lambda c, t: None))
+                    m.setattr(_region_fast.FastLines, "find", classmethod(lambda c, t: None))
                     return parse_regions(text)
             return parse_regions(text)
         except RegionSyntaxError as exc:
@@ -709,3 +709,21 @@ def test_region_style_is_the_global_line_and_the_region_properties():
 def test_an_unknown_style_option_is_a_user_error():
     with pytest.raises(InputError, match=r"unknown region option.*colour"):
         format_regions(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), radius=1, colour="red")
+
+
+@pytest.mark.parametrize("ra", [400.0, 360.0, -0.5])
+def test_ra_outside_0_360_is_refused(ra):
+    df = pd.DataFrame({"ra": [10.0, ra], "dec": [0.0, 1.0], "source_id": ["a", "b"]})
+    with pytest.raises(InputError, match=rf"ra {ra:g} outside 0 <= ra < 360 deg in row 1"):
+        format_regions(df, radius=1)
+
+
+@pytest.mark.parametrize("tiny", [1e-40, 5e-324, 3.5e-12])
+def test_tiny_radius_round_trips(tiny):
+    """%.10g would write 1e-40 with an exponent and a capped %.Nf as 0.000...; the radius is
+    written in plain decimals with 10 significant digits, and reads back as the same float."""
+    df = pd.DataFrame({"ra": [10.0, 20.0], "dec": [0.0, 1.0], "r": [tiny, 2.0]})
+    text = format_regions(df, radius_column="r")
+    assert "e-" not in text.split("\n", 4)[-1]
+    back = parse_regions(text)
+    assert back["radius"].tolist() == [tiny, 2.0]

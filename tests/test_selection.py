@@ -375,7 +375,8 @@ def test_no_candidates_gives_an_empty_table_with_columns():
 
 def test_nan_radius_finds_nothing_for_that_source():
     x = xray([("X", 10.0, 10.0, NAN, NAN), ("Y", 10.0, 10.0, 0.5, 1.0)])
-    c = find_counterparts(x, pd.DataFrame({"ra": [10.0], "dec": [10.0]}))
+    with pytest.warns(UserWarning, match="1 of 2 X-ray sources have no finite pu_2sigma"):
+        c = find_counterparts(x, pd.DataFrame({"ra": [10.0], "dec": [10.0]}))
     assert c["source_id"].tolist() == ["Y"]
 
 
@@ -503,3 +504,38 @@ def test_infinite_counts_are_not_a_valid_observation():
     )
     best = best_observations(df)
     assert best["counts"].tolist() == [50.0]
+
+
+def _candidates_inputs(radii):
+    xray = pd.DataFrame(
+        {
+            "source_id": [f"X{i}" for i in range(len(radii))],
+            "ra": [150.0 + i * 0.01 for i in range(len(radii))],
+            "dec": [2.0] * len(radii),
+            "pu_1sigma": [r / 2 for r in radii],
+            "pu_2sigma": radii,
+        }
+    )
+    optical = pd.DataFrame({"ra": xray["ra"] + 0.2 / 3600, "dec": xray["dec"]})
+    return xray, optical
+
+
+def test_negative_search_radius_is_refused():
+    xray, optical = _candidates_inputs([1.0, -0.5])
+    with pytest.raises(InputError, match=r"pu_2sigma is -0.5 \(negative\) for X1 .*>= 0 arcsec"):
+        find_counterparts(xray, optical)
+
+
+def test_all_radii_missing_is_an_error_not_zero_candidates():
+    xray, optical = _candidates_inputs([np.nan, np.nan])
+    with pytest.raises(InputError, match=r"pu_2sigma is missing \(NaN\) or infinite for all 2"):
+        find_counterparts(xray, optical)
+
+
+def test_some_radii_missing_are_named_in_a_warning():
+    xray, optical = _candidates_inputs([1.0, np.nan, 1.0])
+    with pytest.warns(
+        UserWarning, match=r"1 of 3 X-ray sources have no finite pu_2sigma \(first: X1\)"
+    ):
+        cands = find_counterparts(xray, optical)
+    assert sorted(cands["source_id"]) == ["X0", "X2"]  # the 0.2" offsets are inside 1"

@@ -95,14 +95,6 @@ _COMMENTED_SHAPES = re.compile(
 _DEFAULT_COLOR = "green"
 _DEFAULT_MARKER = "boxcircle"
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-# properties in the order this package writes them; DS9's own files put color before text too
-_FAST_LINE = (
-    r"^\s*(?P<ex>[-+]?)(?P<shape>circle|point)\(\s*(?P<a>" + _NUM + r")\s*,\s*(?P<b>" + _NUM + r")"
-    r"\s*(?:,\s*(?P<r>" + _NUM + r")(?P<u>[\"'d]?)\s*)?\)\s*"
-    r"(?:#\s*(?:point=(?P<pt>[a-z]+)(?: \d+)?\s*)?(?:color=(?P<col>#?[0-9A-Za-z]+)\s*)?"
-    r"(?:tag=(?P<tag>\{[^{}]*\})\s*)?(?:text=(?P<txt>\{[^{}]*\})\s*)?)?$"
-)
 _SIZE_UNITS = {'"': 1.0, "'": 60.0, "d": 3600.0, "": 3600.0, "r": math.degrees(1) * 3600.0}
 _PROPERTY_RE = re.compile(r"([A-Za-z]+)\s*=\s*(\{[^}]*\}?|\"[^\"]*\"?|'[^']*'?|\S+)")
 _PROTECTED_RE = re.compile(r"(?:text|tag|font)\s*=\s*(?:\{[^}]*\}|\"[^\"]*\"|'[^']*')|\{[^}]*\}")
@@ -120,18 +112,32 @@ class _State:
     frame_changes: list = field(default_factory=list)
     global_changes: list = field(default_factory=list)
     rows: list = field(default_factory=list)
+    # file line of each parsed line, when regions joined by ";" were put one per line
+    line_map: np.ndarray | None = None
+
+    def file_line(self, line: int) -> int:
+        return line if self.line_map is None else int(self.line_map[line - 1])
 
     def error(self, line: int, message: str) -> RegionSyntaxError:
-        return RegionSyntaxError(f"{self.source}, line {line}: {message}")
+        return RegionSyntaxError(f"{self.source}, line {self.file_line(line)}: {message}")
 
 
 def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<string>"):
-    """Parse DS9 region text into a `pandas.DataFrame` (see :data:`COLUMNS`)."""
+    """Parse DS9 region text into a `pandas.DataFrame` (see :data:`COLUMNS`).
+
+    Regions joined by ``;`` on one line are first put one per line (keeping their file line
+    numbers for the ``line`` column and for messages), so that every layout of the same
+    regions takes the same path and the same time per region.
+    """
+    from ._region_fast import FastLines, fast_error, fast_rows
+
     text = text.removeprefix("\ufeff")  # a byte-order mark from some editors
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     state = _State(source=source, pixel_origin=pixel_origin)
-    fast = _FastLines.find(text)
+    if ";" in text:
+        text, state.line_map = _one_statement_per_line(text)
+    fast = FastLines.find(text)
     if fast is None:
         lines = text.split("\n")
         numbers = range(1, len(lines) + 1)
@@ -148,254 +154,33 @@ def parse_region_text(text: str, *, pixel_origin: int = 0, source: str = "<strin
                 slow_error = (number, exc)
                 break
     parts = [] if fast is None else fast.parts
-    errors = [e for e in (_fast_error(p, fast.lines, state) for p in parts) if e is not None]
+    errors = [e for e in (fast_error(p, fast.lines, state) for p in parts) if e is not None]
     if slow_error is not None:
         errors.append(slow_error)
     if errors:
         raise min(errors, key=lambda e: e[0])[1]
-    fast_rows = [_fast_rows(part, state) for part in parts]
-    return _assemble(state, fast_rows)
+    return _assemble(state, [fast_rows(part, state) for part in parts])
 
 
-# --------------------------------------------------------------------------------------------
-# fast path
-# --------------------------------------------------------------------------------------------
-
-_PLAIN_NUM = r"-?\d+(?:\.\d*)?"
-# exactly what this package writes without properties (DFA match, then CSV parsing)
-_PLAIN_CIRCLE = rf"^circle\({_PLAIN_NUM},{_PLAIN_NUM},{_PLAIN_NUM}[\"'d]?\)\n$"
-_PLAIN_POINT = rf"^point\({_PLAIN_NUM},{_PLAIN_NUM}\)\n$"
-
-
-@dataclass
-class _FastPart:
-    """Fast-path regions: 0-based line indices and their fields (arrow arrays or numpy)."""
-
-    index: np.ndarray
-    shape: object  # arrow string array
-    a: np.ndarray
-    b: np.ndarray
-    r: np.ndarray  # NaN for points
-    unit: object  # arrow string array: '"', "'", "d" or ""
-    exclude: np.ndarray
-    props: dict | None = None  # arrow arrays "col", "pt", "tag", "txt" ("" = absent)
-
-
-@dataclass
-class _FastLines:
-    lines: object  # arrow array of all lines (each with its newline)
-    is_fast: np.ndarray
-    parts: list
-
-    @classmethod
-    def find(cls, text: str) -> _FastLines | None:
-        """Sort the lines of a long file into fast-path parts; None when not worth trying."""
-        if text.count("\n", 0, 20_000) < 64 or "composite" in text:
-            return None
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if not text.endswith("\n"):
-            text += "\n"
-        lines = _arrow_lines(text)
-        is_fast = np.zeros(len(lines), dtype=bool)
-        parts = []
-        for shape, pattern in (("circle", _PLAIN_CIRCLE), ("point", _PLAIN_POINT)):
-            if shape + "(" not in text:
-                continue
-            plain = pc.match_substring_regex(lines, pattern).to_numpy(zero_copy_only=False)
-            if plain.any():
-                part = _plain_part(lines, plain, shape)
-                if part is not None:
-                    parts.append(part)
-                    is_fast |= plain
-        rest = np.flatnonzero(~is_fast)
-        if rest.size:
-            sub = lines.take(pa.array(rest))
-            groups = pc.extract_regex(sub, _FAST_LINE)
-            has_r = pc.not_equal(groups.field("r"), "")
-            ok = pc.and_(
-                groups.is_valid(), pc.equal(pc.equal(groups.field("shape"), "circle"), has_r)
-            )
-            ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
-            if ok.any():
-                parts.append(_regex_part(groups.filter(pa.array(ok)), rest[ok]))
-                is_fast[rest[ok]] = True
-        return cls(lines, is_fast, parts)
-
-
-def _plain_part(lines, mask: np.ndarray, shape: str) -> _FastPart | None:
-    """Plain lines: strip the shape name and brackets and read the numbers as CSV."""
-    import io
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
-
-    sub = lines.filter(pa.array(mask))
-    n = len(sub)
-    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int64)[sub.offset : sub.offset + n + 1]
-    data = sub.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
-    if shape == "circle":
-        unit = pc.utf8_slice_codeunits(sub, -3, -2)  # the character before ")\n"
-        unit = pc.if_else(pc.is_in(unit, pa.array(['"', "'", "d"])), unit, "")
-        names = ["a", "b", "r"]
-    else:
-        unit = pa.repeat(pa.scalar("", pa.string()), n)
-        names = ["a", "b"]
-    # plain numbers hold only digits, "-", "." and ",": deleting the letters of the shape
-    # name, the brackets and the unit marks leaves "a,b[,r]" lines
-    data = data.translate(None, (shape + "()\"'d").encode())
-    table = pcsv.read_csv(
-        io.BytesIO(data),
-        read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24, use_threads=False),
-        parse_options=pcsv.ParseOptions(quote_char=False),
-        convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64())),
-    )
-    if table.num_rows != n:  # cannot happen for lines that matched; keep the regex path
-        return None
-    column = {name: table.column(name).to_numpy() for name in names}
-    return _FastPart(
-        index=np.flatnonzero(mask),
-        shape=pa.repeat(pa.scalar(shape, pa.string()), n),
-        a=column["a"],
-        b=column["b"],
-        r=column.get("r", np.full(n, np.nan)),
-        unit=unit,
-        exclude=np.zeros(n, dtype=bool),
-    )
-
-
-def _regex_part(g, index: np.ndarray) -> _FastPart:
-    """Lines matched by :data:`_FAST_LINE` (properties allowed) from their regex groups."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    r = g.field("r")
-    return _FastPart(
-        index=index,
-        shape=g.field("shape"),
-        a=pc.cast(g.field("a"), pa.float64()).to_numpy(zero_copy_only=False),
-        b=pc.cast(g.field("b"), pa.float64()).to_numpy(zero_copy_only=False),
-        r=pc.cast(pc.if_else(pc.equal(r, ""), None, r), pa.float64()).to_numpy(
-            zero_copy_only=False
-        ),
-        unit=g.field("u"),
-        exclude=pc.equal(g.field("ex"), "-").to_numpy(zero_copy_only=False),
-        props={k: g.field(k) for k in ("col", "pt", "tag", "txt")},
-    )
-
-
-def _arrow_lines(text: str):
-    """The lines of ``text`` as an arrow string array, built on the text's UTF-8 bytes without
-    making a Python object per line; each line keeps its trailing newline."""
-    import pyarrow as pa
-
-    data = text.encode("utf-8")
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    offsets = np.concatenate([[0], newlines + 1, [len(data)]]).astype(np.int64)
-    return pa.LargeStringArray.from_buffers(
-        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
-    )
-
-
-def _frames_at(line_numbers: np.ndarray, state: _State) -> tuple[np.ndarray, list]:
-    """Index into the list of systems in force at each line (0: none yet), and that list."""
-    change_lines = np.asarray([ln for ln, _ in state.frame_changes], dtype=np.int64)
-    pos = np.searchsorted(change_lines, line_numbers, side="right")
-    return pos, [None] + [f for _, f in state.frame_changes]
-
-
-def _fast_error(part: _FastPart, lines, state: _State) -> tuple[int, Exception] | None:
-    """The first line of ``part`` that is an error (its line number and the error), if any:
-    a region in a system that cannot be placed, or an angular size on an image region."""
-    import pyarrow.compute as pc
-
-    line_numbers = part.index + 1
-    found = []
-    pos, frame_names = _frames_at(line_numbers, state)
-    for k in np.unique(pos):
-        frame = frame_names[k]
-        if frame is None or frame not in (*SKY_FRAMES.values(), "image"):
-            first = int(line_numbers[np.flatnonzero(pos == k)[0]])
-            found.append((first, _frame_error(state, first, frame)))
-    is_image = np.isin(pos, [k for k, f in enumerate(frame_names) if f == "image"])
-    has_unit = pc.not_equal(part.unit, "").to_numpy(zero_copy_only=False)
-    if (is_image & has_unit).any():
-        first = int(line_numbers[np.flatnonzero(is_image & has_unit)[0]])
-        scratch = _State(source=state.source, pixel_origin=state.pixel_origin, frame="image")
-        try:  # the general parser's message for this line
-            _parse_line(lines[first - 1].as_py(), first, scratch)
-            error = state.error(first, "an image region has an angular size; give pixels")
-        except RegionSyntaxError as exc:
-            error = exc
-        found.append((first, error))
-    return min(found, key=lambda e: e[0]) if found else None
-
-
-def _fast_rows(part: _FastPart, state: _State) -> pd.DataFrame:
-    """Table rows of fast-path regions (checked by :func:`_fast_error` first)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    line_numbers = part.index + 1
-    n = len(line_numbers)
-
-    # coordinate system and global properties in force at each line
-    pos, frame_names = _frames_at(line_numbers, state)
-    frames = pc.take(pa.array(frame_names, pa.string()), pa.array(pos))
-    is_image = pc.equal(frames, "image").to_numpy(zero_copy_only=False)
-    sky = ~is_image
-    glines = np.asarray([ln for ln, _ in state.global_changes], dtype=np.int64)
-    gpos = pa.array(np.searchsorted(glines, line_numbers, side="right"))
-    globals_at = [{}] + [gl for _, gl in state.global_changes]
-    default_color = pc.take(
-        pa.array([gl.get("color", _DEFAULT_COLOR) for gl in globals_at], pa.string()), gpos
-    )
-    default_marker = pc.take(
-        pa.array([_symbol(gl.get("point")) for gl in globals_at], pa.string()), gpos
-    )
-    excluded_by_global = np.asarray([not gl.get("include", True) for gl in globals_at], dtype=bool)[
-        gpos.to_numpy()
-    ]
-
-    # sky sizes to arcsec; no unit on a sky size means degrees (DS9's rule)
-    factor = np.select(
-        [pc.equal(part.unit, s).to_numpy(zero_copy_only=False) for s in ('"', "'")],
-        [_SIZE_UNITS['"'], _SIZE_UNITS["'"]],
-        default=_SIZE_UNITS["d"],
-    )
-    radius = part.r * np.where(sky, factor, 1.0)
-    is_point = pc.equal(part.shape, "point")
-
-    color, marker = default_color, default_marker
-    label = tag = pa.nulls(n, pa.string())
-    if part.props is not None:
-        # groups that did not take part come back as "" (not null); tag and text keep their
-        # braces so that an empty text={} is told apart from no text
-        color = pc.coalesce(_present(part.props["col"]), color)
-        marker = pc.coalesce(_present(part.props["pt"]), marker)
-        label = pc.utf8_slice_codeunits(_present(part.props["txt"]), 1, -1)
-        tag = pc.utf8_slice_codeunits(_present(part.props["tag"]), 1, -1)
-    marker = pc.if_else(is_point, marker, pa.scalar(None, pa.string()))
-
-    offset = 1 - state.pixel_origin
-    columns = {
-        "shape": _strings(part.shape),
-        "frame": _strings(frames),
-        "ra": np.where(sky, part.a, np.nan),
-        "dec": np.where(sky, part.b, np.nan),
-        "x": np.where(is_image, part.a - offset, np.nan),
-        "y": np.where(is_image, part.b - offset, np.nan),
-        "radius": radius,
-        "marker": _strings(marker),
-        "label": _strings(label),
-        "color": _strings(color),
-        "tag": _strings(tag),
-        "exclude": np.asarray(part.exclude, dtype=bool) | excluded_by_global,
-        "line": line_numbers.astype(np.int64),
-    }
-    return _complete(columns, n)
+def _one_statement_per_line(text: str) -> tuple[str, np.ndarray]:
+    """Split the lines holding several ``;``-separated statements; the file line of each."""
+    lines = text.split("\n")
+    joined = [k for k, line in enumerate(lines) if ";" in line and not line.lstrip()[:1] == "#"]
+    if not joined:
+        return text, None
+    out: list[str] = []
+    numbers: list[np.ndarray] = []
+    done = 0
+    for k in joined:
+        out.extend(lines[done:k])
+        numbers.append(np.arange(done + 1, k + 1))
+        parts = [p.strip() for p in _split_semicolons(lines[k])]
+        out.extend(parts)
+        numbers.append(np.full(len(parts), k + 1))
+        done = k + 1
+    out.extend(lines[done:])
+    numbers.append(np.arange(done + 1, len(lines) + 1))
+    return "\n".join(out), np.concatenate(numbers)
 
 
 def _symbol(point: str | None) -> str:
@@ -405,11 +190,6 @@ def _symbol(point: str | None) -> str:
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 _STRING_COLUMNS = ("shape", "frame", "marker", "label", "color", "tag")
 _OBJECT_COLUMNS = ("vertices", "params")
-
-
-def _strings(arrow_array) -> pd.Series:
-    """An arrow string array as a pandas string Series (no per-element Python objects)."""
-    return pd.Series(_STR.__from_arrow__(arrow_array))
 
 
 def _complete(columns: dict, n: int) -> pd.DataFrame:
@@ -428,13 +208,6 @@ def _complete(columns: dict, n: int) -> pd.DataFrame:
         if isinstance(full[col], pd.Series):
             full[col] = full[col].to_numpy() if col in _OBJECT_COLUMNS else full[col].array
     return pd.DataFrame(full)
-
-
-def _present(values):
-    """Null where an optional regex group did not match (it comes back as "")."""
-    import pyarrow.compute as pc
-
-    return pc.if_else(pc.equal(values, ""), None, values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,15 +233,25 @@ def _parse_line(line: str, number: int, state: _State) -> None:
             _parse_statement(part, number, state)
 
 
+_SEPARATOR_RE = re.compile(_PROTECTED_RE.pattern + "|;")
+_BRACES_RE = re.compile(r"\{[^}]*\}")
+_QUOTED_VALUE_RE = re.compile(r"=\s*[\"']")
+
+
 def _split_semicolons(line: str) -> list[str]:
+    """The statements of a line, split at each ``;`` outside ``text={...}``-like values
+    (linear in the length of the line)."""
     if ";" not in line:
         return [line]
-    protected = [m.span() for m in _PROTECTED_RE.finditer(line)]
+    # the common case, a plain split, when no {...} or quoted value holds a ";" (both regular
+    # expressions start with a literal, which the re module finds without trying each position)
+    if not _QUOTED_VALUE_RE.search(line) and ";" not in "".join(_BRACES_RE.findall(line)):
+        return line.split(";")
     parts, start = [], 0
-    for i, ch in enumerate(line):
-        if ch == ";" and not any(a <= i < b for a, b in protected):
-            parts.append(line[start:i])
-            start = i + 1
+    for m in _SEPARATOR_RE.finditer(line):
+        if m.group(0) == ";":
+            parts.append(line[start : m.start()])
+            start = m.end()
     parts.append(line[start:])
     return parts
 
@@ -793,14 +576,12 @@ def _coordinate(v: str, is_lon: bool, frame: str, number: int, state: _State) ->
     hours = is_lon and frame not in ("galactic", "ecliptic")
     m = _SEXAGESIMAL.match(low)
     if m:
-        sign = -1.0 if m.group(1) == "-" else 1.0
-        value = float(m.group(2)) + float(m.group(3)) / 60 + float(m.group(4) or 0) / 3600
-        return sign * value * (15.0 if hours else 1.0)
+        fields = (m.group(2), m.group(3), m.group(4))
+        return _sexagesimal(v, m.group(1), fields, hours, is_lon, number, state)
     m = _LETTERS.match(low)
     if m:
-        sign = -1.0 if m.group(1) == "-" else 1.0
-        value = float(m.group(2)) + float(m.group(4) or 0) / 60 + float(m.group(5) or 0) / 3600
-        return sign * value * (15.0 if m.group(3) == "h" else 1.0)
+        fields = (m.group(2), m.group(4), m.group(5))
+        return _sexagesimal(v, m.group(1), fields, m.group(3) == "h", is_lon, number, state)
     if low.endswith("d"):
         return _number(low[:-1], number, state)
     if low.endswith("r"):
@@ -810,6 +591,31 @@ def _coordinate(v: str, is_lon: bool, frame: str, number: int, state: _State) ->
             number, f"pixel coordinate {v!r} in a {frame} region; the sky position is unknown"
         )
     return _number(low, number, state)
+
+
+def _sexagesimal(
+    v: str,
+    sign: str,
+    fields: tuple[str, str | None, str | None],
+    hours: bool,
+    is_lon: bool,
+    number: int,
+    state: _State,
+) -> float:
+    """Degrees of ``12:34:56.7`` / ``12h34m56.7s`` (hours when ``hours``), range-checked."""
+    whole, minutes, seconds = (float(f) if f else 0.0 for f in fields)
+    for name, part in (("minutes", minutes), ("seconds", seconds)):
+        if part >= 60:
+            raise state.error(number, f"{v!r}: {name} {part:g} outside 0..59")
+    value = whole + minutes / 60 + seconds / 3600
+    if hours:
+        if sign == "-" or value >= 24:
+            shown = -value if sign == "-" else value
+            raise state.error(number, f"{v!r}: right ascension {shown:g}h outside 0h..24h")
+        return value * 15.0
+    if is_lon and (sign == "-" or value >= 360):
+        raise state.error(number, f"{v!r}: a longitude must be 0..360 deg")
+    return -value if sign == "-" else value
 
 
 def _size(v: str, sky: bool, number: int, state: _State) -> float:
@@ -856,6 +662,9 @@ def _assemble(state: _State, fast_rows: list[pd.DataFrame]) -> pd.DataFrame:
         table = table.iloc[np.argsort(table["line"].to_numpy(), kind="stable")]
         table = table.reset_index(drop=True)
     _check_latitudes(table, state)
+    _check_sizes(table, state)
+    if state.line_map is not None:
+        table["line"] = state.line_map[table["line"].to_numpy() - 1]
     _to_icrs(table)
     table.attrs["units"] = _units(table)
     return table
@@ -909,6 +718,22 @@ def _check_latitudes(table: pd.DataFrame, state: _State) -> None:
     if bad.any():
         line = int(table["line"].to_numpy()[bad].min())
         raise state.error(line, "a latitude (dec) outside -90..+90 deg; is it in degrees?")
+
+
+def _check_sizes(table: pd.DataFrame, state: _State) -> None:
+    """Radii and sizes must not be negative (DS9 refuses them); name the first bad line."""
+    sizes = table[list(_SIZE_COLUMNS)].to_numpy(dtype=float)
+    bad = (sizes < 0).any(axis=1)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        column = _SIZE_COLUMNS[int(np.flatnonzero(sizes[k] < 0)[0])]
+        value = sizes[k][sizes[k] < 0][0]
+        unit = '"' if table["frame"].iat[k] != "image" else " pix"
+        raise state.error(
+            int(table["line"].iat[k]),
+            f"{table['shape'].iat[k]} {column.replace('_', ' ')} {value:g}{unit} is negative; "
+            "sizes must be >= 0",
+        )
 
 
 def _to_icrs(table: pd.DataFrame) -> None:

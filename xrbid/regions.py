@@ -348,6 +348,12 @@ def _region_chunks(
             raise InputError(
                 f"dec outside -90..+90 deg in {_rows(df, outside)}; is the column in degrees?"
             )
+        outside = (lon < 0) | (lon >= 360)
+        if outside.any():
+            raise InputError(
+                f"ra {lon[outside][0]:g} outside 0 <= ra < 360 deg in {_rows(df, outside)}; "
+                "is the column in degrees?"
+            )
 
     if marker is not None and marker not in MARKERS:
         raise InputError(f"unknown marker {marker!r}; use one of {', '.join(MARKERS)}")
@@ -505,7 +511,8 @@ def _number_format(values: np.ndarray, digits: int) -> str:
     smallest = float(nonzero.min())
     if smallest >= 1e-4 and nonzero.max() < 10.0**digits:
         return f"%.{digits}g"
-    decimals = min(max(digits - math.floor(math.log10(smallest)) - 1, digits), 30)
+    # as many decimals as the smallest value needs (up to the 324 of the smallest double)
+    decimals = min(max(digits - math.floor(math.log10(smallest)) - 1, digits), 340)
     return f"%.{decimals}f"
 
 

@@ -33,6 +33,32 @@ __all__ = [
 ]
 
 
+def _check_radii(xray: pd.DataFrame, radius: np.ndarray, column: str) -> None:
+    """Search radii: negative ones are an error; missing ones (NaN) find nothing, so say so."""
+    ids = xray["source_id"].to_numpy()
+    negative = radius < 0
+    if negative.any():
+        k = int(np.flatnonzero(negative)[0])
+        raise InputError(
+            f"{column} is {radius[k]:g} (negative) for {ids[k]} (row {k}, 0-based); radii must "
+            f"be >= 0 arcsec: recompute them with xrbid pu"
+        )
+    missing = ~np.isfinite(radius)
+    if missing.all() and len(radius):
+        raise InputError(
+            f"{column} is missing (NaN) or infinite for all {len(radius)} X-ray sources, so no "
+            "candidate can be found; compute the radii first with xrbid pu"
+        )
+    if missing.any():
+        k = int(np.flatnonzero(missing)[0])
+        warnings.warn(
+            f"{int(missing.sum())} of {len(radius)} X-ray sources have no finite {column} "
+            f"(first: {ids[k]}) and get no candidates",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _source_codes(df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer code per row (in order of first appearance) and the unique source IDs."""
     require_columns(
@@ -304,6 +330,7 @@ def find_counterparts(
     xra = numeric_column(xray, "ra")
     xdec = numeric_column(xray, "dec")
     radius = numeric_column(xray, radius_column)
+    _check_radii(xray, radius, radius_column)
     ora, odec = _optical_positions(optical, "the optical table")
 
     i1, i2, sep = match_within(xra, xdec, ora, odec, radius)

@@ -155,10 +155,15 @@ class WLSOptions:
         if loss not in _LOSS_DERIVATIVES:
             raise InputError(f"loss={loss!r} is not known; use one of {sorted(_LOSS_DERIVATIVES)}")
         bound = to_arcsec(bounds, what="bounds")
-        if not bound > 0:
-            raise InputError(f"bounds must be a positive angle, got {bounds!r}")
-        if not f_scale > 0:
-            raise InputError(f"f_scale must be positive, got {f_scale!r}")
+        if not (bound > 0 and np.isfinite(bound)):
+            raise InputError(
+                f"--bounds must be a finite positive angle (the largest shift, e.g. 5arcsec), "
+                f"got {bounds!r}"
+            )
+        if not (f_scale > 0 and np.isfinite(f_scale)):
+            raise InputError(f"f_scale must be a finite positive number, got {f_scale!r}")
+        if not to_arcsec(max_sep, what="max_sep") > 0:
+            raise InputError(f"max_sep must be a positive angle, got {max_sep!r}")
         if solver not in SOLVERS:
             raise InputError(f"solver={solver!r} is not known; use 'least_squares' or 'mm'")
         edges = tuple(float(e) for e in group_edges)

@@ -121,6 +121,39 @@ def _any_per_stack(
     return np.bincount(code, ok.astype(float), minlength=n) > 0
 
 
+def check_wls_values(
+    *, pm_limit: float | None, density: Any, ref_point: tuple[float, float] | None
+) -> None:
+    """Refuse values no sky or catalogue can have (each message names the valid range).
+
+    Raises
+    ------
+    InputError
+        A negative or NaN proper-motion limit, a negative, NaN or infinite density, or a
+        tangent point off the sky (RA outside 0..360 deg, Dec outside -90..+90 deg).
+    """
+    if pm_limit is not None and not float(pm_limit) >= 0:
+        raise InputError(
+            f"--pm-limit (pm_limit) is {pm_limit:g} mas/yr; a proper-motion limit must be "
+            ">= 0 mas/yr (None keeps every reference source)"
+        )
+    if density is not None:
+        d = np.asarray(density, dtype=float)
+        if not (np.all(np.isfinite(d)) and np.all(d >= 0)):
+            bad = d[~(np.isfinite(d) & (d >= 0))].ravel()[0]
+            raise InputError(
+                f"--density is {bad:g} per arcmin^2; it must be a finite number >= 0 (or None "
+                "to count it from the reference catalogue)"
+            )
+    if ref_point is not None:
+        ra, dec = (float(v) for v in ref_point)
+        if not (0 <= ra < 360 and -90 <= dec <= 90):
+            raise InputError(
+                f"--ref-point (ref_point) {ra:g},{dec:g} is off the sky: RA must be "
+                "0 <= RA < 360 deg and Dec -90..+90 deg"
+            )
+
+
 def align_wls_stacks(
     xray: pd.DataFrame,
     reference: pd.DataFrame,
@@ -182,6 +215,7 @@ def align_wls_stacks(
         raise ColumnError(
             f"both tables need the stack column {stack_column!r}; pass stack_column=..."
         )
+    check_wls_values(pm_limit=pm_limit, density=density, ref_point=None)
     options = _fit_options(locals())
     keep_ref = proper_motion_ok(reference, pm_limit)
     stacks = pd.Index(pd.unique(xray[stack_column]))
@@ -387,6 +421,7 @@ def align_wls(
     positions(reference, "reference table")
     if len(xray_in) == 0:
         raise InputError("the X-ray table is empty")
+    check_wls_values(pm_limit=pm_limit, density=density, ref_point=ref_point)
     selection = select_xray(
         xray_in,
         max_theta=max_theta,
