@@ -34,6 +34,7 @@ def test_new_output_is_committed_with_normal_permissions(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.fault
 def test_second_writer_of_a_new_output_fails(tmp_path):
     """Another process creates the output while this one writes it: the commit (a hard link,
     which never replaces) fails and the other process's file stays."""
@@ -50,6 +51,7 @@ def test_second_writer_of_a_new_output_fails(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.fault
 def test_two_processes_racing_for_one_output(tmp_path):
     """Start 6 processes that all write the same new file at the same moment: exactly one wins."""
     out = tmp_path / "race.txt"
@@ -75,6 +77,7 @@ def test_two_processes_racing_for_one_output(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.fault
 def test_overwrite_replaces_and_without_it_refuses(tmp_path):
     out = tmp_path / "a.txt"
     out.write_text("old\n")
@@ -85,6 +88,7 @@ def test_overwrite_replaces_and_without_it_refuses(tmp_path):
     assert out.read_text() == "new\n"
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_fifo_is_refused_without_opening_it(tmp_path, overwrite):
     fifo = tmp_path / "pipe"
@@ -104,6 +108,7 @@ def _private_null(tmp_path: Path) -> Path:
     return Path("/dev/null")
 
 
+@pytest.mark.fault
 def test_device_is_refused_even_with_overwrite(tmp_path):
     dev = _private_null(tmp_path)
     with pytest.raises(OutputError, match="character device"):
@@ -111,6 +116,7 @@ def test_device_is_refused_even_with_overwrite(tmp_path):
     assert stat.S_ISCHR(os.lstat(dev).st_mode)
 
 
+@pytest.mark.fault
 def test_symlink_is_refused_and_its_target_untouched(tmp_path):
     target = tmp_path / "real.txt"
     target.write_text("keep\n")
@@ -121,6 +127,7 @@ def test_symlink_is_refused_and_its_target_untouched(tmp_path):
     assert link.is_symlink() and target.read_text() == "keep\n"
 
 
+@pytest.mark.fault
 def test_folder_and_missing_folder(tmp_path):
     with pytest.raises(OutputError, match="is a folder"):
         check_output(tmp_path, overwrite=True)
@@ -128,6 +135,7 @@ def test_folder_and_missing_folder(tmp_path):
         check_output(tmp_path / "nope" / "a.txt")
 
 
+@pytest.mark.fault
 def test_name_too_long(tmp_path):
     too_long = r"File name too long writing .*has 300 bytes.*allows 255"
     with pytest.raises(OutputError, match=too_long):
@@ -137,6 +145,7 @@ def test_name_too_long(tmp_path):
     assert out.read_text() == "x" and leftovers(tmp_path) == []
 
 
+@pytest.mark.fault
 def test_disk_full_leaves_old_output_and_no_temporary_file(tmp_path):
     folder = tmp_path / "disk"
     with small_disk(folder, 64) as mounted:
@@ -165,6 +174,7 @@ def test_disk_full_leaves_old_output_and_no_temporary_file(tmp_path):
         assert leftovers(folder) == []
 
 
+@pytest.mark.fault
 def test_read_only_folder_is_one_line(tmp_path):
     folder = tmp_path / "ro"
     with read_only_folder(folder, {"old.txt": b"old\n"}) as how:
@@ -175,6 +185,7 @@ def test_read_only_folder_is_one_line(tmp_path):
         assert (folder / "old.txt").read_text() == "old\n"
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_signal_during_a_write_leaves_no_temporary_file(tmp_path, sig):
     out = tmp_path / "big.txt"
@@ -198,6 +209,7 @@ def test_signal_during_a_write_leaves_no_temporary_file(tmp_path, sig):
     assert leftovers(tmp_path) == [] and not out.exists()
 
 
+@pytest.mark.fault
 def test_user_signal_handler_is_kept(tmp_path):
     """A handler the program installed is not replaced (nor are its temporary files removed)."""
     seen = []
@@ -213,6 +225,7 @@ def test_user_signal_handler_is_kept(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+@pytest.mark.fault
 def test_transaction_commits_all_or_none(tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.reg"
     with pytest.raises(RuntimeError):
@@ -229,6 +242,7 @@ def test_transaction_commits_all_or_none(tmp_path):
     assert a.read_text() == "{}" and b.read_text() == "fk5\n"
 
 
+@pytest.mark.fault
 def test_transaction_puts_back_replaced_outputs_when_a_commit_fails(tmp_path):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("old a\n")
@@ -242,6 +256,7 @@ def test_transaction_puts_back_replaced_outputs_when_a_commit_fails(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.fault
 def test_transaction_refuses_one_file_named_twice_up_front(tmp_path):
     with pytest.raises(OutputError, match="given for two outputs"):
         with output_transaction([tmp_path / "s.json", tmp_path / "s.json"]):
@@ -252,6 +267,7 @@ def test_transaction_refuses_one_file_named_twice_up_front(tmp_path):
             pytest.fail("the block must not run")
 
 
+@pytest.mark.fault
 def test_guard_refuses_an_output_that_is_an_input(tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("a\n1\n")

@@ -16,6 +16,7 @@ from xrbid.region_parser import _split_semicolons
 from xrbid.regions import format_regions, parse_regions
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(
     ("region", "message"),
     [
@@ -39,6 +40,7 @@ def test_bad_values_name_the_line_and_the_range(region, message):
         parse_regions(text)
 
 
+@pytest.mark.fault
 def test_galactic_longitude_range():
     with pytest.raises(RegionSyntaxError, match=r"'370:00:00': a longitude must be 0..360 deg"):
         parse_regions('galactic\ncircle(370:00:00,+10:00:00,2")\n')
@@ -83,6 +85,7 @@ def test_joined_layout_reads_like_one_per_line(n):
     assert (joined["line"] == head + 1).all()  # the file line, not a position in it
 
 
+@pytest.mark.fault
 def test_error_in_a_joined_line_names_the_file_line():
     text = 'fk5\ncircle(1,1,1")\n' + ";".join(['circle(2,2,2")'] * 3 + ['circle(2,2,-2")']) + "\n"
     with pytest.raises(RegionSyntaxError, match=r"line 3: circle radius -2\" is negative"):

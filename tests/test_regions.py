@@ -711,6 +711,7 @@ def test_an_unknown_style_option_is_a_user_error():
         format_regions(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), radius=1, colour="red")
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("ra", [400.0, 360.0, -0.5])
 def test_ra_outside_0_360_is_refused(ra):
     df = pd.DataFrame({"ra": [10.0, ra], "dec": [0.0, 1.0], "source_id": ["a", "b"]})
@@ -718,6 +719,7 @@ def test_ra_outside_0_360_is_refused(ra):
         format_regions(df, radius=1)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("tiny", [1e-40, 5e-324, 3.5e-12])
 def test_tiny_radius_round_trips(tiny):
     """%.10g would write 1e-40 with an exponent and a capped %.Nf as 0.000...; the radius is

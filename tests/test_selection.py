@@ -520,18 +520,21 @@ def _candidates_inputs(radii):
     return xray, optical
 
 
+@pytest.mark.fault
 def test_negative_search_radius_is_refused():
     xray, optical = _candidates_inputs([1.0, -0.5])
     with pytest.raises(InputError, match=r"pu_2sigma is -0.5 \(negative\) for X1 .*>= 0 arcsec"):
         find_counterparts(xray, optical)
 
 
+@pytest.mark.fault
 def test_all_radii_missing_is_an_error_not_zero_candidates():
     xray, optical = _candidates_inputs([np.nan, np.nan])
     with pytest.raises(InputError, match=r"pu_2sigma is missing \(NaN\) or infinite for all 2"):
         find_counterparts(xray, optical)
 
 
+@pytest.mark.fault
 def test_some_radii_missing_are_named_in_a_warning():
     xray, optical = _candidates_inputs([1.0, np.nan, 1.0])
     with pytest.warns(

@@ -23,6 +23,7 @@ def astromon(testdata):
     return xray[xray["obsid"] == 14536], ref[ref["obsid"] == 14536]
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -50,6 +51,7 @@ def test_zero_limits_are_valid(astromon):
     assert sol.n_used >= 1
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(
     ("option", "value", "fragment"),
     [

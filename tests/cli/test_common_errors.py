@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from xrbid.cli._common import XrbidGroup
@@ -39,6 +40,7 @@ def test_warnings_are_one_line_each_after_success():
     assert result.stderr == "Warning: the catalogue has 3 rows without a position (line two)\n"
 
 
+@pytest.mark.fault
 def test_no_warning_before_the_error():
     result = CliRunner().invoke(demo, ["warn", "--fail", "user"])
     assert result.exit_code == 1
@@ -51,6 +53,7 @@ def test_a_bug_keeps_its_traceback():
     assert "Error:" not in result.stderr
 
 
+@pytest.mark.fault
 def test_a_missing_file_is_one_line_naming_it():
     result = CliRunner().invoke(demo, ["warn", "--fail", "read"])
     assert result.exit_code == 1

@@ -57,6 +57,7 @@ def unique_ecsv(m101_vot, tmp_path) -> Path:
     return out
 
 
+@pytest.mark.fault
 def test_bad_header_card_in_a_fits_table(unique_ecsv, tmp_path):
     from astropy.table import Table
 
@@ -68,6 +69,7 @@ def test_bad_header_card_in_a_fits_table(unique_ecsv, tmp_path):
     assert_user_error(result, str(bad), "header card TTYPE1 cannot be parsed")
 
 
+@pytest.mark.fault
 def test_bad_header_card_in_an_image(bad_card_image, tmp_path):
     result = run("phot", "detect", bad_card_image, "-o", tmp_path / "d.ecsv")
     assert_user_error(result, str(bad_card_image), "header card CD1_1 cannot be parsed")
@@ -76,6 +78,7 @@ def test_bad_header_card_in_an_image(bad_card_image, tmp_path):
     assert not (tmp_path / "d.ecsv").exists() and not (tmp_path / "w.fits").exists()
 
 
+@pytest.mark.fault
 def test_parquet_with_broken_table_metadata(unique_ecsv, tmp_path):
     import pyarrow.parquet as pq
     from astropy.table import Table
@@ -91,6 +94,7 @@ def test_parquet_with_broken_table_metadata(unique_ecsv, tmp_path):
     assert_user_error(result, str(bad), "metadata (YAML header) is broken")
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("ACIS", "obsid 'ACIS' (row 1 of the X-ray table) is not a number"), ("", "is empty")],
@@ -107,6 +111,7 @@ def test_align_median_obsid_column_text_or_empty(unique_ecsv, tmp_path, value, e
     assert_user_error(result, str(xray), expected)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(
     "text",
     [
@@ -124,23 +129,27 @@ def test_align_apply_with_a_garbage_solution(unique_ecsv, tmp_path, text):
     assert not (tmp_path / "a.ecsv").exists()
 
 
+@pytest.mark.fault
 def test_phot_detect_chip_that_is_not_a_number(testdata, tmp_path):
     image = testdata / HDFS
     result = run("phot", "detect", f"{image}[chip=x]", "-o", tmp_path / "d.ecsv")
     assert_user_error(result, "chip must be a group number 1-4", "'x'")
 
 
+@pytest.mark.fault
 def test_phot_detect_fwhm_larger_than_the_image(testdata, tmp_path):
     result = run("phot", "detect", testdata / HDFS, "--fwhm", "5000pix", "-o", tmp_path / "d.ecsv")
     assert_user_error(result, "fwhm of 5000 pix does not fit", "500x500", "at most 250 pix")
 
 
+@pytest.mark.fault
 def test_phot_detect_sharpness_limits_reversed(testdata, tmp_path):
     out = tmp_path / "d.ecsv"
     result = run("phot", "detect", testdata / HDFS, "--sharpness", 0.9, 0.2, "-o", out)
     assert_user_error(result, "sharpness range", "LO < HI", "got 0.9 0.2", "swap them")
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("fraction", [0.5, 0.9])
 def test_truncated_fits_image_is_refused(testdata, tmp_path, fraction):
     """Cut to half (the data of the image extension is short) or to 90 % (the last of four
@@ -154,6 +163,7 @@ def test_truncated_fits_image_is_refused(testdata, tmp_path, fraction):
     assert_user_error(result, f"{cut} is truncated", f"the file has {int(len(data) * fraction)}")
 
 
+@pytest.mark.fault
 def test_folder_as_input(tmp_path):
     result = run("csc", "load", tmp_path, "-o", tmp_path / "x.ecsv")
     assert_user_error(result, f"{tmp_path}: is a folder; give a file")
@@ -161,6 +171,7 @@ def test_folder_as_input(tmp_path):
     assert_user_error(result, str(tmp_path), "folder")
 
 
+@pytest.mark.fault
 def test_unreadable_input(m101_vot, tmp_path):
     """chmod 000; as root, the child runs without the capabilities that bypass permissions."""
     locked = tmp_path / "locked.vot"
@@ -180,6 +191,7 @@ def test_unreadable_input(m101_vot, tmp_path):
     assert done.stderr.strip() == f"Error: {locked}: cannot be read; check the file's permissions"
 
 
+@pytest.mark.fault
 def test_solution_reader_message_is_json_safe(tmp_path):
     """The messages above are single lines even when the offending value holds a newline."""
     sol = tmp_path / "s.json"

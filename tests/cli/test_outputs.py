@@ -47,6 +47,7 @@ def calibrators(unique_ecsv, tmp_path) -> tuple[Path, Path]:
     return Path(xray), reg
 
 
+@pytest.mark.fault
 def test_a_failing_output_commits_none_and_the_retry_works(calibrators, tmp_path):
     """`align median -o s.json --matched-regions m.reg --plot p.png`: the plot (about 30 kB,
     written last) fails on a file-size limit of 16 kB that the JSON (9 kB) and the region file
@@ -65,6 +66,7 @@ def test_a_failing_output_commits_none_and_the_retry_works(calibrators, tmp_path
     assert out.exists() and reg.exists() and png.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.fault
 def test_disk_full_is_one_line_and_keeps_the_old_output(m101_vot, tmp_path):
     folder = tmp_path / "disk"
     with small_disk(folder, 100) as mounted:
@@ -82,6 +84,7 @@ def test_disk_full_is_one_line_and_keeps_the_old_output(m101_vot, tmp_path):
         assert leftovers(folder) == []
 
 
+@pytest.mark.fault
 def test_read_only_folder_is_refused_before_the_work(m101_vot, tmp_path):
     folder = tmp_path / "ro"
     with read_only_folder(folder) as how:
@@ -90,12 +93,14 @@ def test_read_only_folder_is_refused_before_the_work(m101_vot, tmp_path):
         assert_one_error_line(done, f"{reason} writing {folder / 'm.ecsv'}")
 
 
+@pytest.mark.fault
 def test_name_too_long(m101_vot, tmp_path):
     out = tmp_path / ("n" * 300 + ".ecsv")
     done = run_xrbid("csc", "load", m101_vot, "-o", out, cwd=tmp_path)
     assert_one_error_line(done, "File name too long", "choose a shorter name")
 
 
+@pytest.mark.fault
 def test_fifo_output_is_refused_and_nothing_blocks(m101_vot, tmp_path):
     fifo = tmp_path / "out.ecsv"
     os.mkfifo(fifo)
@@ -104,6 +109,7 @@ def test_fifo_output_is_refused_and_nothing_blocks(m101_vot, tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
+@pytest.mark.fault
 def test_device_output_is_refused_with_overwrite(m101_vot, tmp_path):
     if os.geteuid() == 0:  # a private node of the null device: never aim a test at /dev/null
         dev = tmp_path / "null.ecsv"
@@ -117,6 +123,7 @@ def test_device_output_is_refused_with_overwrite(m101_vot, tmp_path):
     assert stat.S_ISCHR(os.lstat(dev).st_mode)
 
 
+@pytest.mark.fault
 def test_symlink_output_is_refused(m101_vot, tmp_path):
     target = tmp_path / "keep.ecsv"
     target.write_text("# keep\n")
@@ -127,6 +134,7 @@ def test_symlink_output_is_refused(m101_vot, tmp_path):
     assert link.is_symlink() and target.read_text() == "# keep\n"
 
 
+@pytest.mark.fault
 def test_output_that_is_the_input_is_refused(m101_vot, tmp_path):
     table = tmp_path / "t.csv"
     done = run_xrbid("csc", "load", m101_vot, "-o", table, cwd=tmp_path)
@@ -143,6 +151,7 @@ def test_output_that_is_the_input_is_refused(m101_vot, tmp_path):
     assert table.read_bytes() == before
 
 
+@pytest.mark.fault
 def test_two_outputs_with_one_name_are_refused_up_front(calibrators, tmp_path):
     out = tmp_path / "s.json"
     xray, optical = calibrators
@@ -154,6 +163,7 @@ def test_two_outputs_with_one_name_are_refused_up_front(calibrators, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.fault
 def test_commands_need_no_writable_home(m101_vot, tmp_path):
     """astropy's config and cache folders cannot be created under this home (their parents are
     files): the command still reads and writes the user's files, without a warning."""
@@ -168,6 +178,7 @@ def test_commands_need_no_writable_home(m101_vot, tmp_path):
     assert (tmp_path / "m.ecsv").exists()
 
 
+@pytest.mark.fault
 def test_astropy_gets_a_private_folder_when_home_cannot_be_written(tmp_path):
     from xrbid.cli.main import astropy_dirs_writable
 
