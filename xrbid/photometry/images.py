@@ -5,6 +5,10 @@ file, or one group of a WFPC2 GEIS "waiver" FITS file (per-chip WCS and photomet
 a table extension), and returns an `HSTImage` holding everything later steps need: the data as
 float64, a merged header (primary + extension, following the HST ``INHERIT`` convention), the
 celestial WCS (or `None` for pixel-only images), filter, exposure time, gain and data unit.
+
+The footprint and user masks (`footprint_mask`, `read_mask`) live in
+`xrbid.photometry.image_masks`, sky-to-pixel placement (`world_to_pixel`) in
+`xrbid.photometry.image_coords`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from astropy.wcs import WCS, FITSFixedWarning
 from xrbid._io import reading
 from xrbid.errors import CalibrationError, InputError, XrbidWarning
 
+from .image_coords import world_to_pixel
+from .image_masks import _weight_map, footprint_mask, read_mask
 from .image_spec import ImageSpec, parse_image_spec
 
 __all__ = [
@@ -195,187 +201,6 @@ class HSTImage:
             return nan, nan.copy()
         ra, dec = self.wcs.all_pix2world(x, np.asarray(y, float), 0)
         return np.asarray(ra, float) % 360.0, np.asarray(dec, float)
-
-
-#: Positions further than this from the image (degrees, or three image diagonals when that is
-#: more) are not inverted through the distortion model: SIP polynomials mean nothing there.
-_FAR_DEG = 1.0
-
-
-def world_to_pixel(
-    wcs: WCS, ra: np.ndarray, dec: np.ndarray, shape: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """0-based pixel x, y of sky positions, NaN where a position cannot be placed.
-
-    A table of X-ray sources from a wide cone is mostly far outside one HST chip, where the
-    iterative inversion of a SIP distortion (`astropy.wcs.WCS.all_world2pix`) may not
-    converge, and astropy then raises for the whole table. Here the positions whose inversion
-    diverges or does not round-trip to 1e-3 pixel, non-finite ones, and those more than 1 deg
-    (or three image diagonals) from the image centre are NaN; all others are exact.
-
-    Parameters
-    ----------
-    wcs : astropy.wcs.WCS
-        Celestial WCS of the image.
-    ra, dec : array_like, shape (N,)
-        Sky positions, degrees.
-    shape : (int, int)
-        (ny, nx) of the image.
-
-    Returns
-    -------
-    x, y : numpy.ndarray, shape (N,)
-        0-based pixel coordinates (NaN where not placeable).
-    """
-    from astropy.wcs import NoConvergence
-
-    ra = np.atleast_1d(np.asarray(ra, float))
-    dec = np.atleast_1d(np.asarray(dec, float))
-    x = np.full(ra.shape, np.nan)
-    y = np.full(ra.shape, np.nan)
-    ny, nx = shape
-    c_ra, c_dec = (float(v) for v in wcs.all_pix2world((nx - 1) / 2.0, (ny - 1) / 2.0, 0))
-    corner_ra, corner_dec = (float(v) for v in wcs.all_pix2world(-0.5, -0.5, 0))
-    half_diagonal = _separation_deg(c_ra, c_dec, corner_ra, corner_dec)
-    ok = np.isfinite(ra) & np.isfinite(dec)
-    far = max(_FAR_DEG, 6.0 * half_diagonal)
-    ok[ok] = _separation_deg(c_ra, c_dec, ra[ok], dec[ok]) <= far
-    if not ok.any():
-        return x, y
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            px, py = wcs.all_world2pix(ra[ok], dec[ok], 0, maxiter=50, tolerance=1e-6)
-        except NoConvergence as exc:
-            px, py = np.asarray(exc.best_solution, float).T
-            failed = np.zeros(px.shape, bool)
-            if exc.divergent is not None:
-                failed[np.asarray(exc.divergent)] = True
-            if exc.slow_conv is not None:
-                failed[np.asarray(exc.slow_conv)] = True
-            px, py = np.where(failed, np.nan, px), np.where(failed, np.nan, py)
-        back_ra, back_dec = wcs.all_pix2world(px, py, 0)
-    miss = _separation_deg(ra[ok], dec[ok], back_ra, back_dec) * 3600.0
-    from astropy.wcs.utils import proj_plane_pixel_scales
-
-    scale = float(np.min(proj_plane_pixel_scales(wcs))) * 3600.0  # arcsec per pixel
-    good = np.isfinite(miss) & (miss <= 1e-3 * scale)
-    x[ok] = np.where(good, px, np.nan)
-    y[ok] = np.where(good, py, np.nan)
-    return x, y
-
-
-def _separation_deg(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
-    """Great-circle distance in degrees (haversine, exact at small and large angles)."""
-    r1, d1, r2, d2 = (np.radians(np.asarray(v, float)) for v in (ra1, dec1, ra2, dec2))
-    h = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
-
-
-def footprint_mask(data: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
-    """Pixels outside the exposed footprint of a drizzled image (True = no data).
-
-    Drizzled HST products fill pixels that no exposure covered with exactly 0 (and give them
-    weight 0 in the ``WHT`` extension); some tools write NaN. Here a pixel is outside when its
-    weight is 0 (weight map given), or when it is exactly 0 or NaN and connected to the image
-    border through such pixels. An isolated zero inside the footprint is data, not a hole.
-
-    Parameters
-    ----------
-    data : numpy.ndarray, shape (ny, nx)
-        The science pixels.
-    weight : numpy.ndarray, shape (ny, nx), optional
-        The drizzle weight map.
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (ny, nx)
-    """
-    from scipy import ndimage
-
-    empty = (data == 0) | np.isnan(data)
-    outside = np.zeros(data.shape, dtype=bool)
-    if weight is not None:
-        outside |= ~(np.asarray(weight) > 0)
-    if empty.any():
-        labels, n = ndimage.label(empty)
-        if n:
-            border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-            border = border[border > 0]
-            if border.size:
-                outside |= np.isin(labels, border)
-    return outside
-
-
-def _weight_map(hdul: fits.HDUList, index: int) -> np.ndarray | None:
-    """The ``WHT`` (or ``WEIGHT``) extension of the same version as the science extension."""
-    hdu = hdul[index]
-    version = hdu.ver if hdu.name in ("SCI", "") else None
-    for other in hdul:
-        if other.name in ("WHT", "WEIGHT") and (version is None or other.ver == version):
-            if other.data is not None and other.data.shape == hdu.data.shape:
-                return np.asarray(other.data)
-    return None
-
-
-def read_mask(path: str | os.PathLike, image: HSTImage) -> np.ndarray:
-    """A user mask for ``image`` (True = ignore) from a FITS image or a DS9 region file.
-
-    A FITS mask has the image's shape; every non-zero pixel is masked. A region file masks
-    the pixels whose centres lie inside its regions, in file order: an exclude region
-    (``-circle(...)``) takes its pixels out again. Sky regions are placed with the image WCS.
-
-    Raises
-    ------
-    InputError
-        Unreadable file, shape mismatch, sky regions on an image without WCS.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"mask {path}: no such file; check the path")
-    if path.suffix.lower() == ".reg":
-        return _region_mask(path, image)
-    try:
-        with fits.open(path, memmap=False) as hdul:
-            data = next(
-                (h.data for h in hdul if h.is_image and h.data is not None and h.data.ndim == 2),
-                None,
-            )
-    except OSError as exc:
-        raise InputError(f"mask {path}: not a FITS image or a .reg region file ({exc})") from exc
-    if data is None:
-        raise InputError(f"mask {path}: no 2-D image in the file")
-    if data.shape != image.shape:
-        raise InputError(
-            f"mask {path} is {data.shape[1]}x{data.shape[0]} pixels but {image.label} is "
-            f"{image.shape[1]}x{image.shape[0]}; make the mask on the same pixel grid"
-        )
-    return np.asarray(data != 0) | ~np.isfinite(data)
-
-
-def _region_mask(path: Path, image: HSTImage) -> np.ndarray:
-    from regions import PixelRegion, Regions
-
-    try:
-        found = Regions.read(str(path), format="ds9")
-    except Exception as exc:  # regions raises several types for a malformed file
-        raise InputError(f"mask {path}: not a readable DS9 region file ({exc})") from exc
-    mask = np.zeros(image.shape, dtype=bool)
-    for region in found:
-        include = region.meta.get("include", True) not in (False, 0, "0")
-        if not isinstance(region, PixelRegion):
-            if image.wcs is None:
-                raise InputError(
-                    f"mask {path} has sky regions but {image.label} has no WCS; use image "
-                    "coordinates"
-                )
-            region = region.to_pixel(image.wcs)
-        inside = region.to_mask(mode="center").to_image(image.shape, dtype=bool).astype(bool)
-        if include:
-            mask |= inside
-        else:  # an exclude region (``-circle``) takes its pixels out of the mask again
-            mask &= ~inside
-    return mask
 
 
 def _filter_name(header: fits.Header) -> str:
