@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,9 +57,6 @@ from ._lsq import (
 )
 from .nonlinear import full_covariance, profile_chi2, profile_fit
 from .photometric_solution import PhotometricSolution, TermFit
-
-if TYPE_CHECKING:
-    pass
 from .terms import TermPlan, parse_terms, without_dependent_radial
 
 __all__ = ["fit_photometric"]
