@@ -2,24 +2,15 @@
 
 The steps, each a function:
 
-1. `match_to_reference` — project the catalogue into the image with the current WCS, find the
-   coarse offset as the peak of a 2-D histogram of all detection-minus-catalogue offsets within
-   a search radius (the "vote" used by tweakwcs-style matchers), then pair each catalogue star
-   with its nearest detection within a match radius after that offset (one to one).
-2. `fit_wcs` — least-squares fit, in the tangent plane, of a translation (``shift``), a
-   rotation and scale (``rscale``), a full linear transform (``linear``) or a linear transform
-   plus a SIP polynomial (``sip``, with `astropy.wcs.utils.fit_wcs_from_points`), with iterative
-   sigma clipping. Too few matches for the geometry asked for -> the next simpler one, said in
-   the result's notes.
-3. `write_wcs` — write the corrected WCS into a copy of the FITS file; the old WCS stays in the
-   header as an alternate WCS (the first free letter from ``O``), the original file untouched.
+1. `match_to_reference` — pair catalogue stars with detections after a voted coarse offset;
+2. `fit_wcs` — least-squares fit of the WCS in the tangent plane, with sigma clipping
+   (both in `xrbid.calibration.astrometry_fit`, where the method is described);
+3. `write_wcs` — write the corrected WCS into a copy of the FITS file, the old one kept as an
+   alternate WCS (`xrbid.calibration.wcs_write`).
 
 `calibrate_wcs` runs all three on an image file (detecting its stars with
-`xrbid.photometry.detect_sources`).
-
-The fit lives in `xrbid.calibration.astrometry_fit`, the header writing in
-`xrbid.calibration.wcs_write`, the residual plot in `xrbid.calibration.astrometry_plot`; their
-public names are re-exported here.
+`xrbid.photometry.detect_sources`); the residual plot is in
+`xrbid.calibration.astrometry_plot`. The public names of all three modules are re-exported here.
 """
 
 from __future__ import annotations

@@ -67,9 +67,10 @@ from typing import Literal
 
 from xrbid.errors import InputError
 
+from . import term_plan
 from .term_plan import (
     MAX_DEGREE,
-    NONLINEAR,
+    NONLINEAR,  # noqa: F401  (re-exported through term_plan.__all__)
     SPECIAL_TERMS,
     VARIABLES,
     Mode,
@@ -81,15 +82,7 @@ from .term_plan import (
 )
 
 __all__ = [
-    "MAX_DEGREE",
-    "NONLINEAR",
-    "SPECIAL_TERMS",
-    "VARIABLES",
-    "ResolvedTerm",
-    "Term",
-    "TermPlan",
-    "TermRequest",
-    "TermSyntaxError",
+    *term_plan.__all__,
     "expand_macro",
     "parse_term",
     "parse_terms",
