@@ -168,8 +168,32 @@ def test_notes_name_filters_without_their_column():
 
 def test_everything_removed_is_a_clear_error():
     xray, reference, _ = _stack()
-    with pytest.raises(InputError, match="left no X-ray source"):
+    with pytest.raises(InputError, match="left no X-ray source") as caught:
         align_wls(xray, reference, max_theta="0.1arcmin")
+    # the hint names the filters that removed rows, as keyword and command-line option
+    message = str(caught.value)
+    assert message.endswith(
+        "switch off max_theta=None (--all-theta) or raise the limit (0.1 arcmin; theta is in "
+        "arcmin)"
+    )
+    assert "keep-saturated" not in message and "likelihood" not in message
+
+
+def test_everything_removed_hint_names_each_filter_that_removed_rows():
+    xray, reference, _ = _stack()
+    with pytest.raises(InputError) as caught:
+        align_wls(xray.assign(likelihood="FALSE"), reference)
+    message = str(caught.value)
+    assert "switch off " in message
+    for hint in ("--all-theta", "--keep-saturated", "--keep-convex-hull", "--likelihood any"):
+        assert hint in message  # each of the four removed some of the stack's rows
+
+
+@pytest.mark.parametrize("limit", ["-1arcmin", "0arcsec"])
+def test_max_theta_must_be_positive_said_in_arcmin(limit):
+    xray, reference, _ = _stack()
+    with pytest.raises(InputError, match=r"max_theta \(--max-theta\) must be a positive angle"):
+        align_wls(xray, reference, max_theta=limit)
 
 
 def test_stacks_report_per_stack_counts():

@@ -39,6 +39,15 @@ INPUT_FILTERS = {
 }
 """The input filters of CSC 2.1 §5.1/§5.5.1, with what each removes."""
 
+SWITCH_OFF = {
+    "off_axis": "max_theta=None (--all-theta)",
+    "saturated": "exclude_saturated=False (--keep-saturated)",
+    "convex_hull": "exclude_convex_hull=False (--keep-convex-hull)",
+    "likelihood": "likelihood_classes=None (--likelihood any)",
+    "cc_flags": "require_cc_flags_zero=False (--keep-cc-flagged)",
+}
+"""How to switch each filter off: the keyword of the Python functions (the command-line option)."""
+
 _TRUE = {"true", "t", "yes", "y", "1"}
 
 
@@ -57,12 +66,15 @@ class InputSelection:
         filter was not applied, with the reason in ``skipped``.
     skipped : dict of str to str
         Why a filter was not applied (switched off, or its column absent).
+    max_theta : float or None
+        The off-axis limit applied, in arcmin (None when that filter was not applied).
     """
 
     keep: np.ndarray
     removed_by: np.ndarray
     removed: dict[str, int | None] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    max_theta: float | None = None
 
     @property
     def n_removed(self) -> int:
@@ -73,6 +85,13 @@ class InputSelection:
         """One phrase for a summary line, e.g. ``removed off-axis 3, saturated 1``."""
         parts = [f"{k.replace('_', '-')} {v}" for k, v in self.removed.items() if v]
         return "removed " + ", ".join(parts) if parts else "removed none"
+
+    def switch_off_hint(self) -> str:
+        """How to switch off the filters that removed rows, e.g. for an error message."""
+        hints = [SWITCH_OFF[k] for k, v in self.removed.items() if v]
+        if self.removed.get("off_axis"):
+            hints[0] += f" or raise the limit ({self.max_theta:g} arcmin; theta is in arcmin)"
+        return ", ".join(hints)
 
 
 def _truthy(values: pd.Series) -> np.ndarray:
@@ -156,7 +175,10 @@ def select_xray(
     else:
         limit = to_arcsec(max_theta, what="max_theta") / 60.0
         if not limit > 0:
-            raise InputError(f"max_theta must be a positive angle, got {max_theta!r}")
+            raise InputError(
+                f"max_theta (--max-theta) must be a positive angle, got {limit:g} arcmin"
+            )
+        out.max_theta = limit
         theta = pd.to_numeric(xray[theta_col], errors="coerce").to_numpy(float)
         apply("off_axis", ~(theta < limit))
     if not exclude_saturated:

@@ -432,8 +432,8 @@ def align_wls(
     if not selection.keep.any():
         raise InputError(
             f"the input selection left no X-ray source ({selection.summary()} of "
-            f"{len(xray_in)}): check the table, or switch a filter off (max_theta=None, "
-            "exclude_saturated=False, exclude_convex_hull=False, likelihood_classes=None)"
+            f"{len(xray_in)}): check the table, or switch off "
+            f"{selection.switch_off_hint()}"
         )
     kept_rows = np.flatnonzero(selection.keep)
     xray = xray_in.iloc[kept_rows].reset_index(drop=True)
