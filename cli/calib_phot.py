@@ -248,14 +248,32 @@ def phot(
         else f"{len(zp)} per-image zero points"
     )
     fixed = [f"{t.name}={t.value:g}" for t in solution.plan.by_mode("fixed")]
+    kept, dropped = _term_names(solution, ("always", "kept")), _term_names(solution, ("dropped",))
     parts = [
         zp_text,
-        f"terms {','.join(solution.kept) or 'none'}",
-        *([f"dropped {','.join(solution.dropped)}"] if solution.dropped else []),
+        f"terms {','.join(kept) or 'none'}",
+        *([f"dropped {','.join(dropped)}"] if dropped else []),
         *([f"fixed {','.join(fixed)}"] if fixed else []),
         f"{solution.n_used} stars used, {solution.n_clipped} clipped",
         f"rms {solution.rms:.4f} mag",
     ]
     parts += notes
     summary = f"calibrated {out['mag_cal'].notna().sum()} rows: " + "; ".join(parts)
+    for note in solution.plan.notes:  # how conflicting requests for one term were resolved
+        click.echo(f"Note: {note}", err=True)
     emit(f"{summary} -> {output}", {**data, "output": str(output)}, as_json)
+
+
+def _term_names(solution, statuses: tuple[str, ...]) -> list[str]:
+    """Names of the terms with one of ``statuses``, per-image terms written ``*PX`` as in -U.
+
+    A per-image term has one coefficient per image (``PX:j01``, ``PX:j02``); the summary names
+    it once, with the ``*`` that tells it from a global term of the same name.
+    """
+    names: list[str] = []
+    for row in solution.coefficients:
+        if row.status in statuses:
+            name = f"*{row.term}" if row.image is not None else row.term
+            if name not in names:
+                names.append(name)
+    return names

@@ -168,6 +168,17 @@ def test_per_image_options(files, tmp_path):
     names = [r["name"] for r in json.loads((tmp_path / "fit.json").read_text())["coefficients"]]
     assert names[:2] == ["ZP:j01", "ZP:j02"]
     assert {"PX:j01", "PX:j02", "PY:j01", "PY:j02"} <= set(names)
+    # the summary tells the per-image gradients of -y from global ones, as -U writes them
+    assert "; terms *PX,*PY,PC;" in result.stdout
+
+
+def test_summary_marks_per_image_terms_and_notes_resolved_conflicts(files, tmp_path):
+    """'&*PX,@PX': the per-image PX wins (rule 2); '#PC=0.1,&PC': the fixed value wins (rule 1)."""
+    result = run(*base_args(files, tmp_path / "cal.ecsv"), "-U", "&*PX,@PX,#PC=0.1,&PC")
+    assert result.exit_code == 0, result.output
+    assert "; terms *PX; fixed PC=0.1;" in result.stdout
+    assert "Note: PX: per-image wins over global (rule 2); ignored @PX" in result.stderr
+    assert "Note: PC: fixed wins (rule 1); ignored &PC" in result.stderr
 
 
 # ---------------------------------------------------------------------------- bad input
