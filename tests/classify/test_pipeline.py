@@ -141,3 +141,23 @@ def test_pivots_from_the_photometry_attrs():
     # explicit pivots win
     res = classify_candidates(c, ebv=0.1, law="CCM89", pivots={"F555W": 5359.6})
     assert res.candidates["a_f555w"][0] == pytest.approx(0.31 * ccm89_a_over_av(5359.6, 3.1))
+
+
+def test_source_whose_candidates_have_no_radius_keeps_nan_p_any():
+    # A's radii are missing: its p_i cannot be computed, so its p_any is unknown (NaN), not 0
+    # as for a source without candidates; B is unaffected.
+    cands = candidates()
+    cands.loc[cands["source_id"] == "A", ["pu_1sigma", "pu_2sigma"]] = np.nan
+    res = classify_candidates(cands, density=0.2)
+    s = res.sources.set_index("source_id")
+    assert np.isnan(s.loc["A", "p_any"]) and s.loc["A", "n_candidates"] == 2
+    s2 = (0.5 / 1.509596) ** 2
+    lr = np.exp(-0.04 / (2 * s2)) / (2 * np.pi * s2 * 0.2)
+    f = 1 - np.exp(-1.0 / (2 * s2))
+    assert s.loc["B", "p_any"] == pytest.approx(0.5 * lr / (1 - 0.5 * f + 0.5 * lr), rel=1e-4)
+
+
+@pytest.mark.parametrize("density", [np.nan, np.inf, 0.0, -1.0])
+def test_fixed_density_that_is_not_a_positive_number_is_refused(density):
+    with pytest.raises(InputError, match="density"):
+        classify_candidates(candidates(), density=density)

@@ -276,6 +276,8 @@ def classify_candidates(
                 info["empty_annuli"] = int(pd.Series(out["source_id"][empty]).nunique())
             rho: str | float = "local_density"
         else:
+            if not (np.isfinite(density) and density > 0):
+                raise InputError(f"the optical source density must be a number > 0, got {density}")
             out["local_density"] = float(density)
             r = pd.to_numeric(out["pu_2sigma"], errors="coerce").to_numpy(float)
             out["n_chance"] = np.pi * r**2 * float(density)
@@ -348,7 +350,10 @@ def classify_candidates(
     sources = classify_sources(out, sources=all_ids)
     if src_p is not None:
         sources = sources.merge(src_p, on="source_id", how="left")
-        sources["p_any"] = sources["p_any"].fillna(0.0)
+        # a source without candidates has p_any = 0; one whose candidates have no probability
+        # (no radius, separation or density) keeps NaN: it is unknown, not zero
+        none = sources["n_candidates"].isna()
+        sources.loc[none, "p_any"] = 0.0
         sources["n_candidates"] = sources["n_candidates"].fillna(0).astype(int)
         # the best candidate's optical identity is more useful than a row number
         ident = next((c for c in ("optical_id", "optical_index") if c in out.columns), None)
