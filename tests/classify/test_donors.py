@@ -146,3 +146,34 @@ def test_every_branch_of_the_xrb_rule():
         }
     )
     assert classify_sources(fg)["xrb_class"].tolist() == ["unclassified"]
+
+
+def test_donor_masses_refuse_bad_distance_modulus_and_cmd_distance():
+    m = read_models(PARSEC).select(log_age=7.0)
+    cands = pd.DataFrame({"source_id": ["A"], "f555w_mag": [25.0], "f814w_mag": [24.5]})
+    kw = {"colour": ("F555W", "F814W"), "mag": "F555W", "dered": False}
+    with pytest.raises(InputError, match="distance modulus"):
+        donor_masses(cands, m, distance_modulus=float("nan"), **kw)
+    with pytest.raises(InputError, match="CMD distance"):
+        donor_masses(cands, m, distance_modulus=25.0, max_distance=-1.0, **kw)
+
+
+def test_candidate_without_a_magnitude_has_no_mass_and_no_warning():
+    import warnings
+
+    m = read_models(PARSEC).select(log_age=7.0)
+    t = m.table
+    cands = pd.DataFrame(
+        {
+            "source_id": ["A", "B"],
+            "f555w_mag": [np.nan, t["F555W"].to_numpy()[5] + 25.0],
+            "f814w_mag": [21.0, t["F814W"].to_numpy()[5] + 25.0],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = donor_masses(
+            cands, m, colour=("F555W", "F814W"), mag="F555W", distance_modulus=25.0, dered=False
+        )
+    assert np.isnan(out["mass"][0]) and np.isnan(out["mass_min"][0])
+    assert out["mass"][1] == pytest.approx(15.0)

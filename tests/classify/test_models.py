@@ -87,3 +87,22 @@ def test_cmd_curves_for_plots():
     assert (c[0], mag[0]) == pytest.approx((4.8 - 4.1 + 0.1, 4.8 + 29.0 + 0.3))
     track = read_models(MIST_EEP).cmd_curves(("F555W", "F814W"), "F814W")
     assert track[0][0] == "10 Msun" and len(track[0][1]) == 6
+
+
+def test_a_short_row_next_to_a_long_one_is_refused(tmp_path):
+    # one value moved from the first data row to the second: the total count still divides
+    # by the number of columns, but every value after the move would land in a wrong column
+    lines = PARSEC.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line and not line.startswith("#"))
+    moved = lines[first].split()[-1]
+    lines[first] = " ".join(lines[first].split()[:-1])
+    lines[first + 1] += f" {moved}"
+    shifted = tmp_path / "shifted.dat"
+    shifted.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="rows do not have the 13 columns"):
+        read_models(shifted)
+
+
+def test_select_refuses_an_age_that_is_not_a_number():
+    with pytest.raises(InputError, match="log_age"):
+        read_models(PARSEC).select(log_age=float("nan"))

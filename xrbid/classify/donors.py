@@ -16,6 +16,8 @@ background galaxies in ``object_type`` are left out of the rule.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
@@ -200,7 +202,13 @@ def donor_masses(
     ------
     ColumnError
         Missing magnitude columns.
+    InputError
+        A distance modulus that is not finite or a negative ``max_distance``.
     """
+    if not np.isfinite(distance_modulus):
+        raise InputError(f"the distance modulus must be a finite number, got {distance_modulus}")
+    if not max_distance >= 0:
+        raise InputError(f"the largest CMD distance must be >= 0 mag, got {max_distance}")
     suffix = "_mag_dered" if dered else "_mag"
     blue, red, band = (f.lower() for f in (*colour, mag))
     need = [f"{f}{suffix}" for f in (blue, red, band)]
@@ -232,7 +240,9 @@ def donor_masses(
     out["abs_colour"] = c0
     out["abs_mag"] = m0
     out["mass"] = mass
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        # a candidate without a magnitude has no mass at any offset: NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
         out["mass_min"] = np.where(far, np.nan, np.nanmin(masses, axis=1))
         out["mass_max"] = np.where(far, np.nan, np.nanmax(masses, axis=1))
     out["cmd_distance"] = d

@@ -156,6 +156,8 @@ class StellarModels:
         for col, value in (("log_age", log_age), ("feh", feh)):
             if value is None:
                 continue
+            if not np.isfinite(value):
+                raise InputError(f"the {col} to select must be a finite number, got {value}")
             values = np.unique(t[col].to_numpy(float))
             nearest = values[np.argmin(np.abs(values - float(value)))]
             t = t[np.isclose(t[col].to_numpy(float), nearest)]
@@ -263,11 +265,16 @@ def _blocks(lines: list[str]) -> list[tuple[list[str], list[str]]]:
 
 
 def _table(names: list[str], data: list[str], path: str) -> pd.DataFrame:
-    values = " ".join(data).split()
-    if len(values) % len(names):
-        raise InputError(f"{path}: rows do not have the {len(names)} columns the header names")
+    rows = [line.split() for line in data]
+    # row by row: a short row followed by a long one must not shift the columns of both
+    bad = next((row for row in rows if len(row) != len(names)), None)
+    if bad is not None:
+        raise InputError(
+            f"{path}: rows do not have the {len(names)} columns the header names "
+            f"(a row of {len(bad)}: {' '.join(bad)[:60]!r})"
+        )
     try:
-        arr = np.array(values, dtype=float).reshape(-1, len(names))
+        arr = np.array(rows, dtype=float).reshape(-1, len(names))
     except ValueError as exc:
         raise InputError(f"{path}: a non-numeric value in the model table ({exc})") from None
     return pd.DataFrame(arr, columns=names)
