@@ -103,3 +103,15 @@ def test_counterparts_need_no_plotting_or_photometry(folder):
 def test_photometry_help_imports_no_photometry(folder):
     # (`phot detect` itself imports matplotlib: photutils' find_peaks records its version)
     assert heavy(imported_by("phot", "detect", "--help", cwd=folder)) == set()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("ds9", "--help"), ("ds9", "show", "--help"), ("ds9", "stamps", "--help")],
+    ids=lambda a: " ".join(a),
+)
+def test_help_imports_no_table_or_ds9_stack(args, tmp_path):
+    """Help is read often and must be quick: no pandas, no DS9 transports, no heavy stacks."""
+    modules = imported_by(*args, cwd=tmp_path)
+    assert not heavy(modules)
+    assert "pandas" not in modules and "xrbid.ds9.session" not in modules

@@ -28,17 +28,39 @@ marked) and postage stamps are built on the session: :func:`draw_calibrators`,
 :func:`postage_stamps` (in ``stamps.py``). Finding and starting DS9 is ``connect.py``.
 """
 
+from importlib import import_module
+from typing import Any
+
 from ._checks import SCALES
-from ._common import CALIBRATOR_TAG, DS9Target
-from .connect import find_ds9
-from .session import DS9
-from .stamps import Stamps, postage_stamps
-from .workflows import (
-    blink_before_after,
-    draw_calibrators,
-    picked_calibrators,
-    step_through,
-)
+
+# The session and its workflows load pandas, astropy and the transports: they are imported on
+# first use, so that `xrbid --help` and the command-line options (which need only SCALES) stay
+# quick.
+_LAZY = {
+    "CALIBRATOR_TAG": "._common",
+    "DS9Target": "._common",
+    "find_ds9": ".connect",
+    "DS9": ".session",
+    "Stamps": ".stamps",
+    "postage_stamps": ".stamps",
+    "blink_before_after": ".workflows",
+    "draw_calibrators": ".workflows",
+    "picked_calibrators": ".workflows",
+    "step_through": ".workflows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "CALIBRATOR_TAG",
