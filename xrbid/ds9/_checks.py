@@ -81,10 +81,14 @@ def off_image_by(wcs, shape: tuple[int, int], ra: float, dec: float) -> float | 
 
     The distance is to the nearest point of the image's edge (pixel centres from -0.5 to
     N - 0.5), measured on the sky. A position the projection cannot map (the far side of the
-    sky for a tangent projection) gets its distance from the image centre.
+    sky for a tangent projection, or a SIP distortion far outside the chip) gets its distance
+    from the image centre.
     """
+    from ..photometry.image_coords import world_to_pixel
+
     rows, cols = shape
-    x, y = (float(v) for v in wcs.world_to_pixel_values(ra, dec))
+    px, py = world_to_pixel(wcs, [ra], [dec], shape)
+    x, y = float(px[0]), float(py[0])
     if math.isfinite(x) and math.isfinite(y):
         if -0.5 < x < cols - 0.5 and -0.5 < y < rows - 0.5:
             return None
@@ -93,6 +97,17 @@ def off_image_by(wcs, shape: tuple[int, int], ra: float, dec: float) -> float | 
         ex, ey = (cols - 1) / 2, (rows - 1) / 2
     edge_ra, edge_dec = wcs.pixel_to_world_values(ex, ey)
     return float(separation_arcsec(ra, dec, edge_ra, edge_dec))
+
+
+def on_image(wcs, shape: tuple[int, int], ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Which sky positions (deg) fall on an image of ``shape`` (ny, nx); False for those the
+    WCS cannot place (non-finite, or a SIP inversion that does not converge far off the chip)."""
+    from ..photometry.image_coords import world_to_pixel
+
+    rows, cols = shape
+    x, y = world_to_pixel(wcs, ra, dec, shape)
+    with np.errstate(invalid="ignore"):
+        return (x > -0.5) & (x < cols - 0.5) & (y > -0.5) & (y < rows - 0.5)
 
 
 def field_mismatch(wcs, shape: tuple[int, int], regions) -> tuple[tuple, tuple, float] | None:
@@ -106,10 +121,7 @@ def field_mismatch(wcs, shape: tuple[int, int], regions) -> tuple[tuple, tuple, 
     ra = sky["ra"].to_numpy(float)
     dec = sky["dec"].to_numpy(float)
     rows, cols = shape
-    x, y = wcs.world_to_pixel_values(ra, dec)
-    with np.errstate(invalid="ignore"):
-        on = (x > -0.5) & (x < cols - 0.5) & (y > -0.5) & (y < rows - 0.5)
-    if on.any():
+    if on_image(wcs, shape, ra, dec).any():
         return None
     c_ra, c_dec = (float(v) for v in wcs.pixel_to_world_values((cols - 1) / 2, (rows - 1) / 2))
     # the mean direction of the regions (the mean of their unit vectors)

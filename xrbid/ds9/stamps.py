@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._checks import DEFAULT_SCALE, check_stretch, format_angle, off_image_by, separation_arcsec
+from ._checks import (
+    DEFAULT_SCALE,
+    check_stretch,
+    format_angle,
+    off_image_by,
+    on_image,
+    separation_arcsec,
+)
 from ._common import ds9_word
 from .session import DS9
 
@@ -203,10 +210,7 @@ def _skip_reasons(table: pd.DataFrame, wcs, shape) -> pd.Series:
     reasons[~finite] = "no finite RA/Dec"
     no_radius = finite & ~((r1 > 0) & (r2 > 0) & np.isfinite(r1) & np.isfinite(r2))
     reasons[no_radius] = "no positive finite pu_1sigma and pu_2sigma"
-    rows, cols = shape
-    x, y = wcs.world_to_pixel_values(np.where(finite, ra, 0.0), np.where(finite, dec, 0.0))
-    with np.errstate(invalid="ignore"):
-        on = (x > -0.5) & (x < cols - 0.5) & (y > -0.5) & (y < rows - 0.5)
+    on = on_image(wcs, shape, ra, dec)
     for i in np.flatnonzero(finite & ~no_radius & ~on):  # only the few off the image
         off = off_image_by(wcs, shape, ra[i], dec[i])
         reasons[i] = f"off the image by {format_angle(off)}"

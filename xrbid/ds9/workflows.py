@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DS9Error, InputError
-from ._checks import DEFAULT_SCALE, check_sky, check_stretch
+from ._checks import DEFAULT_SCALE, check_sky, check_stretch, on_image
 from ._common import CALIBRATOR_TAG
 from .session import DS9
 
@@ -85,8 +85,7 @@ def draw_calibrators(
 def _on_image(ds9: DS9, table: pd.DataFrame) -> np.ndarray:
     """Which rows of ``table`` fall on the image of the current frame."""
     wcs, shape = ds9.image_wcs()
-    x, y = wcs.world_to_pixel_values(table["ra"].to_numpy(float), table["dec"].to_numpy(float))
-    return (x > -0.5) & (x < shape[1] - 0.5) & (y > -0.5) & (y < shape[0] - 0.5)
+    return on_image(wcs, shape, table["ra"].to_numpy(float), table["dec"].to_numpy(float))
 
 
 def step_through(
