@@ -515,7 +515,10 @@ def _phot_work(ctx: Context) -> dict[str, Any]:
             order = sorted(images, key=lambda f: float(images[f].header.get("PHOTPLAM", 0.0)))
             blue, red = order[0], order[1]
         try:
-            fig = xrbid.plot_cmd(phot, (blue, red), system=p.system)
+            # the system used (AB when a filter has no Vega offset), not the one asked for
+            used = {v.get("system") for v in attrs.get("photometry", {}).values()}
+            system = used.pop() if len(used) == 1 else p.system
+            fig = xrbid.plot_cmd(phot, (blue, red), system=system)
         except InputError as exc:  # nothing to draw: say so instead of an empty plot
             warnings.warn(f"no CMD drawn: {exc}", XrbidWarning, stacklevel=2)
         else:
