@@ -40,7 +40,8 @@ from xrbid.ds9 import (
     postage_stamps,
     step_through,
 )
-from xrbid.errors import DS9Error, InputError, OutputExistsError
+from xrbid.errors import DS9Error, InputError, OutputExistsError, XrbidError
+from xrbid.regions import read_regions
 
 pytestmark = pytest.mark.ds9
 
@@ -656,6 +657,47 @@ def test_region_file_ds9_rejects(ds9: DS9, a478: Path, tmp_path: Path) -> None:
     ds9.open_image(a478)
     with pytest.raises(DS9Error, match=f"rejected the regions of {bad}"):
         ds9.load_regions(bad)
+
+
+def test_ds9_reads_yes_no_spellings_and_bracket_free_points_as_xrbid(
+    ds9: DS9, a478: Path, tmp_path: Path
+) -> None:
+    """DS9's own reading (it saves excluded shapes as ``-circle``) is the reference."""
+    path = tmp_path / "spellings.reg"
+    path.write_text(
+        "# Region file format: DS9 version 4.1\nimage\n"
+        "circle(100,100,5) # include=no\ncircle(120,100,5) # include=False\n"
+        "circle(140,100,5) # include=0\ncircle(160,100,5) # include=OFF\n"
+        "circle(180,100,5) # include=yes\ncircle(200,100,5) # include=TRUE\n"
+        "circle point 400 400\nglobal include=0\ncircle(220,100,5)\n"
+    )
+    ds9.open_image(a478)
+    ds9.delete_regions()
+    ds9.load_regions(path)
+    theirs = ds9.regions("image").sort_values(["x", "y"]).reset_index(drop=True)
+    ours = read_regions(path).sort_values(["x", "y"]).reset_index(drop=True)
+    assert len(theirs) == len(ours) == 8
+    assert theirs["shape"].tolist() == ours["shape"].tolist()
+    np.testing.assert_allclose(theirs[["x", "y"]], ours[["x", "y"]], atol=1e-6)
+    assert theirs["exclude"].astype(bool).tolist() == ours["exclude"].astype(bool).tolist()
+    assert theirs["exclude"].astype(bool).tolist() == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,  # x = 100 ... 220, then the point
+    ]
+    assert "-circle" in ds9.get("regions -format ds9 -system image")
+    ds9.delete_regions()
+    nan = tmp_path / "nan.reg"
+    nan.write_text('# Region file format: DS9 version 4.1\nfk5\ncircle(63.35,10.46,nan")\n')
+    with pytest.raises(DS9Error, match="rejected"):
+        ds9.load_regions(nan)
+    with pytest.raises(XrbidError, match="line 3: 'nan' is not a finite number"):
+        read_regions(nan)
 
 
 def test_bad_image_file(ds9: DS9, tmp_path: Path) -> None:
