@@ -1,4 +1,4 @@
-"""Sky -> pixel for DS9 stamps and on-image checks: a SIP chip and a 15' cone, no failures."""
+"""DS9 on-image checks and stamps on a SIP chip with a 15' cone: far positions off, no failures."""
 
 from __future__ import annotations
 
