@@ -305,3 +305,16 @@ def test_apply_uses_the_fitted_nonlinear_values_and_their_errors():
     data = sol.to_dict()
     assert data["nonlinear"]["SC"] == pytest.approx(sol["SC"].coefficient)
     assert data["covariance"]["parameters"] == ["ZP", "PX", "SC"]
+
+
+def test_rational_terms_on_stars_without_curvature_are_refused_not_fitted():
+    """On linear stars RS*RO trades against the zero point: no meaningful fit exists.
+
+    Before the degeneracy check this returned ZP -56 +- 2870 and RO 148 +- 6795 without a word.
+    """
+    df = _with(_stars(131), 0.0, 131)
+    with pytest.raises(CalibrationError, match="cannot be told apart"):
+        fit_photometric(df, "&.l", **KW)
+    # stepwise, the same terms are simply not kept
+    sol = fit_photometric(df, "@.l", **KW)
+    assert not {"RS", "RO", "RC"} & set(sol.kept)

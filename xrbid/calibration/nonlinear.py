@@ -24,6 +24,11 @@ Build = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 of the model that are not fitted linearly), each over every row, not yet weighted."""
 
 
+SEPARABILITY_LIMIT = 1e-10
+"""Smallest eigenvalue of the unit-diagonal JᵀWJ below which the parameters count as
+degenerate: the covariance would then exceed the variance of one parameter alone by 10¹⁰."""
+
+
 def _weighted(build: Build, theta: np.ndarray, sw: np.ndarray, rows: np.ndarray):
     design, target = build(theta)
     return design[rows] * sw[rows, None], target[rows] * sw[rows]
@@ -169,5 +174,11 @@ def full_covariance(
     d = np.sqrt(np.diag(g))
     if np.any(d == 0):
         raise np.linalg.LinAlgError("a parameter has no effect on the model")
-    inv = np.linalg.inv(g / np.outer(d, d)) / np.outer(d, d)
+    corr = g / np.outer(d, d)
+    # Scaled to unit diagonal, the smallest eigenvalue says how well the data separate the
+    # parameters: near 0, two combinations predict the same magnitudes (e.g. RS·RO against the
+    # zero point on stars without curvature) and the "fit" returns huge, meaningless values.
+    if np.linalg.eigvalsh(corr)[0] < SEPARABILITY_LIMIT:
+        raise np.linalg.LinAlgError("the parameters are (nearly) degenerate on these rows")
+    inv = np.linalg.inv(corr) / np.outer(d, d)
     return inv * chi2_red, chi2_red, dof
