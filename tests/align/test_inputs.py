@@ -361,3 +361,10 @@ def test_cli_reports_the_selection(tmp_path):
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(out2.read_text())["input_selection"] == dict.fromkeys(BAD)
+
+
+@pytest.mark.parametrize("classes", [("BOGUS",), ("TRUE", "MARGINL")])
+def test_unknown_likelihood_class_is_refused(classes):
+    xray = pd.DataFrame({"ra": [1.0], "dec": [2.0], "likelihood_class": ["TRUE"]})
+    with pytest.raises(InputError, match=r"unknown likelihood class .*FALSE, MARGINAL, TRUE"):
+        select_xray(xray, likelihood_classes=classes)

@@ -94,6 +94,10 @@ class InputSelection:
         return ", ".join(hints)
 
 
+LIKELIHOOD_CLASSES = frozenset({"TRUE", "MARGINAL", "FALSE"})
+"""The values of the CSC 2 ``likelihood_class`` column (its column description)."""
+
+
 def _truthy(values: pd.Series) -> np.ndarray:
     """True where a flag column is set: booleans, 1/0, or TRUE/FALSE text (null: not set)."""
     if pd.api.types.is_bool_dtype(values.dtype):
@@ -197,6 +201,14 @@ def select_xray(
         hull = names.str.match(r"^2CXO\s*J\S+X$").fillna(False).to_numpy(dtype=bool)
         apply("convex_hull", hull)
     like_col = _first(xray, ("likelihood_class", "likelihood"))
+    if likelihood_classes is not None:
+        unknown = sorted({c.strip().upper() for c in likelihood_classes} - LIKELIHOOD_CLASSES)
+        if unknown:
+            raise InputError(
+                f"unknown likelihood class {', '.join(unknown)}; the CSC classes are "
+                f"{', '.join(sorted(LIKELIHOOD_CLASSES))} (or switch the cut off: None / "
+                "--likelihood any)"
+            )
     if likelihood_classes is None:
         skip("likelihood", "switched off")
     elif like_col is None:
