@@ -129,7 +129,12 @@ def finder(
             )
         sources = sources[sources["source_id"].astype(str).isin(wanted)]
     cands = (
-        read_table(cands_path, required=["source_id", "ra", "dec"], what="the candidates")
+        read_table(
+            cands_path,
+            required=["source_id", "ra", "dec"],
+            what="the candidates",
+            allow_empty=True,
+        )
         if cands_path
         else None
     )

@@ -275,7 +275,7 @@ def test_cmd_models_need_a_distance_and_matching_bands(tmp_path, testdata):
         "-o",
         tmp_path / "c.png",
     )
-    assert_user_error(res, "no column for F606W")
+    assert_user_error(res, "has no F606W band", "PS_g", "photometric system")
     assert not (tmp_path / "c.png").exists()
 
 
@@ -288,3 +288,37 @@ def test_finder_names_the_sources_off_the_image_on_a_warning_line(tmp_path):
     warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("Warning: ")]
     assert len(warnings) == 1 and "FAR" in warnings[0] and "1 source(s) not on" in warnings[0]
     assert len(re.findall(rb"/Type\s*/Page\b", (tmp_path / "f.pdf").read_bytes())) == 1
+
+
+def test_finder_accepts_an_empty_candidate_table(tmp_path):
+    # `xrbid counterparts` writes an empty table when no optical source is in any circle
+    best = tmp_path / "best.ecsv"
+    write_table(A478_XRAY, best)
+    cands = tmp_path / "cands.ecsv"
+    write_table(pd.DataFrame({"source_id": pd.Series([], dtype=str), "ra": [], "dec": []}), cands)
+    pdf = tmp_path / "f.pdf"
+    res = run(
+        "figures", "finder", best, "--candidates", cands, "--image", f"F814W={ABELL478}", "-o", pdf
+    )
+    assert res.exit_code == 0, res.output
+    assert pdf.exists()
+
+
+def test_cmd_warns_about_labels_that_match_no_candidate(tmp_path):
+    phot = _phot(tmp_path)
+    res = run(
+        "figures",
+        "cmd",
+        phot,
+        "--color",
+        "F606W-F814W",
+        "--label",
+        "NOSUCH",
+        "--label",
+        "NOSUCH:2",
+        "-o",
+        tmp_path / "c.png",
+    )
+    assert res.exit_code == 0, res.output
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("Warning: ")]
+    assert len(warnings) == 1 and "NOSUCH, NOSUCH:2" in warnings[0], res.stderr

@@ -86,8 +86,10 @@ def test_model_tracks(candels_phot):
     np.testing.assert_allclose(lines["10 Myr"].get_xdata(), [0.0, 0.5, 1.0])
     np.testing.assert_allclose(lines["bands"].get_xdata(), [0.5, 1.0])
     np.testing.assert_allclose(lines["bands"].get_ydata(), [25.5, 26.0])  # y = the red filter
-    with pytest.raises(ColumnError, match="no column for F606W"):
+    with pytest.raises(ColumnError, match="no F606W band"):
         plot_cmd(candels_phot, "F606W-F814W", tracks=[pd.DataFrame({"g": [1.0]})])
+    with pytest.raises(ColumnError, match="model track '1 Gyr' has no F606W band"):
+        plot_cmd(candels_phot, "F606W-F814W", tracks={"1 Gyr": pd.DataFrame({"PS_g": [1.0]})})
 
 
 def test_nothing_to_draw_is_one_clear_error(candels_phot):

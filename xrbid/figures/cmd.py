@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from xrbid.errors import ColumnError, InputError
+from xrbid.errors import ColumnError, InputError, XrbidWarning
 
 from ._save import new_axes
 
@@ -192,18 +193,20 @@ def model_tracks(models: Any, *, distance_modulus: float = 0.0) -> dict[str, pd.
     return out
 
 
-def _track_xy(track: pd.DataFrame, blue: str, red: str, mag: str) -> tuple[np.ndarray, np.ndarray]:
+def _track_xy(
+    track: pd.DataFrame, blue: str, red: str, mag: str, name: str = "a model track"
+) -> tuple[np.ndarray, np.ndarray]:
     cols = {str(c).lower(): c for c in track.columns}
 
-    def band(name: str) -> np.ndarray:
-        name = name.lower()
+    def band(filt: str) -> np.ndarray:
+        filt = filt.lower()
         for key, col in cols.items():
-            if key == name or key.endswith(f"_{name}") or key == f"{name}_mag":
+            if key == filt or key.endswith(f"_{filt}") or key == f"{filt}_mag":
                 return _finite(track, col)
         raise ColumnError(
-            f"a model track has no colour/mag columns and no column for {name.upper()}; "
-            f"give columns 'colour' and 'mag', or one column per filter (columns: "
-            f"{', '.join(map(str, track.columns))})"
+            f"{name} has no {filt.upper()} band (its columns: "
+            f"{', '.join(map(str, track.columns))}); use models computed in the images' "
+            "photometric system, or a track table with columns 'colour' and 'mag'"
         )
 
     if ("colour" in cols or "color" in cols) and "mag" in cols:
@@ -289,7 +292,9 @@ def plot_cmd(
         ycol = f"{mag.lower()}_abs_mag" if absolute else f"{mag.lower()}_mag"
         raise _nothing_to_draw(table, (blue, red, mag), ycol)
     track_items = _track_items(tracks)
-    track_xy = [(name, _track_xy(t, blue, red, mag)) for name, t in track_items]
+    track_xy = [
+        (name, _track_xy(t, blue, red, mag, f"model track '{name}'")) for name, t in track_items
+    ]
 
     fig, ax = new_axes(ax, figsize=(4.5, 5.0))
     shown = points[points["drawable"]]
@@ -363,6 +368,14 @@ def _label_points(
         else shown["label"]
     )
     chosen = shown[shown["label"].isin(wanted) | source.isin(wanted).to_numpy()]
+    unmatched = sorted(wanted - set(shown["label"]) - set(source))
+    if unmatched:
+        warnings.warn(
+            f"no candidate drawn on the CMD matches the label(s) {', '.join(unmatched)}; "
+            f"give SOURCE_ID or SOURCE_ID:RANK as in the table's {label_column} and rank",
+            XrbidWarning,
+            stacklevel=3,
+        )
     for x, y, text in zip(chosen["colour"], chosen["mag"], chosen["label"]):
         ax.annotate(text, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
 
