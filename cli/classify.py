@@ -124,7 +124,8 @@ def _sources_path(output: Path, sources: Path | None) -> Path:
     "--optical",
     "optical_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="All optical sources (ra, dec, magnitudes) for the local density.",
+    help="All optical sources for the local density: a table (ra, dec, magnitudes) or a "
+    "fk5 region file, as for xrbid counterparts.",
 )
 @click.option(
     "--xray",
@@ -227,11 +228,11 @@ def classify(
 
     \b
     Example (M101):
-      xrbid classify m101_phot.ecsv --optical f555w_sources.ecsv \\
+      xrbid classify m101_cand_phot.ecsv --optical f555w_sources.ecsv \\
           --models MIST_iso_HST_ACSWF.iso.cmd --distance 6.4Mpc --ebv 0.008 -o classified.ecsv
     """
     from xrbid.classify.pipeline import classify_candidates
-    from xrbid.tables import check_table_output, read_table, write_table
+    from xrbid.tables import check_table_output, read_table, read_table_or_regions, write_table
 
     sources_path = _sources_path(output, sources_out)
     inputs = [p for p in (cands, optical_path, xray_path, flags_path, *model_paths) if p]
@@ -245,7 +246,7 @@ def classify(
         cands, required=["source_id"], what="classification (run `xrbid counterparts`)"
     )
     optical = (
-        read_table(optical_path, required=["ra", "dec"], what="an optical catalogue")
+        read_table_or_regions(optical_path, required=["ra", "dec"], what="an optical catalogue")
         if optical_path
         else None
     )

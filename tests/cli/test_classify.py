@@ -131,6 +131,21 @@ def test_classify_end_to_end(field, tmp_path):
     assert summary["magnitude_prior"] == "f555w_mag"
 
 
+def test_classify_reads_the_optical_sources_from_a_region_file(field, tmp_path):
+    # as `xrbid counterparts` does: the same fk5 circles give the same densities
+    opt = read_table(field["optical"])
+    reg = tmp_path / "optical.reg"
+    lines = ["# Region file format: DS9 version 4.1", "fk5"]
+    lines += [f'circle({r:.9f},{d:.9f},0.5")' for r, d in zip(opt["ra"], opt["dec"])]
+    reg.write_text("\n".join(lines) + "\n")
+    args = ["classify", field["cands"], "--xray", field["xray"], "--json"]
+    res_reg = run(*args, "--optical", reg, "-o", tmp_path / "a.ecsv")
+    res_tab = run(*args, "--optical", field["optical"], "-o", tmp_path / "b.ecsv")
+    assert res_reg.exit_code == 0 and res_tab.exit_code == 0, res_reg.output + res_tab.output
+    a, b = read_table(tmp_path / "a.ecsv"), read_table(tmp_path / "b.ecsv")
+    np.testing.assert_allclose(a["local_density"], b["local_density"], rtol=1e-9)
+
+
 def test_classify_flags_and_errors(field, tmp_path):
     flags = tmp_path / "flags.csv"
     pd.DataFrame({"source_id": ["S15"], "rank": [1], "object_type": ["cluster"]}).to_csv(
