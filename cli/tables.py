@@ -8,6 +8,8 @@ import click
 
 from ._common import XrbidGroup, emit, json_option, overwrite_option
 
+_WHAT = {"best": "X-ray sources (best observations)", "candidates": "candidates"}
+
 
 @click.group("tables", cls=XrbidGroup)
 def tables() -> None:
@@ -67,7 +69,7 @@ def paper(
     kind = kind or table_kind(df)
     write_paper_table(df, output, fmt=fmt, kind=kind, caption=caption, overwrite=overwrite)
     emit(
-        f"{table_path}: {len(df)} row(s) of {kind} -> {output} ({fmt})",
+        f"{table_path}: {len(df)} {_WHAT[kind]} -> {output} ({fmt})",
         {
             "input": str(table_path),
             "output": str(output),

@@ -26,7 +26,9 @@ def test_paper_tables_from_the_m101_chain(tmp_path, m101_vot):
     text = tex.read_text()
     assert text.startswith("\\begin{deluxetable}") and "2CXO J140312.5+542056 & 14:03:12.53" in text
     mrt = tmp_path / "t1.txt"
-    assert run("tables", "paper", best, "--format", "mrt", "-o", mrt).exit_code == 0
+    res = run("tables", "paper", best, "--format", "mrt", "-o", mrt)
+    assert res.exit_code == 0, res.output
+    assert "555 X-ray sources (best observations) -> " in res.stdout
     back = Table.read(mrt, format="ascii.mrt")
     assert len(back) == 555 and back.colnames[:4] == ["Name", "RAh", "RAm", "RAs"]
     res = run("tables", "paper", best, "--format", "mrt", "-o", mrt)
