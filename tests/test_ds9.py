@@ -339,6 +339,26 @@ def test_image_paths_ds9_cannot_quote_are_refused(
     _no_side_effect(hostile_cwd, {"PWN.tcl", name})
 
 
+def test_non_ascii_image_path(ds9: DS9, a478: Path, hostile_cwd: Path) -> None:
+    """XPA loads a file named with characters beyond ASCII; over SAMP, where DS9 8.4 stops
+    answering for good on such a message, it is refused naming the character, and DS9 is
+    untouched and still answers."""
+    name = "ü ñ;frame new.fits"
+    image = hostile_cwd / name
+    image.write_bytes(a478.read_bytes())
+    if ds9.transport == "xpa":
+        assert ds9.open_image(image) == 1
+        assert ds9.image_file().startswith(str(image))
+        assert ds9.frames() == [1]
+    else:
+        with pytest.raises(InputError) as err:
+            ds9.open_image(image)
+        message = str(err.value)
+        assert "\n" not in message and "character 'ü'" in message and "--transport xpa" in message
+        assert ds9.frames() == []  # DS9 untouched, and still answering
+    _no_side_effect(hostile_cwd, {"PWN.tcl", name})
+
+
 def test_stamp_folder_is_one_word(ds9: DS9, a478: Path, a478_wcs, hostile_cwd: Path) -> None:
     table = candidates(a478_wcs, n=2, seed=3)
     table["pu_1sigma"] = [0.6, 1.0]

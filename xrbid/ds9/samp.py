@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..errors import DS9Error
+from ..errors import DS9Error, InputError
 from ._common import _START_HINT, DS9Target, _DS9CommandError, _with_timeout
 
 
@@ -196,6 +196,14 @@ class _SAMPTransport:
         self._count = 0
 
     def _reply(self, mtype: str, params: dict[str, str], timeout: float) -> dict:
+        # DS9 8.4 reads a SAMP message with a character beyond ASCII (a file named 'ü.fits')
+        # and then stops answering anything, for good: such a command is never sent
+        wide = next((char for char in params["cmd"] if ord(char) > 127), None)
+        if wide is not None:
+            raise InputError(
+                f"{params['cmd']!r} has the character {wide!r}, which DS9 cannot receive over "
+                "SAMP (it stops answering); use XPA (--transport xpa), or a name without it"
+            )
         reply = self._client.call(self.target.address, mtype, timeout, **params)
         status = reply.get("samp.status")
         if status == "samp.error":

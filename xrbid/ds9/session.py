@@ -220,6 +220,10 @@ class DS9:
             if made_frame:
                 self.set("frame delete")
             raise DS9Error(f"DS9 could not load {path}: {exc}; is it a FITS image?") from None
+        except InputError:  # a name the transport cannot carry: refused before it was sent
+            if made_frame:
+                self.set("frame delete")
+            raise
         return number
 
     def image_file(self) -> str:
