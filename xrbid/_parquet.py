@@ -116,7 +116,7 @@ def _astropy_meta(metadata: dict) -> tuple[dict[str, str], list[str] | None]:
     datatype = (header.get("datatype") or []) if isinstance(header, dict) else None
     if not isinstance(serialized, dict) or not isinstance(datatype, list):
         # astropy's own reader fails on such a file with errors of every kind
-        raise ValueError("its astropy metadata (table_meta_yaml) is damaged")
+        raise ValueError("the table metadata (YAML header table_meta_yaml) is broken")
     units = {
         str(c["name"]): str(c["unit"]) for c in datatype if isinstance(c, dict) and c.get("unit")
     }

@@ -91,7 +91,7 @@ def test_parquet_with_broken_table_metadata(unique_ecsv, tmp_path):
     bad = tmp_path / "broken_meta.parquet"
     pq.write_table(table.replace_schema_metadata(meta), bad)
     result = run("csc", "load", bad, "-o", tmp_path / "x.ecsv")
-    assert_user_error(result, str(bad), "metadata (YAML header) is broken")
+    assert_user_error(result, str(bad), "metadata (YAML header", "is broken")
 
 
 @pytest.mark.fault
