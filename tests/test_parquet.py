@@ -112,7 +112,7 @@ def test_damaged_astropy_metadata_is_a_one_line_error(tmp_path, meta):
     before = damaged.read_bytes()
     with pytest.raises(ValueError, match="table_meta_yaml"):
         read_parquet(damaged)
-    with pytest.raises(InputError, match="metadata .*is broken"):
+    with pytest.raises(InputError, match=r"metadata .*is broken"):
         read_table(damaged)
     assert damaged.read_bytes() == before
 
