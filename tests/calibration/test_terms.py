@@ -249,6 +249,8 @@ def test_priority_rules_real_world_example():
         ("PXX", "PXX", 1, "appears twice"),
         ("P7X", "P7X", 1, "exceeds the maximum"),
         ("#PC=0.1,#PC=0.2", "#PC=0.2", 9, "fixed at two values"),
+        ("#PX=1e400", "1e400", 5, "too large"),  # inf would turn every magnitude into NaN
+        ("&PC=-1e999", "-1e999", 5, "too large"),
     ],
 )
 def test_parse_errors_name_token_and_position(spec, token, position, words):

@@ -62,6 +62,7 @@ Conflicting requests for the same term are resolved by the priority rules of dop
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -295,6 +296,14 @@ def _parse_item(item: str, position: int, spec: str) -> list[TermRequest]:
                 f"write e.g. #{name}=0.12",
             )
         value = float(value_text)
+        if not math.isfinite(value):  # 1e400 reads as inf: every magnitude would become NaN
+            raise TermSyntaxError(
+                f"value {value_text!r} is too large for a number",
+                spec,
+                value_pos,
+                value_text,
+                f"write e.g. #{name}=0.12",
+            )
     fixed = "#" in mods
     if fixed and value is None:
         raise TermSyntaxError(
