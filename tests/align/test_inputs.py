@@ -368,3 +368,20 @@ def test_unknown_likelihood_class_is_refused(classes):
     xray = pd.DataFrame({"ra": [1.0], "dec": [2.0], "likelihood_class": ["TRUE"]})
     with pytest.raises(InputError, match=r"unknown likelihood class .*FALSE, MARGINAL, TRUE"):
         select_xray(xray, likelihood_classes=classes)
+
+
+def test_theta_text_that_is_not_a_number_is_refused():
+    # '1 arcmin' is inside the limit: counting it as off-axis would drop it silently
+    df = pd.DataFrame({"theta": ["5arcmin", "1 arcmin"]})
+    with pytest.raises(InputError, match="theta holds '5arcmin'"):
+        select_xray(df)
+    # numbers written as text are numbers; empty cells stay nulls (not inside the limit)
+    kept = select_xray(pd.DataFrame({"theta": [" 2.0 ", "12", "", None]}))
+    assert kept.keep.tolist() == [True, False, False, False]
+
+
+def test_sat_src_flag_text_in_every_spelling_and_an_unknown_word():
+    df = pd.DataFrame({"sat_src_flag": ["True", "F", "0", "1", "t", "FALSE", "", None]})
+    assert select_xray(df).keep.tolist() == [False, True, True, False, False, True, True, True]
+    with pytest.raises(InputError, match="neither true nor false"):
+        select_xray(pd.DataFrame({"sat_src_flag": ["T", "maybe"]}))

@@ -49,6 +49,7 @@ SWITCH_OFF = {
 """How to switch each filter off: the keyword of the Python functions (the command-line option)."""
 
 _TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0", ""}
 
 
 @dataclass
@@ -106,6 +107,12 @@ def _truthy(values: pd.Series) -> np.ndarray:
         v = pd.to_numeric(values, errors="coerce").to_numpy(float)
         return np.isfinite(v) & (v != 0)
     text = values.astype("string").str.strip().str.lower()
+    unknown = text.notna() & ~text.isin(_TRUE | _FALSE)
+    if unknown.any():
+        raise InputError(
+            f"{values.name} holds {values[unknown].iloc[0]!r}, which is neither true nor false; "
+            "write TRUE/FALSE, T/F or 1/0"
+        )
     return text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
 
 
@@ -147,7 +154,8 @@ def select_xray(
     Raises
     ------
     InputError
-        If ``max_theta`` is not a positive angle.
+        If ``max_theta`` is not a positive angle, ``theta`` holds text that is not a
+        number, or ``sat_src_flag`` text that is neither true nor false.
 
     Examples
     --------
@@ -184,6 +192,13 @@ def select_xray(
             )
         out.max_theta = limit
         theta = pd.to_numeric(xray[theta_col], errors="coerce").to_numpy(float)
+        text = xray[theta_col].astype("string").str.strip()
+        unread = np.isnan(theta) & text.notna().to_numpy() & (text != "").fillna(False).to_numpy()
+        if unread.any():  # text such as '5 arcmin' must not count as off-axis
+            raise InputError(
+                f"{theta_col} holds {xray[theta_col][unread].iloc[0]!r}, which is not a number "
+                "of arcmin; give theta as numbers"
+            )
         apply("off_axis", ~(theta < limit))
     if not exclude_saturated:
         skip("saturated", "switched off")
