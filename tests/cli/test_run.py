@@ -93,3 +93,27 @@ def test_two_galaxies_one_failing_summary_table_and_exit_1(tmp_path):
     assert table[2].startswith("M102") and " FAILED " in table[2]
     assert "M102: step calibrators: [calibrators].ids:" in table[2]
     assert (tmp_path / "out_good" / "alignment.json").exists()
+
+
+def test_a_second_run_on_the_same_folder_is_one_line_and_exit_1(tmp_path):
+    config = tmp_path / "m101.toml"
+    config.write_text(m101_toml())
+    (tmp_path / "out").mkdir()
+    hold = (
+        "import sys, time\nfrom pathlib import Path\n"
+        "from xrbid.pipeline.state import folder_lock\n"
+        "with folder_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(120)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", hold, str(tmp_path / "out")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        res = run("run", config)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert res.exit_code == 1
+    assert res.output.count("\n") == 1
+    assert res.output.startswith(f"Error: {tmp_path / 'out'} is in use by another xrbid run")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".xrbid"]

@@ -8,10 +8,10 @@ from astropy.wcs import WCS
 
 from tests.conftest import TESTDATA
 from xrbid.errors import DS9Error, InputError
-from xrbid.pipeline import run_galaxy
+from xrbid.pipeline import plan_galaxy, run_galaxy
 from xrbid.pipeline.state import STATE_DIR
 
-from .conftest import m101_toml
+from .conftest import OPTICAL, m101_toml
 
 GOODSN = (
     TESTDATA
@@ -106,3 +106,34 @@ def test_images_that_miss_every_xray_source(tmp_path, write_config):
     out = tmp_path / "out"
     assert not list(out.glob("finder_*")) and not (out / "cmd.png").exists()
     assert (out / "photometry.ecsv").exists() and (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("name", ["candidates.reg", ".xrbid/optical.reg"])
+def test_an_input_that_the_run_writes_is_refused(tmp_path, write_config, name):
+    """An input file in the output folder that a step (or the run's state) rewrites."""
+    out = tmp_path / "out"
+    (out / STATE_DIR).mkdir(parents=True)
+    mine = out / name
+    mine.write_bytes((OPTICAL / "M101_daoclean_f555w_acs_fk5.reg").read_bytes())
+    config = write_config(
+        m101_toml().replace(str(OPTICAL / "M101_daoclean_f555w_acs_fk5.reg"), str(mine))
+    )
+    before = _snapshot(out)
+    for call in (plan_galaxy, run_galaxy):
+        with pytest.raises(InputError) as err:
+            call(config)
+        text = str(err.value)
+        assert "\n" not in text
+        assert f"[optical].sources: {mine} is an output of this run" in text
+    assert _snapshot(out) == before
+
+
+def test_an_input_beside_the_outputs_is_accepted(tmp_path, write_config):
+    """Inputs may share the output folder when the run does not write them."""
+    mine = tmp_path / "sources.reg"
+    mine.write_bytes((OPTICAL / "M101_daoclean_f555w_acs_fk5.reg").read_bytes())
+    text = m101_toml(folder=".").replace(
+        str(OPTICAL / "M101_daoclean_f555w_acs_fk5.reg"), str(mine)
+    )
+    plan = plan_galaxy(write_config(text))
+    assert [s.state for s in plan] == ["would run"] * len(plan)

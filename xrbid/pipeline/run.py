@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import fnmatch
 import os
 import time
 import warnings
@@ -26,6 +27,7 @@ from .state import (
     Manifest,
     commit,
     file_hash,
+    folder_lock,
     make_key,
     read_manifest,
     staging_dir,
@@ -91,6 +93,44 @@ def _check_folder(cfg: GalaxyConfig, overwrite: bool) -> Path:
     return folder
 
 
+# the configuration key of each step input (image_<filter> is [optical.images].<filter>)
+_INPUT_KEYS = {
+    "table": "[xray].table",
+    "ids_file": "[calibrators].file",
+    "sources": "[optical].sources",
+    "image": "[optical.images]",
+    "reference": "[alignment].reference",
+    "models": "[classify].models",
+}
+
+
+def _check_inputs(cfg: GalaxyConfig) -> None:
+    """Refuse an input file that the run itself writes (or keeps its state in).
+
+    Such a file changes under the run: a step would read a half-replaced file, or its own
+    previous output, and never be up to date.
+    """
+    folder = cfg.outputs.folder
+    steps = enabled_steps(cfg)
+    written = {n for s in steps for n in s.outputs(cfg)}
+    for s in steps:
+        old = read_manifest(folder, s.name)
+        written |= set(old.get("outputs", {})) if old is not None else set()
+    for step in steps:
+        for label, path in step.inputs(cfg).items():
+            path = Path(path).resolve()
+            ours = path.is_relative_to(folder / STATE_DIR) or (
+                path.parent == folder
+                and (path.name in written or fnmatch.fnmatch(path.name, "finder_*.png"))
+            )
+            if ours:
+                key = _INPUT_KEYS.get(label) or f"[optical.images].{label.partition('_')[2]}"
+                raise InputError(
+                    f"{cfg.path or cfg.name}: {key}: {path} is an output of this run in "
+                    f"[outputs].folder {folder}; copy it elsewhere, or choose another folder"
+                )
+
+
 def _config_hash(cfg: GalaxyConfig) -> str:
     return file_hash(cfg.path) if cfg.path is not None else ""
 
@@ -136,6 +176,7 @@ def plan_galaxy(
     known yet (they are the earlier step's new outputs).
     """
     cfg = config if isinstance(config, GalaxyConfig) else load_config(config)
+    _check_inputs(cfg)
     folder = cfg.outputs.folder
     manifests: dict[str, Manifest] = {}
     pending: set[str] = set()
@@ -201,11 +242,26 @@ def run_galaxy(
     t0 = time.perf_counter()
     cfg = config if isinstance(config, GalaxyConfig) else load_config(config)
     steps = _select(cfg, until, force)
+    _check_inputs(cfg)
     folder = _check_folder(cfg, overwrite)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"[outputs].folder: cannot create {folder} ({exc.strerror})") from None
+    with folder_lock(folder):
+        return _run_locked(cfg, steps, folder, force, progress, confirm, t0)
+
+
+def _run_locked(
+    cfg: GalaxyConfig,
+    steps: list[Step],
+    folder: Path,
+    force: Sequence[str],
+    progress: Progress | None,
+    confirm: Callable[[str], None] | None,
+    t0: float,
+) -> GalaxyResult:
+    """The body of `run_galaxy`, with the output folder held by this process."""
     staging = staging_dir(folder)
     ctx = Context(cfg=cfg, folder=folder, staging=staging, confirm=confirm)
     result = GalaxyResult(cfg.name, str(cfg.path or ""), ok=True, folder=str(folder))

@@ -11,18 +11,29 @@ outputs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .._io import atomic_output, output_transaction, write_text_atomic
 from .._version import __version__
+from ..errors import OutputError
 
-__all__ = ["STATE_DIR", "Manifest", "commit", "file_hash", "make_key", "read_manifest"]
+__all__ = [
+    "STATE_DIR",
+    "Manifest",
+    "commit",
+    "file_hash",
+    "folder_lock",
+    "make_key",
+    "read_manifest",
+]
 
 STATE_DIR = ".xrbid"
 _CHUNK = 1 << 20
@@ -68,6 +79,75 @@ def read_manifest(folder: Path, step: str) -> Manifest | None:
     except (OSError, ValueError):
         return None
     return Manifest(data) if isinstance(data, dict) else None
+
+
+LOCK_FILE = "lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold the output folder for one run; a second run on the same folder is refused.
+
+    The lock is an advisory ``flock`` on ``<folder>/.xrbid/lock``, which holds the owner's
+    process id. The operating system releases it when the process ends, however it ends
+    (a run killed with SIGTERM or SIGKILL leaves no stale lock).
+
+    Parameters
+    ----------
+    folder : Path
+        The output folder (it must exist).
+
+    Raises
+    ------
+    OutputError
+        Another process holds the folder, or the lock file cannot be opened.
+    """
+    state = folder / STATE_DIR
+    path = state / LOCK_FILE
+    try:
+        state.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(
+            f"[outputs].folder: cannot write in {folder} ({exc.strerror}); "
+            "choose a folder you can write to"
+        ) from None
+    try:
+        try:
+            _lock(fd)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN, errno.EWOULDBLOCK):
+                raise OutputError(f"cannot lock {path} ({exc.strerror})") from None
+            owner = _read_owner(path)
+            raise OutputError(
+                f"{folder} is in use by another xrbid run (process {owner}); "
+                "wait for it to finish, or give this run another [outputs].folder"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _read_owner(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii", errors="replace").strip() or "?"
+    except OSError:
+        return "?"
+
+
+try:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+except ImportError:  # Windows
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
 
 def staging_dir(folder: Path) -> Path:
