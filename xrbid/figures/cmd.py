@@ -155,6 +155,11 @@ def _system_label(table: pd.DataFrame, filters: Iterable[str], system: str | Non
         systems = {str(info.get(f, {}).get("system", "")).lower() for f in filters if f in info} - {
             ""
         }
+        if not systems:  # a table read from a file: the <filter>_mag_system columns
+            for f in filters:
+                column = f"{str(f).lower()}_mag_system"
+                if column in table.columns:
+                    systems |= {str(v).lower() for v in pd.unique(table[column].dropna())}
         system = systems.pop() if len(systems) == 1 else None
     if system is None or system.lower() not in _SYSTEM_NAMES:
         return "mag"

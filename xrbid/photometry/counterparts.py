@@ -185,6 +185,8 @@ def photometer_counterparts(
             out[f"{key}_{flag}"] = m[flag].to_numpy(bool)
         if distance_modulus is not None:
             out[f"{key}_abs_mag"] = out[f"{key}_mag"] - float(distance_modulus)
+        # the system travels with the table in every file format (df.attrs do not)
+        out[f"{key}_mag_system"] = "user" if zp is not None else system
         info[filt] = {
             "image": img.label,
             "system": "user" if zp is not None else system,
