@@ -355,3 +355,29 @@ def test_no_pyds9_import_and_no_xpans_left(nowhere) -> None:
     port = nowhere["XPA_NSINET"].rsplit(":", 1)[1]
     assert _xpans_on(int(port)) == []
     assert shutil.which("xpans") is not None  # the check above could have seen one
+
+
+def test_snapshot_over_inet_xpa_names_the_cause(
+    ds9_server, private_xpans, spare_ds9_factory, a478, tmp_path, monkeypatch
+) -> None:
+    """DS9 runs no script over XPA_METHOD=inet, so the PNG writer cannot be loaded: a snapshot
+    then fails in one line saying so, not with DS9's bare "This function is not available"."""
+    port, _ = private_xpans
+    monkeypatch.setenv("XPA_NSINET", f"127.0.0.1:{port}")
+    monkeypatch.setenv("XPA_METHOD", "inet")
+    spare_ds9_factory("xrbid-inet", env=dict(os.environ), args=("-samp", "no"), wait_xpa=False)
+    wait_until(
+        lambda: "xrbid-inet" in [t.name for t in find_ds9("xpa", timeout=5)], 30, "DS9 on inet"
+    )
+    out = tmp_path / "view.png"
+    with DS9("xrbid-inet", transport="xpa", timeout=10) as session:
+        session.open_image(a478)
+        try:
+            session.snapshot(out)
+        except DS9Error as exc:
+            message = str(exc)
+            assert "\n" not in message
+            assert "XPA_METHOD=local" in message and "--transport samp" in message, message
+            assert not out.exists()
+        else:  # a DS9 build whose Tk loads the PNG writer by itself
+            assert out.read_bytes()[:4] == b"\x89PNG"

@@ -77,6 +77,7 @@ class DS9:
             raise InputError(f"timeout must be positive, not {timeout!r}")
         self.timeout = float(timeout)
         self._imgwin_loaded = False
+        self._imgwin_refused = ""
         self._wcs_cache: dict[str, Any] = {}
         self._transport, self.process = connect(target, transport, start, self.timeout)
 
@@ -602,7 +603,14 @@ class DS9:
             try:
                 self.set(f"saveimage png {word}")
             except _DS9CommandError as exc:
-                raise DS9Error(f"DS9 could not save {path}: {exc}") from None
+                why = ""
+                if self._imgwin_refused:
+                    why = (
+                        f" (DS9 refused to load its PNG writer: {self._imgwin_refused}; over "
+                        "XPA DS9 runs scripts only with XPA_METHOD=local, so start it with "
+                        "XPA_METHOD=local or use --transport samp)"
+                    )
+                raise DS9Error(f"DS9 could not save {path}: {exc}{why}") from None
             if tmp.stat().st_size == 0:
                 raise DS9Error(f"DS9 wrote an empty picture for {path}; is its window visible?")
         return path
@@ -613,7 +621,10 @@ class DS9:
         with tempfile.TemporaryDirectory(prefix="xrbid-ds9-") as folder:
             script = Path(folder) / "window_format.tcl"
             script.write_text("catch {package require img::window}\n", encoding="utf-8")
-            self.set(f"source {ds9_word(script, 'script path')}")
+            try:
+                self.set(f"source {ds9_word(script, 'script path')}")
+            except _DS9CommandError as exc:  # XPA with XPA_METHOD=inet: saveimage may still work
+                self._imgwin_refused = str(exc)
         self._imgwin_loaded = True
 
 
