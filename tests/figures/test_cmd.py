@@ -143,3 +143,16 @@ def test_mist_isochrone_as_tracks(testdata):
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "log t = 10.08"]
     np.testing.assert_allclose(line.get_xdata(), models.table["PS_g"] - models.table["PS_r"])
     np.testing.assert_allclose(line.get_ydata(), models.table["PS_r"] + 29.0)
+
+
+def test_system_read_back_from_a_file_labels_the_axes(candels_phot, tmp_path):
+    """A table written and read again has no attrs: the <f>_mag_system columns carry it."""
+    from xrbid.tables import read_table, write_table
+
+    path = tmp_path / "phot.ecsv"
+    write_table(candels_phot, path)
+    table = read_table(path)
+    assert not table.attrs.get("photometry")
+    assert set(table["f606w_mag_system"]) == {candels_phot.attrs["photometry"]["F606W"]["system"]}
+    fig = plot_cmd(table, "F606W-F814W", "F606W")
+    assert fig.axes[0].get_xlabel() == "F606W \N{MINUS SIGN} F814W (AB)"
