@@ -34,7 +34,7 @@ def _summary_table(results) -> list[str]:
             parts = [
                 f"{c[k]} {k}" for k in ("sources", "candidates", "measured") if c[k] is not None
             ]
-            text = ", ".join(parts) + f" -> {r.folder}"
+            text = " -> ".join(s for s in (", ".join(parts), r.folder) if s)
         else:
             text = r.error or "failed"
         status = "ok" if r.ok else "FAILED"

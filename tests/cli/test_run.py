@@ -117,3 +117,12 @@ def test_a_second_run_on_the_same_folder_is_one_line_and_exit_1(tmp_path):
     assert res.output.count("\n") == 1
     assert res.output.startswith(f"Error: {tmp_path / 'out'} is in use by another xrbid run")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".xrbid"]
+
+
+def test_summary_of_a_run_stopped_before_any_count_names_only_the_folder():
+    from xrbid.cli.run import _summary_table
+    from xrbid.pipeline import GalaxyResult
+
+    res = GalaxyResult("M101", "m101.toml", ok=True, folder="/data/out")
+    line = _summary_table([res])[1]
+    assert line.endswith("  /data/out") and "->" not in line
