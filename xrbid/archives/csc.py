@@ -32,7 +32,7 @@ CSC_RELEASES: dict[str, tuple[str, str]] = {
 # Columns asked of the CSC. Master level: one row per source. Observation level: one row per
 # detection (source x observation), with the off-axis angle and counts of that detection, which
 # the positional-uncertainty radii need.
-_CSC_MASTER_COLUMNS = [
+_CSC_SOURCE_COLUMNS = [
     "m.name",
     "m.ra",
     "m.dec",
@@ -41,17 +41,10 @@ _CSC_MASTER_COLUMNS = [
     "m.err_ellipse_ang",
     "m.significance",
     "m.likelihood_class",
-    "m.flux_aper_b",
 ]
+_CSC_MASTER_COLUMNS = [*_CSC_SOURCE_COLUMNS, "m.flux_aper_b"]
 _CSC_OBSERVATION_COLUMNS = [
-    "m.name",
-    "m.ra",
-    "m.dec",
-    "m.err_ellipse_r0",
-    "m.err_ellipse_r1",
-    "m.err_ellipse_ang",
-    "m.significance",
-    "m.likelihood_class",
+    *_CSC_SOURCE_COLUMNS,
     "o.obsid",
     "o.obi",
     "o.region_id",

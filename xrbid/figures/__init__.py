@@ -8,9 +8,7 @@ replace an existing file unless asked.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_getattr
 from ._save import FIGURE_FORMATS, check_figure_path, figure_format, save_figure
 from .alignment import alignment_title, plot_alignment
 from .cmd import cmd_data, model_tracks, parse_color, plot_cmd
@@ -40,13 +38,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xrbid.figures' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
