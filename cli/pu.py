@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -112,7 +113,7 @@ def pu(
     write_table(out, output, overwrite=overwrite, headers=headers)
 
     methods = method_counts(out)
-    s = float((sigma_astro[0] ** 2 + sigma_astro[1] ** 2) ** 0.5)
+    s = math.hypot(*sigma_astro)
     data = {
         "input": str(table_path),
         "output": str(output),

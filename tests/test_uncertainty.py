@@ -318,6 +318,8 @@ def test_astro_std_from_mapping_and_object():
         ({"std_x": 0.1}, "no std_y"),
         ({"std_x": None, "std_y": None}, "scatter is missing"),
         (("a", "b"), "two numbers"),
+        ((1e308, 1e308), "at most 324000 arcsec"),
+        ({"std_x": 0.1, "std_y": 1e200}, "at most 324000 arcsec"),
     ],
 )
 def test_bad_astro_std(value, match):

@@ -130,6 +130,9 @@ def _radii(theta: np.ndarray, c: np.ndarray, clamp: bool) -> tuple[np.ndarray, .
     return r68, r95, bright & usable
 
 
+_MAX_SCATTER = 324000.0  # arcsec: 90 deg, so that the 2-sigma radius stays below 180 deg
+
+
 def sigma_astro_of(sigma_astro: Any) -> tuple[float, float]:
     """The alignment scatter (σx, σy) in arcsec, from any of the forms users hold it in.
 
@@ -148,7 +151,8 @@ def sigma_astro_of(sigma_astro: Any) -> tuple[float, float]:
     Raises
     ------
     InputError
-        If it is not two finite, non-negative numbers, or the JSON lacks the keys.
+        If it is not two finite numbers between 0 and 324000 arcsec (90 deg), or the JSON
+        lacks the keys.
 
     Examples
     --------
@@ -197,6 +201,13 @@ def sigma_astro_of(sigma_astro: Any) -> tuple[float, float]:
     if not (np.isfinite(sx) and np.isfinite(sy)) or sx < 0 or sy < 0:
         raise InputError(
             f"{where}: std_x and std_y must be finite and >= 0 arcsec, got ({sx}, {sy})"
+        )
+    if sx > _MAX_SCATTER or sy > _MAX_SCATTER:
+        # The 2-sigma radius is 2 * hypot(sx, sy): beyond half the sky it means nothing,
+        # and for huge values it is not even a finite number.
+        raise InputError(
+            f"{where}: std_x and std_y must be at most {_MAX_SCATTER:g} arcsec (90 deg), "
+            f"got ({sx:g}, {sy:g}); give the scatter in arcsec"
         )
     return sx, sy
 

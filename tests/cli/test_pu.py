@@ -200,3 +200,24 @@ def test_pu_solution_from_another_field_is_named(m101_vot, tmp_path, dec0, warne
         assert re.search(r"are 7[6-9]\d\.\d arcmin apart", res.stderr), res.stderr
     else:
         assert "another field" not in res.stderr
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("std", ["1e308,1e308", "1e200,0.1", "0.1,324001"])
+def test_pu_huge_scatter_is_one_error_line(m101_vot, tmp_path, std):
+    """A scatter whose 2-sigma radius would be beyond half the sky (or not even a finite
+    number: 1e308 squared overflows) is refused with one line naming the limit."""
+    out = tmp_path / "pu.ecsv"
+    res = run("pu", m101_vot, "--std", std, "-o", out)
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1
+    assert "at most 324000 arcsec" in res.output
+    assert not out.exists()
+
+
+def test_pu_scatter_at_the_limit_is_accepted(m101_vot, tmp_path):
+    out = tmp_path / "pu.ecsv"
+    res = run("pu", m101_vot, "--std", "324000,0", "--fallback", "zero", "-o", out)
+    assert res.exit_code == 0, res.output
+    df = read_table(out)
+    assert np.isfinite(df["pu_2sigma"]).all() and (df["pu_2sigma"] >= 2 * 324000).all()
