@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import math
 import re
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -89,10 +89,34 @@ class XrbidCommand(click.Command):
 
         with (
             _warnings_after_success(),
+            _summary_after_commit(),
             guard_paths(_given_paths(self, ctx)),
             output_transaction(),
         ):
             return super().invoke(ctx)
+
+
+_SUMMARIES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "xrbid_summaries", default=None
+)
+
+
+@contextlib.contextmanager
+def _summary_after_commit() -> Any:
+    """Hold what :func:`emit` prints until the outputs are committed.
+
+    A summary says ``-> out.ecsv``; if the commit then fails (another process created the file
+    meanwhile, the disk filled), it would be a false report on stdout beside the ``Error:``
+    line. It is printed only once the block ends without an exception.
+    """
+    held: list[str] = []
+    token = _SUMMARIES.set(held)
+    try:
+        yield
+    finally:
+        _SUMMARIES.reset(token)
+    for text in held:
+        click.echo(text, nl=False)
 
 
 def _given_paths(command: click.Command, ctx: click.Context) -> list[tuple[str, str]]:
@@ -184,13 +208,15 @@ def emit(summary: str, data: dict[str, Any], as_json: bool) -> None:
     """Print the one-line human ``summary``, or ``data`` as strict JSON when ``as_json``.
 
     NaN and infinities, which strict JSON parsers (``jq``, browsers, ``json.loads(...,
-    parse_constant=...)`` users) refuse, are written as ``null``.
+    parse_constant=...)`` users) refuse, are written as ``null``. Inside a command it is printed
+    once the command's outputs are committed, so a failed commit prints only its ``Error:`` line.
     """
-    if as_json:
-        json.dump(_strict_json(data), sys.stdout, allow_nan=False)
-        sys.stdout.write("\n")
-    else:
-        click.echo(summary)
+    text = json.dumps(_strict_json(data), allow_nan=False) if as_json else summary
+    held = _SUMMARIES.get()
+    if held is None:
+        click.echo(text)
+    else:  # inside a command: printed after its outputs are committed
+        held.append(text + "\n")
 
 
 def _strict_json(obj: Any) -> Any:

@@ -63,3 +63,46 @@ def test_a_missing_file_is_one_line_naming_it():
 def test_click_usage_errors_keep_clicks_form():
     result = CliRunner().invoke(demo, ["warn", "--fail", "maybe"])
     assert result.exit_code == 2 and "Usage:" in result.stderr
+
+
+@demo.command()
+@click.argument("out", type=click.Path())
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--race/--no-race", default=True)
+def lose(out: str, as_json: bool, race: bool) -> None:
+    """Write OUT, then, before the commit, let another process create it (a lost race)."""
+    import subprocess
+    import sys
+
+    from xrbid._io import atomic_output
+    from xrbid.cli._common import emit
+
+    with atomic_output(out) as tmp:
+        tmp.write_text("mine\n")
+    emit(f"1 row -> {out}", {"output": out}, as_json)
+    if not race:
+        return
+    code = f"from xrbid._io import write_text_atomic; write_text_atomic({out!r}, 'theirs\\n')"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_a_failed_commit_prints_no_summary(tmp_path, as_json):
+    """The summary (``-> out``, or the JSON) is printed after the commit: a process that loses
+    the race for a new output prints only its Error line, not a success report too."""
+    out = tmp_path / "out.txt"
+    result = CliRunner().invoke(demo, ["lose", str(out), *as_json])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and "created by another process" in result.stderr
+    assert out.read_text() == "theirs\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_the_summary_is_printed_after_success(tmp_path):
+    out = tmp_path / "out.txt"
+    result = CliRunner().invoke(demo, ["lose", str(out), "--no-race", "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f'{{"output": "{out}"}}\n'
+    assert out.read_text() == "mine\n"
