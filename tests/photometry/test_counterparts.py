@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,8 @@ from xrbid.photometry import (
     measure_magnitudes,
     photometer_counterparts,
 )
+from xrbid.photometry.counterparts import check_filter
+from xrbid.photometry.image_spec import parse_image_spec
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,30 @@ def test_candidates_without_coordinates(images):
         photometer_counterparts(pd.DataFrame({"ra": [1.0]}), images)
     with pytest.raises(InputError, match="no images"):
         photometer_counterparts(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), {})
+
+
+OMEGACEN = (
+    Path(__file__).resolve().parents[2] / "testdata/hst-wfpc2-omegacen-c0f/u40x010hm_c0f.fits.gz"
+)
+
+
+@pytest.mark.parametrize(
+    "load, header_filter",
+    [
+        (lambda candels: load_image(candels, ext=2), "F814W"),  # MEF extension 2
+        (lambda candels: load_image(OMEGACEN, chip=2), "F555W"),  # GEIS waiver group 2
+    ],
+)
+def test_filter_mismatch_suggests_the_argument_that_loads_the_same_image(
+    candels, load, header_filter
+):
+    """The suggested FILTER=IMAGE keeps the extension or chip: without it another part loads."""
+    image = load(candels)
+    with pytest.raises(InputError, match=f"give it as {header_filter}=") as info:
+        check_filter("F336W", image)
+    suggested = str(info.value).split(f"give it as {header_filter}=")[1]
+    spec = parse_image_spec(suggested)
+    again = load_image(spec.path, **spec.options)
+    assert again.filter.strip().upper() == header_filter
+    np.testing.assert_array_equal(again.data, image.data)
+    check_filter(header_filter, again)

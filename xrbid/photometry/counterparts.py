@@ -46,8 +46,17 @@ def check_filter(name: str, image: HSTImage) -> None:
     if name.strip().upper() not in {header, *header.split("+")}:
         raise InputError(
             f"{name}={image.label}: the image header says the filter is {header}, not "
-            f"{name}; give it as {header.split('+')[0]}={image.path}"
+            f"{name}; give it as {header.split('+')[0]}={_spec(image)}"
         )
+
+
+def _spec(image: HSTImage) -> str:
+    """The ``IMAGE[ext]`` / ``IMAGE[chip=N]`` argument that loads ``image`` again."""
+    if image.ext == "primary":
+        return image.path
+    if image.ext.startswith("chip "):
+        return f"{image.path}[chip={image.ext.split()[1]}]"
+    return f"{image.path}[{image.ext}]"
 
 
 def _vega_fallback(images: Mapping[str, HSTImage], explicit: set[str]) -> str:
