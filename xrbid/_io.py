@@ -242,9 +242,13 @@ def _new_temp(path: Path) -> str:
         if err is None:
             raise
         raise err from None
-    _track(name)
-    os.close(fd)
-    os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600 files
+    try:
+        _track(name)
+        os.close(fd)
+        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600 files
+    except BaseException:  # Ctrl-C here must not leave the file behind either
+        _remove(name)
+        raise
     return name
 
 
@@ -405,10 +409,11 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
     txn = _TRANSACTION.get()
     if txn is not None and any(_same_file(s.path, path) for s in txn.staged):
         raise OutputError(f"{path} is written twice by this command; give each output its own name")
-    tmp = _new_temp(path)
-    entry = _Staged(tmp, path, overwrite)
+    tmp: str | None = None
     kept = False
     try:
+        tmp = _new_temp(path)
+        entry = _Staged(tmp, path, overwrite)
         try:
             yield Path(tmp)
         except OSError as exc:
@@ -422,7 +427,7 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
         else:
             _commit([entry])
     finally:
-        if not kept:
+        if tmp is not None and not kept:
             _remove(tmp)
 
 
