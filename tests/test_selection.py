@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xrbid.errors import ColumnError, InputError
+from xrbid.errors import ColumnError, InputError, XrbidWarning
 from xrbid.selection import (
     best_observations,
     find_counterparts,
@@ -368,7 +368,8 @@ def test_candidates_through_the_pole():
 
 def test_no_candidates_gives_an_empty_table_with_columns():
     x = xray([("X", 10.0, 10.0, 0.5, 1.0)])
-    c = find_counterparts(x, pd.DataFrame({"ra": [20.0], "dec": [10.0]}))
+    with pytest.warns(XrbidWarning, match="do not cover the same field"):
+        c = find_counterparts(x, pd.DataFrame({"ra": [20.0], "dec": [10.0]}))
     assert len(c) == 0
     assert {"source_id", "separation", "rank", "inside_1sigma"} <= set(c.columns)
 

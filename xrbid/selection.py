@@ -54,7 +54,7 @@ def _check_radii(xray: pd.DataFrame, radius: np.ndarray, column: str) -> None:
         warnings.warn(
             f"{int(missing.sum())} of {len(radius)} X-ray sources have no finite {column} "
             f"(first: {ids[k]}) and get no candidates",
-            UserWarning,
+            XrbidWarning,
             stacklevel=3,
         )
 
