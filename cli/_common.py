@@ -25,6 +25,7 @@ __all__ = [
     "XrbidCommand",
     "XrbidGroup",
     "emit",
+    "extinction_options",
     "headers_option",
     "id_options",
     "json_option",
@@ -252,6 +253,33 @@ class AngleParam(click.ParamType):
 
 
 ANGLE = AngleParam()
+
+
+def extinction_options(f: Callable) -> Callable:
+    """``--ebv-scale``, ``--rv``, ``--law`` and ``--camera``: how an E(B-V) becomes A per filter."""
+    f = click.option(
+        "--camera",
+        default="ACS/WFC",
+        show_default=True,
+        help="Pivot-wavelength table: ACS/WFC, WFC3/UVIS or WFPC2.",
+    )(f)
+    f = click.option(
+        "--law",
+        type=click.Choice(["F99", "CCM89"], case_sensitive=False),
+        default="F99",
+        show_default=True,
+        help="Extinction law: Fitzpatrick 1999 or Cardelli et al. 1989.",
+    )(f)
+    f = click.option(
+        "--rv", type=float, default=3.1, show_default=True, help="R_V = A_V / E(B-V)."
+    )(f)
+    return click.option(
+        "--ebv-scale",
+        type=click.Choice(["sf11", "sfd"]),
+        default="sf11",
+        show_default=True,
+        help="sfd: --ebv is from the SFD98 maps and is multiplied by 0.86.",
+    )(f)
 
 
 def id_options(f: Callable) -> Callable:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidCommand, emit, json_option, overwrite_option
+from ._common import ANGLE, XrbidCommand, emit, extinction_options, json_option, overwrite_option
 
 
 def _distance_pc(value: str) -> float:
@@ -93,27 +93,7 @@ def _sources_path(output: Path, sources: Path | None) -> Path:
     show_default=True,
     help="Foreground E(B-V), Schlafly & Finkbeiner 2011 scale (IRSA/NED 'S&F').",
 )
-@click.option(
-    "--ebv-scale",
-    type=click.Choice(["sf11", "sfd"]),
-    default="sf11",
-    show_default=True,
-    help="sfd: --ebv is from the SFD98 maps and is multiplied by 0.86.",
-)
-@click.option("--rv", type=float, default=3.1, show_default=True, help="R_V = A_V / E(B-V).")
-@click.option(
-    "--law",
-    type=click.Choice(["F99", "CCM89"], case_sensitive=False),
-    default="F99",
-    show_default=True,
-    help="Extinction law: Fitzpatrick 1999 or Cardelli et al. 1989.",
-)
-@click.option(
-    "--camera",
-    default="ACS/WFC",
-    show_default=True,
-    help="Pivot-wavelength table: ACS/WFC, WFC3/UVIS or WFPC2.",
-)
+@extinction_options
 @click.option(
     "--pivot",
     "pivot_specs",

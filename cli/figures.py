@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidGroup, emit, json_option, overwrite_option
+from ._common import ANGLE, XrbidGroup, emit, extinction_options, json_option, overwrite_option
 
 
 @click.group("figures", cls=XrbidGroup)
@@ -204,27 +204,7 @@ def _extinction(values: tuple[str, ...]) -> dict[str, float]:
     help="Draw the reddening vector of this foreground E(B-V) (Schlafly & Finkbeiner 2011 "
     "scale), A per filter from the extinction law at its pivot wavelength.",
 )
-@click.option(
-    "--ebv-scale",
-    type=click.Choice(["sf11", "sfd"]),
-    default="sf11",
-    show_default=True,
-    help="sfd: --ebv is from the SFD98 maps and is multiplied by 0.86.",
-)
-@click.option("--rv", type=float, default=3.1, show_default=True, help="R_V = A_V / E(B-V).")
-@click.option(
-    "--law",
-    type=click.Choice(["F99", "CCM89"], case_sensitive=False),
-    default="F99",
-    show_default=True,
-    help="Extinction law: Fitzpatrick 1999 or Cardelli et al. 1989.",
-)
-@click.option(
-    "--camera",
-    default="ACS/WFC",
-    show_default=True,
-    help="Pivot-wavelength table for --ebv: ACS/WFC, WFC3/UVIS or WFPC2.",
-)
+@extinction_options
 @click.option(
     "--models",
     "model_paths",
