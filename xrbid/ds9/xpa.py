@@ -152,45 +152,44 @@ class _XPATransport:
         """XPAGet through the binding's C call; its Python wrapper cannot decode error
         messages, so the reply and the error text are read here."""
         xpa = self._xpa
-        n = 1
-        bufs = (xpa.c_byte_p * n)()
-        names = (xpa.c_byte_p * n)()
-        errs = (xpa.c_byte_p * n)()
-        lens = (xpa.ctypes.c_int * n)()
-        got = xpa.XPAGet(None, self._id, command.encode(), None, bufs, lens, names, errs, n)
+        bufs, names, errs = (xpa.c_byte_p * 1)(), (xpa.c_byte_p * 1)(), (xpa.c_byte_p * 1)()
+        lens = (xpa.ctypes.c_int * 1)()
+        got = xpa.XPAGet(None, self._id, command.encode(), None, bufs, lens, names, errs, 1)
         try:
-            if got == 0:
-                raise self._lost()
-            if errs[0]:
-                raise _xpa_error(xpa.ctypes.string_at(errs[0]), self.target.name)
+            self._check(got, errs)
             data = xpa.ctypes.string_at(bufs[0], lens[0]) if lens[0] else b""
         finally:
-            xpa._freebufs(bufs, n)
-            xpa._freebufs(names, n)
-            xpa._freebufs(errs, n)
+            self._free(bufs, names, errs)
         return data.decode("utf-8", "replace").strip()
 
     def set(self, command: str, data: str | None = None) -> None:
         """XPASet, with ``data`` (region text) in the data buffer, apart from the command."""
         xpa = self._xpa
-        n = 1
-        names = (xpa.c_byte_p * n)()
-        errs = (xpa.c_byte_p * n)()
+        names, errs = (xpa.c_byte_p * 1)(), (xpa.c_byte_p * 1)()
         buf = None
         if data is not None:
             buf = data.encode("utf-8")
             if not buf.endswith(b"\n"):
                 buf += b"\n"
         size = len(buf) if buf is not None else 0
-        got = xpa.XPASet(None, self._id, command.encode(), None, buf, size, names, errs, n)
+        got = xpa.XPASet(None, self._id, command.encode(), None, buf, size, names, errs, 1)
         try:
-            if got == 0:
-                raise self._lost()
-            if errs[0]:
-                raise _xpa_error(xpa.ctypes.string_at(errs[0]), self.target.name)
+            self._check(got, errs)
         finally:
-            xpa._freebufs(names, n)
-            xpa._freebufs(errs, n)
+            self._free(names, errs)
+
+    def _check(self, got: int, errs) -> None:
+        """Raise for an XPA call that reached no DS9 (``got`` 0) or that DS9 answered with an
+        error message."""
+        if got == 0:
+            raise self._lost()
+        if errs[0]:
+            raise _xpa_error(self._xpa.ctypes.string_at(errs[0]), self.target.name)
+
+    def _free(self, *buffers) -> None:
+        """Free the one-entry reply, name and error arrays libxpa filled in."""
+        for buffer in buffers:
+            self._xpa._freebufs(buffer, 1)
 
     def close(self) -> None:
         pass
