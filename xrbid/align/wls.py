@@ -1,8 +1,10 @@
 """The translation-only WLS alignment of the CSC 2.1 fine-astrometry specification.
 
 Separation groups, error-ellipse weights, Cauchy loss, bounded shifts, a proper-motion cut,
-an optional two-step fit through an intermediate catalogue, and the QA flags of §5.7, whose
-thresholds are named once below.
+an optional two-step fit through an intermediate catalogue, and the QA flags of §5.7. The
+parts live beside this module: the QA flags and their thresholds in ``qa.py``, the settings
+(fit options, input selection, refused values) in ``wls_settings.py``, the many-stack driver
+in ``wls_stacks.py``; their names stay importable from here.
 """
 
 from __future__ import annotations
@@ -13,277 +15,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnError, InputError
+from ..errors import InputError
 from ..sky import centroid, to_arcsec
-from ._common import MIN_PAIRS, build_solution, load, no_pairs_message, positions
+from ._common import build_solution, load, no_pairs_message, positions
 from ._engine import (
     proper_motion_ok,
     reference_density,
-    stack_reference_points,
     two_step,
     weights_of,
     wls_engine,
 )
 from ._solvers import WLSOptions
-from .inputs import InputSelection, select_intermediate, select_xray
+from .inputs import InputSelection, select_intermediate
+from .qa import (
+    QA_BRIGHT_COUNTS,
+    QA_CENTRAL_THETA,
+    QA_FEW_MATCHES_SHIFT,
+    QA_FLAGS,
+    QA_MAX_DENSITY,
+    QA_MAX_SHIFT,
+    qa_flags,
+)
 from .solution import AlignmentSolution
+from .wls_settings import check_wls_values, fit_options, xray_selection
+from .wls_stacks import align_wls_stacks
 
 __all__ = [
+    "QA_BRIGHT_COUNTS",
+    "QA_CENTRAL_THETA",
+    "QA_FEW_MATCHES_SHIFT",
     "QA_FLAGS",
+    "QA_MAX_DENSITY",
+    "QA_MAX_SHIFT",
     "WLSOptions",
     "align_wls",
     "align_wls_stacks",
+    "check_wls_values",
+    "qa_flags",
 ]
-
-QA_FEW_MATCHES_SHIFT = 0.5
-"""arcsec: with fewer than `MIN_PAIRS` matches, a total shift above this raises QA."""
-QA_MAX_SHIFT = 1.0
-"""arcsec: a total shift above this raises QA."""
-QA_MAX_DENSITY = 100.0
-"""Reference sources per arcmin² above which QA is raised."""
-QA_CENTRAL_THETA = 5.0
-"""arcmin: with few matches, QA is raised unless a matched field has a source this central."""
-QA_BRIGHT_COUNTS = 15.0
-"""counts: with few matches, QA is raised unless a source has more counts than this."""
-
-QA_FLAGS = {
-    "no_matches": "no reference source within the match radius of any X-ray source",
-    "few_matches": f"fewer than {MIN_PAIRS} matches (WLS: and no source at theta < "
-    f"{QA_CENTRAL_THETA:g}', or none with more than {QA_BRIGHT_COUNTS:g} counts, or a total "
-    f'shift > {QA_FEW_MATCHES_SHIFT:g}")',
-    "shift_large": f'total shift larger than {QA_MAX_SHIFT:g}"',
-    "density_high": f"more than {QA_MAX_DENSITY:g} reference sources per square arcmin",
-}
-"""The QA flags a solution can carry, with what each means."""
-
-
-_FIT_KEYWORDS = ("loss", "f_scale", "bounds", "max_sep", "group_edges", "min_matches", "solver")
-
-
-def _fit_options(arguments: dict[str, Any]) -> WLSOptions:
-    """The checked `WLSOptions` of the fit keywords among a function's ``arguments``."""
-    return WLSOptions.from_user(**{k: arguments[k] for k in _FIT_KEYWORDS})
-
-
-def qa_flags(
-    xray: pd.DataFrame,
-    x_code: np.ndarray,
-    *,
-    n_match: np.ndarray,
-    n_used: np.ndarray,
-    total_shift: np.ndarray,
-    density: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """The QA triggers of CSC 2.1 spec §5.7, vectorised over stacks.
-
-    Parameters
-    ----------
-    xray : DataFrame
-        The X-ray detections (``theta`` in arcmin and ``counts`` are looked at).
-    x_code : ndarray of int
-        Stack index (0..n-1) of each X-ray row.
-    n_match, n_used, total_shift, density : ndarray, shape (n,)
-        Per stack: X-ray sources matched in the chosen group, pairs used, the total shift
-        (arcsec) and the reference density (per arcmin²).
-
-    Returns
-    -------
-    dict of str to ndarray of bool
-        One entry per flag of `QA_FLAGS`.
-    """
-    n = len(n_match)
-    has_central = _any_per_stack(xray, "theta", x_code, n, lambda v: v < QA_CENTRAL_THETA)
-    has_bright = _any_per_stack(xray, "counts", x_code, n, lambda v: v > QA_BRIGHT_COUNTS)
-    no_matches = n_used == 0
-    few = (n_match < MIN_PAIRS) & (
-        ~has_central | ~has_bright | (total_shift > QA_FEW_MATCHES_SHIFT)
-    )
-    return {
-        "no_matches": no_matches,
-        "few_matches": few | no_matches,
-        "shift_large": total_shift > QA_MAX_SHIFT,
-        "density_high": density > QA_MAX_DENSITY,
-    }
-
-
-def _any_per_stack(
-    xray: pd.DataFrame, column: str, code: np.ndarray, n: int, test: Any
-) -> np.ndarray:
-    """Per stack: whether any row passes ``test`` on ``column``.
-
-    NaN values never pass. An absent column gives False everywhere: the QA condition "there
-    is no such source" cannot be shown false, so the conservative outcome (flag) is kept.
-    """
-    if column not in xray.columns:
-        return np.zeros(n, dtype=bool)
-    v = pd.to_numeric(xray[column], errors="coerce").to_numpy(float)
-    ok = test(v) & np.isfinite(v)
-    return np.bincount(code, ok.astype(float), minlength=n) > 0
-
-
-def check_wls_values(
-    *, pm_limit: float | None, density: Any, ref_point: tuple[float, float] | None
-) -> None:
-    """Refuse values no sky or catalogue can have (each message names the valid range).
-
-    Raises
-    ------
-    InputError
-        A negative or NaN proper-motion limit, a negative, NaN or infinite density, or a
-        tangent point off the sky (RA outside 0..360 deg, Dec outside -90..+90 deg).
-    """
-    if pm_limit is not None and not float(pm_limit) >= 0:
-        raise InputError(
-            f"--pm-limit (pm_limit) is {pm_limit:g} mas/yr; a proper-motion limit must be "
-            ">= 0 mas/yr (None keeps every reference source)"
-        )
-    if density is not None:
-        d = np.asarray(density, dtype=float)
-        if not (np.all(np.isfinite(d)) and np.all(d >= 0)):
-            bad = d[~(np.isfinite(d) & (d >= 0))].ravel()[0]
-            raise InputError(
-                f"--density is {bad:g} per arcmin^2; it must be a finite number >= 0 (or None "
-                "to count it from the reference catalogue)"
-            )
-    if ref_point is not None:
-        ra, dec = (float(v) for v in ref_point)
-        if not (0 <= ra < 360 and -90 <= dec <= 90):
-            raise InputError(
-                f"--ref-point (ref_point) {ra:g},{dec:g} is off the sky: RA must be "
-                "0 <= RA < 360 deg and Dec -90..+90 deg"
-            )
-
-
-def align_wls_stacks(
-    xray: pd.DataFrame,
-    reference: pd.DataFrame,
-    *,
-    stack_column: str = "stack_id",
-    weights: Any = "ellipse",
-    loss: str = "cauchy",
-    f_scale: float = 1.0,
-    bounds: Any = "5arcsec",
-    max_sep: Any = "3arcsec",
-    group_edges: tuple[float, ...] = (1.0, 2.0, 3.0),
-    min_matches: int = 3,
-    pm_limit: float | None = 50.0,
-    field_radius: Any = "10arcmin",
-    density: Any = None,
-    solver: str = "mm",
-    max_theta: Any = "10arcmin",
-    exclude_saturated: bool = True,
-    exclude_convex_hull: bool = True,
-    likelihood_classes: tuple[str, ...] | None = ("TRUE", "MARGINAL"),
-) -> pd.DataFrame:
-    """WLS translations (CSC 2.1 fine astrometry, direct fit) for many stacks at once.
-
-    The matching, separation groups, group choice, weights and QA flags are computed for all
-    stacks together with array operations; the fits run together too (``solver="mm"``,
-    a majorise-minimise iteration that converges to the same bounded minimum of the robust
-    cost as `scipy.optimize.least_squares`, which ``solver="least_squares"`` calls per stack).
-
-    Parameters
-    ----------
-    xray : DataFrame
-        Detections of all stacks: ``stack_column``, ``ra``, ``dec``, ``err_r0``/``err_r1``
-        (arcsec, for ``weights="ellipse"``), optionally ``theta`` (arcmin) and ``counts`` for
-        the QA rules, and ``ra_stack``/``dec_stack`` for the tangent point (default: the
-        centroid of each stack's detections).
-    reference : DataFrame
-        Reference sources per stack: ``stack_column``, ``ra``, ``dec``, optionally ``pmra``
-        and ``pmdec`` (mas/yr).
-    stack_column : str
-        Column naming the stack of each row in both tables.
-    weights, loss, f_scale, bounds, max_sep, group_edges, min_matches : see `align_wls`
-    pm_limit, field_radius, density : see `align_wls`
-    solver : {"mm", "least_squares"}
-        How the fits are solved (see above).
-    max_theta, exclude_saturated, exclude_convex_hull, likelihood_classes : see `align_wls`
-        The input selection of §5.1/§5.5.1, applied to the detections of every stack.
-
-    Returns
-    -------
-    DataFrame
-        One row per stack (index: the stack values): ``shift_x``, ``shift_y``, ``std_x``,
-        ``std_y`` (arcsec), ``n_used`` (pairs), ``n_match`` (detections), ``group``,
-        ``n_match_total``, ``density``, ``ra0``, ``dec0``, the flags of `QA_FLAGS`,
-        ``qa_required``, and ``removed_<filter>`` per input filter applied (detections that
-        filter removed from the stack). A stack whose detections were all removed keeps its
-        row, with no matches.
-    """
-    if stack_column not in xray.columns or stack_column not in reference.columns:
-        raise ColumnError(
-            f"both tables need the stack column {stack_column!r}; pass stack_column=..."
-        )
-    check_wls_values(pm_limit=pm_limit, density=density, ref_point=None)
-    options = _fit_options(locals())
-    keep_ref = proper_motion_ok(reference, pm_limit)
-    stacks = pd.Index(pd.unique(xray[stack_column]))
-    n = len(stacks)
-    selection = select_xray(
-        xray,
-        max_theta=max_theta,
-        exclude_saturated=exclude_saturated,
-        exclude_convex_hull=exclude_convex_hull,
-        likelihood_classes=likelihood_classes,
-    )
-    code_all = stacks.get_indexer(xray[stack_column])
-    removed_counts = {
-        f"removed_{name}": np.bincount(code_all[selection.removed_by == name], minlength=n).astype(
-            int
-        )
-        for name, count in selection.removed.items()
-        if count is not None
-    }
-    # the tangent point of a stack is its centre: taken before the selection, so that a stack
-    # keeps it when the selection removes detections (or all of them)
-    ra0, dec0 = stack_reference_points(xray, code_all, n, None)
-    xray = xray[selection.keep].reset_index(drop=True)
-    x_code = code_all[selection.keep]
-    r_all = stacks.get_indexer(reference[stack_column])
-    in_stack = r_all >= 0
-    dens = reference_density(
-        reference[in_stack],
-        r_all[in_stack],
-        n,
-        ra0,
-        dec0,
-        to_arcsec(field_radius, what="field_radius"),
-        density,
-    )
-    ref = reference[keep_ref & in_stack]
-    r_code = r_all[keep_ref & in_stack]
-    w = weights_of(xray, weights, "X-ray table")
-    result, _ = wls_engine(
-        xray,
-        ref,
-        x_code=x_code,
-        r_code=r_code,
-        n=n,
-        ra0=ra0,
-        dec0=dec0,
-        w=w,
-        options=options,
-        select_groups=True,
-    )
-    flags = qa_flags(
-        xray,
-        x_code,
-        n_match=result["n_match"].to_numpy(),
-        n_used=result["n_used"].to_numpy(),
-        total_shift=np.hypot(result["shift_x"], result["shift_y"]).to_numpy(),
-        density=dens,
-    )
-    result["density"] = dens
-    result["ra0"] = ra0
-    result["dec0"] = dec0
-    for k, v in flags.items():
-        result[k] = v
-    result["qa_required"] = np.logical_or.reduce(list(flags.values()))
-    for k, v in removed_counts.items():
-        result[k] = v
-    result.index = stacks.rename(stack_column)
-    return result
 
 
 def align_wls(
@@ -422,13 +191,7 @@ def align_wls(
     if len(xray_in) == 0:
         raise InputError("the X-ray table is empty")
     check_wls_values(pm_limit=pm_limit, density=density, ref_point=ref_point)
-    selection = select_xray(
-        xray_in,
-        max_theta=max_theta,
-        exclude_saturated=exclude_saturated,
-        exclude_convex_hull=exclude_convex_hull,
-        likelihood_classes=likelihood_classes,
-    )
+    selection = xray_selection(xray_in, locals())
     if not selection.keep.any():
         raise InputError(
             f"the input selection left no X-ray source ({selection.summary()} of "
@@ -438,7 +201,7 @@ def align_wls(
     kept_rows = np.flatnonzero(selection.keep)
     xray = xray_in.iloc[kept_rows].reset_index(drop=True)
     xra, xdec = positions(xray, "X-ray table")
-    options = _fit_options(locals())
+    options = fit_options(locals())
     ra0, dec0 = ref_point if ref_point is not None else centroid(xra, xdec)
     ra0a, dec0a = np.array([float(ra0)]), np.array([float(dec0)])
     notes: list[str] = _selection_notes(selection, "X-ray")
