@@ -13,7 +13,10 @@ import xrbid
 
 PACKAGE = Path(xrbid.__file__).parent
 
-FOUNDATIONS = {"schema", "tables", "sky", "regions", "region_parser", "errors", "_io", "_version"}
+FOUNDATIONS = {
+    *("schema", "tables", "sky", "regions", "region_parser", "errors", "_io", "_version"),
+    *("_region_fast", "_region_shapes", "_region_table", "_region_units"),
+}
 STEPS = {"align", "uncertainty", "selection", "photometry", "calibration", "archives", "ds9"}
 
 

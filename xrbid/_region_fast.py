@@ -18,18 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._region_table import _STR, _complete, _State
+from ._region_units import _SIZE_UNITS, SKY_FRAMES, _frame_error
 from .errors import RegionSyntaxError
-from .region_parser import (
-    _DEFAULT_COLOR,
-    _SIZE_UNITS,
-    _STR,
-    SKY_FRAMES,
-    _complete,
-    _frame_error,
-    _parse_line,
-    _State,
-    _symbol,
-)
+from .region_parser import _DEFAULT_COLOR, _parse_line, _symbol
 
 __all__ = ["FastLines", "fast_error", "fast_rows"]
 
