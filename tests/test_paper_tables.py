@@ -125,3 +125,51 @@ def test_errors(tmp_path, m101_best):
         write_paper_table(m101_best, tmp_path / "t.tex")
     assert (tmp_path / "t.tex").read_text() == "mine"
     assert math.isfinite(m101_best["pu_2sigma"].iloc[0])
+
+
+def test_mrt_position_columns_by_hand():
+    """The split RA/Dec columns of the MRT against values worked out by hand.
+
+    210.80227 deg = 14.05348467 h = 14 h 3.208080 min = 14 h 3 min 12.5448 s -> 12.54 s;
+    54.34875 deg = 54 deg 20.925' = 54 deg 20' 55.5"; 187.5 deg = 12.5 h = 12 h 30 min 0 s;
+    -0.5 deg = -0 deg 30' 0" (the sign kept on the degrees).
+    """
+    df = pd.DataFrame(
+        {
+            "source_id": ["A", "B"],
+            "ra": [210.80227, 187.5],
+            "dec": [54.34875, -0.5],
+            "pu_1sigma": [0.5, 0.5],
+            "pu_2sigma": [1.0, 1.0],
+        }
+    )
+    t = paper_table(df, "mrt")
+    assert list(t["RAh"]) == [14, 12] and list(t["RAm"]) == [3, 30]
+    np.testing.assert_allclose(t["RAs"], [12.54, 0.0], atol=1e-12)
+    assert list(t["DEd"]) == ["+54", "-00"] and list(t["DEm"]) == [20, 30]
+    np.testing.assert_allclose(t["DEs"], [55.5, 0.0], atol=1e-12)
+    assert [t[c].format for c in ("RAh", "RAm", "RAs", "DEm", "DEs")] == [
+        "%02d",
+        "%02d",
+        "%05.2f",
+        "%02d",
+        "%04.1f",
+    ]
+    assert [str(t[c].unit) for c in ("RAh", "RAm", "RAs", "DEd", "DEm", "DEs")] == [
+        "h",
+        "min",
+        "s",
+        "deg",
+        "arcmin",
+        "arcsec",
+    ]
+    assert t["RAh"].description == "Hour of right ascension (J2000)"
+    assert t["DEs"].description == "Arcsecond of declination (J2000)"
+
+
+def test_mrt_needs_one_finite_position():
+    df = pd.DataFrame(
+        {"source_id": ["A"], "ra": [np.nan], "dec": [1.0], "pu_1sigma": [0.5], "pu_2sigma": [1.0]}
+    )
+    with pytest.raises(InputError, match="no row has a finite position"):
+        paper_table(df, "mrt")

@@ -77,52 +77,73 @@ def _position_columns(df: pd.DataFrame, fmt: str, ra_col: str, dec_col: str) -> 
         ]
     # MRT: the AAS split columns RAh RAm RAs DE- DEd DEm DEs, from the rounded text so that
     # rounding carries (59.996 s -> next minute)
-    parts_ra = pd.Series(ra).str.split(":", expand=True)
-    parts_dec = pd.Series(dec).str.split(":", expand=True)
-    if parts_ra.shape[1] < 3:  # no finite position at all
+    if not np.any(ra != ""):  # no finite position at all
         raise InputError("no row has a finite position; check the ra/dec columns")
     return [
-        Column(
-            pd.to_numeric(parts_ra[0]).to_numpy(int),
-            "RAh",
-            unit=u.h,
+        *_split_sexagesimal(ra, _MRT_RA, RA_DECIMALS, signed=False),
+        *_split_sexagesimal(dec, _MRT_DEC, DEC_DECIMALS, signed=True),
+    ]
+
+
+# name, unit and description of the three MRT columns of each coordinate
+_MRT_RA = (
+    ("RAh", u.h, "Hour of right ascension (J2000)"),
+    ("RAm", u.min, "Minute of right ascension (J2000)"),
+    ("RAs", u.s, "Second of right ascension (J2000)"),
+)
+_MRT_DEC = (
+    ("DEd", u.deg, "Degree of declination (J2000)"),
+    ("DEm", u.arcmin, "Arcminute of declination (J2000)"),
+    ("DEs", u.arcsec, "Arcsecond of declination (J2000)"),
+)
+
+
+def _split_sexagesimal(
+    text: np.ndarray, columns: tuple, decimals: int, *, signed: bool
+) -> list[Column]:
+    """The three MRT columns of one sexagesimal coordinate (``hh:mm:ss.ss`` / ``±dd:mm:ss.s``).
+
+    Parameters
+    ----------
+    text : numpy.ndarray of str
+        The rounded sexagesimal text of every row (``""`` where the position is unknown).
+    columns : tuple of (name, unit, description)
+        The whole (hours or degrees), minutes and seconds columns.
+    decimals : int
+        Decimals of the seconds.
+    signed : bool
+        Keep the whole part as signed text (``"-00"`` keeps the sign of -0.5 deg; the MRT
+        writer splits it into ``DE-`` and ``DEd``) instead of a two-digit integer.
+    """
+    parts = pd.Series(text).str.split(":", expand=True)
+    (whole, whole_unit, whole_text), (mins, mins_unit, mins_text), (secs, secs_unit, secs_text) = (
+        columns
+    )
+    if signed:
+        first = Column(parts[0].to_numpy(dtype=str), whole, unit=whole_unit, description=whole_text)
+    else:
+        first = Column(
+            pd.to_numeric(parts[0]).to_numpy(int),
+            whole,
+            unit=whole_unit,
             format="%02d",
-            description="Hour of right ascension (J2000)",
-        ),
+            description=whole_text,
+        )
+    return [
+        first,
         Column(
-            pd.to_numeric(parts_ra[1]).to_numpy(int),
-            "RAm",
-            unit=u.min,
+            pd.to_numeric(parts[1]).to_numpy(int),
+            mins,
+            unit=mins_unit,
             format="%02d",
-            description="Minute of right ascension (J2000)",
+            description=mins_text,
         ),
         Column(
-            pd.to_numeric(parts_ra[2]).to_numpy(float),
-            "RAs",
-            unit=u.s,
-            format=f"%0{3 + RA_DECIMALS}.{RA_DECIMALS}f",
-            description="Second of right ascension (J2000)",
-        ),
-        # signed text ("-00" keeps the sign of -0.5 deg); the writer splits it into DE- and DEd
-        Column(
-            parts_dec[0].to_numpy(dtype=str),
-            "DEd",
-            unit=u.deg,
-            description="Degree of declination (J2000)",
-        ),
-        Column(
-            pd.to_numeric(parts_dec[1]).to_numpy(int),
-            "DEm",
-            unit=u.arcmin,
-            format="%02d",
-            description="Arcminute of declination (J2000)",
-        ),
-        Column(
-            pd.to_numeric(parts_dec[2]).to_numpy(float),
-            "DEs",
-            unit=u.arcsec,
-            format=f"%0{3 + DEC_DECIMALS}.{DEC_DECIMALS}f",
-            description="Arcsecond of declination (J2000)",
+            pd.to_numeric(parts[2]).to_numpy(float),
+            secs,
+            unit=secs_unit,
+            format=f"%0{3 + decimals}.{decimals}f",
+            description=secs_text,
         ),
     ]
 
