@@ -384,7 +384,7 @@ def test_windows_line_ends_and_byte_order_mark():
 
 
 def test_missing_file_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="no such region file"):
+    with pytest.raises(InputError, match="no such file"):
         read_regions(tmp_path / "nope.reg")
     with pytest.raises(InputError, match="is a folder"):
         read_regions(tmp_path)

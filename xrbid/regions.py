@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_output, check_output
+from ._io import atomic_output, check_output, reading
 from ._version import __version__
 from .errors import InputError
 from .region_style import (
@@ -168,78 +167,7 @@ def format_regions(
     circle(210.7127100000,54.4055800000,1.31") # text={2CXO J140251.0+542420}
     <BLANKLINE>
     """
-    return "".join(
-        _region_chunks(
-            df,
-            radius=radius,
-            radius_column=radius_column,
-            unit=unit,
-            system=system,
-            color_column=color_column,
-            label_column=label_column,
-            on_bad_label=on_bad_label,
-            pixel_origin=pixel_origin,
-            style=(style or RegionStyle()).updated(**style_options),
-        )
-    )
-
-
-def write_regions(
-    df: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False, **options: Any
-) -> Path:
-    """Write a table as a DS9 version 4.1 region file (atomically).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        The table; see :func:`format_regions`.
-    path : str or os.PathLike
-        Output file (``.reg``).
-    overwrite : bool
-        Replace ``path`` if it exists; otherwise an existing file raises `OutputExistsError`.
-    **options
-        Any keyword of :func:`format_regions` (``radius``, ``radius_column``, ``unit``,
-        ``system``, ``label_column``, ``style``, ...) or field of `RegionStyle` (``color``,
-        ``width``, ``dash``, ``font_size``, ``marker``, ``tag``, ...).
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Examples
-    --------
-    >>> write_regions(m101_unique, "m101.reg", radius=10, color="hotpink", width=2,
-    ...               label_column="source_id")  # doctest: +SKIP
-    PosixPath('m101.reg')
-    """
-    check_output(path, overwrite)  # fail before formatting a large table
-    style = options.pop("style", None) or RegionStyle()
-    names = {f.name for f in fields(RegionStyle)}
-    style = style.updated(**{k: options.pop(k) for k in list(options) if k in names})
-    chunks = _region_chunks(df, style=style, **options)
-    with (
-        atomic_output(path, overwrite) as tmp,
-        open(tmp, "w", encoding="utf-8", newline="\n") as out,
-    ):
-        out.writelines(chunks)
-    return Path(path)
-
-
-def _region_chunks(
-    df: pd.DataFrame,
-    *,
-    radius: Any = None,
-    radius_column: str | None = None,
-    unit: str | None = None,
-    system: Literal["fk5", "icrs", "image"] = "fk5",
-    color_column: str | None = None,
-    label_column: str | None = None,
-    on_bad_label: Literal["error", "replace"] = "error",
-    pixel_origin: int = 0,
-    style: RegionStyle,
-) -> list[str]:
-    """The region file text in pieces: the header, then blocks of region lines."""
+    style = (style or RegionStyle()).updated(**style_options)
     color, width, dash, font_size = style.color, style.width, style.dash, style.font_size
     marker, marker_size, tag = style.marker, style.marker_size, style.tag
     df = _as_dataframe(df)
@@ -331,7 +259,46 @@ def _region_chunks(
     else:
         line = f"point({coord_fmt},{coord_fmt})"
         columns = [lon, lat]
-    return [header, *_format_rows(line + suffix + "\n", columns + slots)]
+    return "".join([header, *_format_rows(line + suffix + "\n", columns + slots)])
+
+
+def write_regions(
+    df: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False, **options: Any
+) -> Path:
+    """Write a table as a DS9 version 4.1 region file (atomically).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; see :func:`format_regions`.
+    path : str or os.PathLike
+        Output file (``.reg``).
+    overwrite : bool
+        Replace ``path`` if it exists; otherwise an existing file raises `OutputExistsError`.
+    **options
+        Any keyword of :func:`format_regions` (``radius``, ``radius_column``, ``unit``,
+        ``system``, ``label_column``, ``style``, ...) or field of `RegionStyle` (``color``,
+        ``width``, ``dash``, ``font_size``, ``marker``, ``tag``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> write_regions(m101_unique, "m101.reg", radius=10, color="hotpink", width=2,
+    ...               label_column="source_id")  # doctest: +SKIP
+    PosixPath('m101.reg')
+    """
+    check_output(path, overwrite)  # fail before formatting a large table
+    text = format_regions(df, **options)
+    with (
+        atomic_output(path, overwrite) as tmp,
+        open(tmp, "w", encoding="utf-8", newline="\n") as out,
+    ):
+        out.write(text)
+    return Path(path)
 
 
 def _as_dataframe(df: Any) -> pd.DataFrame:
@@ -516,13 +483,6 @@ def read_regions(path: str | os.PathLike, *, pixel_origin: int = 0) -> pd.DataFr
     >>> regions = read_regions("m101.reg")  # doctest: +SKIP
     >>> regions[["ra", "dec", "radius", "label"]].head()  # doctest: +SKIP
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such region file; check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a region file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied; check the file's permissions") from None
-    return parse_regions(text, pixel_origin=pixel_origin, source=str(path))
+    with reading(path, "region") as file:
+        text = file.read_text(encoding="utf-8", errors="replace")
+    return parse_regions(text, pixel_origin=pixel_origin, source=str(file))

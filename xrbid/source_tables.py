@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._io import reading
 from .errors import InputError, XrbidWarning
 from .schema import require_columns
 
@@ -186,19 +187,10 @@ def read_ids(path: str | os.PathLike) -> list[str]:
     >>> read_ids("calibrators.txt")  # doctest: +SKIP
     ['2CXO J140251.0+542420', '2CXO J140248.0+542403']
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a folder; give a text file of IDs") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied; check the file's permissions") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text file of IDs") from None
+    with reading(path, "ID list") as file:
+        text = file.read_text(encoding="utf-8")
     ids = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     ids = [i for i in ids if i]
     if not ids:
-        raise InputError(f"{path}: no IDs in the file; write one ID per line")
+        raise InputError(f"{file}: no IDs in the file; write one ID per line")
     return ids
