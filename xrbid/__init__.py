@@ -8,18 +8,10 @@ imported on first use, so ``import xrbid`` does not pull in photutils, pyvo or p
 
 from __future__ import annotations
 
-from ._lazy import lazy_getattr
+from . import errors as _errors
+from ._lazy import lazy_dir, lazy_getattr
 from ._version import __version__
-from .errors import (
-    ArchiveError,
-    CalibrationError,
-    ColumnError,
-    DS9Error,
-    InputError,
-    OutputExistsError,
-    RegionSyntaxError,
-    XrbidError,
-)
+from .errors import *  # noqa: F403  (every error and warning type: the one list is errors.__all__)
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -99,22 +91,7 @@ _LAZY: dict[str, str] = {
     "DS9": "xrbid.ds9",
 }
 
-__all__ = [
-    "ArchiveError",
-    "CalibrationError",
-    "ColumnError",
-    "DS9Error",
-    "InputError",
-    "OutputExistsError",
-    "RegionSyntaxError",
-    "XrbidError",
-    "__version__",
-    *sorted(_LAZY),
-]
-
+__all__ = [*_errors.__all__, "__version__", *sorted(_LAZY)]
 
 __getattr__ = lazy_getattr(__name__, _LAZY, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__dir__ = lazy_dir(_LAZY, globals())

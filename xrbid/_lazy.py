@@ -1,4 +1,5 @@
-"""Attributes of a package imported on first use (PEP 562 module ``__getattr__``)."""
+"""Attributes of a package imported on first use (PEP 562 module ``__getattr__`` and
+``__dir__``)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,20 @@ def lazy_getattr(
         return value
 
     return __getattr__
+
+
+def lazy_dir(modules: Mapping[str, str], namespace: dict[str, Any]) -> Callable[[], list[str]]:
+    """A module ``__dir__`` listing the names already defined and those imported on first use.
+
+    Parameters
+    ----------
+    modules : mapping of str to str
+        The lazy names, as given to :func:`lazy_getattr`.
+    namespace : dict
+        The package's ``globals()``.
+    """
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(modules))
+
+    return __dir__

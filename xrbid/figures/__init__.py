@@ -8,7 +8,7 @@ replace an existing file unless asked.
 
 from __future__ import annotations
 
-from .._lazy import lazy_getattr
+from .._lazy import lazy_dir, lazy_getattr
 from ._save import FIGURE_FORMATS, check_figure_path, figure_format, save_figure
 from .alignment import alignment_title, plot_alignment
 from .cmd import cmd_data, model_tracks, parse_color, plot_cmd
@@ -39,7 +39,4 @@ __all__ = [
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__dir__ = lazy_dir(_LAZY, globals())
