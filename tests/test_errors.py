@@ -1,18 +1,41 @@
-"""Every warning the library emits is an XrbidWarning (an astropy AstropyUserWarning)."""
+"""The error and warning types users see: one list of them, every one exported from ``xrbid``;
+every warning the library emits is an XrbidWarning (an astropy AstropyUserWarning)."""
 
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 from astropy.utils.exceptions import AstropyUserWarning
 
 import xrbid
+from xrbid import errors
 from xrbid.errors import XrbidWarning
 from xrbid.photometry import NoInfiniteApertureWarning, OutsideImageWarning, PixelOnlyWarning
 from xrbid.photometry.zeropoints import UnknownVegaFilterWarning
 
 PACKAGE = Path(xrbid.__file__).parent
+
+
+def test_errors_all_lists_every_error_and_warning_type_once():
+    defined = {
+        name
+        for name, obj in vars(errors).items()
+        if inspect.isclass(obj)
+        and obj.__module__ == errors.__name__
+        and issubclass(obj, errors.XrbidError | errors.XrbidWarning)
+    }
+    assert len(errors.__all__) == len(set(errors.__all__))
+    assert set(errors.__all__) == defined
+    assert {"XrbidError", "InputError", "OutputError", "XrbidWarning"} <= defined
+
+
+def test_every_error_and_warning_type_is_exported_from_xrbid():
+    for name in errors.__all__:
+        assert name in xrbid.__all__, name
+        assert getattr(xrbid, name) is getattr(errors, name), name
+    assert xrbid.__all__.count("InputError") == 1
 
 
 def test_xrbid_warning_is_an_astropy_user_warning():

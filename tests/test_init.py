@@ -88,3 +88,14 @@ def test_ds9_depends_only_on_regions_and_tables(path):
     # and photometry.image_coords (sky to pixel of tables), as the design allows photometry.images
     allowed = {"regions", "tables", "errors", "_io", "ds9", "photometry"}
     assert _imported_xrbid_modules(path) <= allowed
+
+
+def test_dir_lists_the_names_imported_on_first_use():
+    code = (
+        "import sys, xrbid, xrbid.figures; "
+        "names = dir(xrbid) + dir(xrbid.figures); "
+        "print(all(n in names for n in ('read_table', 'DS9', 'finder_chart', 'plot_cmd')), "
+        "'xrbid.figures.finder' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

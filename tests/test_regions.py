@@ -729,3 +729,11 @@ def test_tiny_radius_round_trips(tiny):
     assert "e-" not in text.split("\n", 4)[-1]
     back = parse_regions(text)
     assert back["radius"].tolist() == [tiny, 2.0]
+
+
+def test_write_regions_takes_the_options_of_format_regions(tmp_path):
+    out = write_regions(_table(), tmp_path / "a.reg", radius=2, color="red", system="icrs")
+    assert out.read_text() == format_regions(_table(), radius=2, color="red", system="icrs")
+    with pytest.raises(InputError, match=r"unknown region option.*colour"):
+        write_regions(_table(), tmp_path / "b.reg", radius=2, colour="red")
+    assert not (tmp_path / "b.reg").exists()

@@ -213,6 +213,19 @@ def test_read_ids(tmp_path):
         read_ids(tmp_path / "none.txt")
 
 
+def test_read_ids_unreadable_files_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match=r"is a folder; give the ID list file inside it$"):
+        read_ids(tmp_path)
+    latin1 = tmp_path / "ids.txt"
+    latin1.write_bytes(b"2CXO J140251.0+542420\nM\xfcller-1\n")
+    with pytest.raises(InputError, match=r"ids.txt: not a text file in UTF-8 \(byte 23\)"):
+        read_ids(latin1)
+    blank = tmp_path / "blank.txt"
+    blank.write_text("# only a comment\n\n")
+    with pytest.raises(InputError, match=r"blank\.txt: no IDs in the file"):
+        read_ids(blank)
+
+
 # --- schema mapping ----------------------------------------------------------------------------
 
 
