@@ -205,3 +205,18 @@ def test_sky_positions_are_used_when_the_image_and_every_row_have_them(abell478)
     assert not use_sky_positions(img, both, pixels=True)
     assert not use_sky_positions(img, both.assign(ra=[63.35, None]))
     assert not use_sky_positions(img, both.drop(columns=["ra", "dec"]))
+
+
+def test_as_image_reads_the_extension_in_brackets(candels, omegacen):
+    from xrbid.photometry.images import as_image
+
+    # the CANDELS cutout holds F606W, F814W, F850LP in extensions 1..3 (as loaded by index above)
+    img = as_image(f"{candels}[2]")
+    assert img.filter == "F814W" and img.ext == "2"
+    np.testing.assert_array_equal(img.data, fits.getdata(candels, 2).astype(float))
+    assert as_image(f"{candels}[CUTOUT]").filter == "F606W"  # the first CUTOUT
+    assert as_image(f"{omegacen}[chip=3]").ext == "chip 3"
+    with pytest.raises(InputError, match=r"extension is given twice, in \[\.\.\.\] and as ext="):
+        as_image(f"{candels}[2]", ext=3)
+    with pytest.raises(InputError, match=r"cannot read \[\?\] as an extension"):
+        as_image(f"{candels}[?]")

@@ -478,7 +478,17 @@ def _mask_or_none(mask: np.ndarray) -> np.ndarray | None:
 
 
 def as_image(image: HSTImage | np.ndarray | str | os.PathLike, **kwargs: Any) -> HSTImage:
-    """Accept an `HSTImage`, a file path or a bare 2-D array (pixel-only, rate, gain 1)."""
+    """Accept an `HSTImage`, a file or a bare 2-D array (pixel-only, rate, gain 1).
+
+    A file may name its part as the commands take it (``f.fits[2]``, ``f.fits[SCI,2]``,
+    ``f.c0f.fits[chip=3]``), read by `parse_image_spec`; ``kwargs`` go to `load_image`.
+
+    Raises
+    ------
+    InputError
+        A malformed ``[...]``, the part named both in brackets and as ``ext=``/``chip=``, or
+        any error of `load_image`.
+    """
     if isinstance(image, HSTImage):
         return image
     if isinstance(image, np.ndarray):
@@ -499,4 +509,11 @@ def as_image(image: HSTImage | np.ndarray | str | os.PathLike, **kwargs: Any) ->
             is_rate=kwargs.get("is_rate", True),
             saturation=kwargs.get("saturation"),
         )
-    return load_image(image, **kwargs)
+    spec = parse_image_spec(image)
+    given = sorted(k for k in ("ext", "chip") if kwargs.get(k) is not None)
+    if spec.options and given:
+        raise InputError(
+            f"{image}: the extension is given twice, in [...] and as {'/'.join(given)}=; "
+            "give it once"
+        )
+    return load_image(spec.path, **{**kwargs, **spec.options})
