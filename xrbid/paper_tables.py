@@ -20,6 +20,7 @@ from astropy.table import Column, MaskedColumn, Table
 
 from ._io import atomic_output, check_output
 from .errors import ColumnError, InputError
+from .schema import require_columns
 
 __all__ = ["PAPER_FORMATS", "paper_table", "table_kind", "write_paper_table"]
 
@@ -166,27 +167,23 @@ def _float(
     )
 
 
-def _require(df: pd.DataFrame, columns: list[str], what: str, hint: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ColumnError(f"{what} lacks {', '.join(missing)}; {hint}")
+def _name_column(df: pd.DataFrame, fmt: str) -> Column:
+    return Column(
+        df["source_id"].to_numpy(dtype=str),
+        name=_label(fmt, "Source", "Name"),
+        description="X-ray source name",
+    )
 
 
 def _best_columns(df: pd.DataFrame, fmt: str) -> list[Column]:
-    _require(
+    require_columns(
         df,
         ["source_id", "ra", "dec", "pu_1sigma", "pu_2sigma"],
-        "the source table",
-        "give the output of `xrbid best`",
+        what="a paper table of the best observations",
+        source="the source table",
+        hint="give the output of `xrbid best`",
     )
-    cols = [
-        Column(
-            df["source_id"].to_numpy(dtype=str),
-            name=_label(fmt, "Source", "Name"),
-            description="X-ray source name",
-        ),
-        *_position_columns(df, fmt, "ra", "dec"),
-    ]
+    cols = [_name_column(df, fmt), *_position_columns(df, fmt, "ra", "dec")]
     if "obsid" in df.columns:
         obsid = pd.to_numeric(df["obsid"], errors="coerce")
         cols.append(
@@ -247,18 +244,15 @@ def _filters(df: pd.DataFrame) -> list[str]:
 
 
 def _candidate_columns(df: pd.DataFrame, fmt: str) -> list[Column]:
-    _require(
+    require_columns(
         df,
         ["source_id", "rank", "ra", "dec"],
-        "the candidate table",
-        "give the output of `xrbid counterparts` or `xrbid phot counterparts`",
+        what="a paper table of the candidates",
+        source="the candidate table",
+        hint="give the output of `xrbid counterparts` or `xrbid phot counterparts`",
     )
     cols = [
-        Column(
-            df["source_id"].to_numpy(dtype=str),
-            name=_label(fmt, "Source", "Name"),
-            description="X-ray source name",
-        ),
+        _name_column(df, fmt),
         Column(
             pd.to_numeric(df["rank"]).to_numpy(int),
             name=_label(fmt, "No.", "Cand"),
