@@ -173,3 +173,20 @@ def test_mrt_needs_one_finite_position():
     )
     with pytest.raises(InputError, match="no row has a finite position"):
         paper_table(df, "mrt")
+
+
+def test_mrt_row_without_a_position_is_blank(tmp_path):
+    df = pd.DataFrame(
+        {
+            "source_id": ["A", "B"],
+            "ra": [187.5, np.nan],
+            "dec": [-0.5, 1.0],
+            "pu_1sigma": [0.5, 0.5],
+            "pu_2sigma": [1.0, 1.0],
+        }
+    )
+    out = write_paper_table(df, tmp_path / "t.txt", fmt="mrt")
+    back = Table.read(out, format="ascii.mrt")
+    assert (back["RAh"][0], back["RAm"][0], back["DE-"][0], back["DEm"][0]) == (12, 30, "-", 30)
+    for name in ("RAh", "RAm", "RAs", "DEd", "DEm", "DEs"):
+        assert back[name].mask[1], name

@@ -107,7 +107,8 @@ def _split_sexagesimal(
     Parameters
     ----------
     text : numpy.ndarray of str
-        The rounded sexagesimal text of every row (``""`` where the position is unknown).
+        The rounded sexagesimal text of every row; ``""`` where the position is unknown,
+        which is masked (blank) in the three columns.
     columns : tuple of (name, unit, description)
         The whole (hours or degrees), minutes and seconds columns.
     decimals : int
@@ -116,36 +117,17 @@ def _split_sexagesimal(
         Keep the whole part as signed text (``"-00"`` keeps the sign of -0.5 deg; the MRT
         writer splits it into ``DE-`` and ``DEd``) instead of a two-digit integer.
     """
-    parts = pd.Series(text).str.split(":", expand=True)
-    (whole, whole_unit, whole_text), (mins, mins_unit, mins_text), (secs, secs_unit, secs_text) = (
-        columns
-    )
-    if signed:
-        first = Column(parts[0].to_numpy(dtype=str), whole, unit=whole_unit, description=whole_text)
-    else:
-        first = Column(
-            pd.to_numeric(parts[0]).to_numpy(int),
-            whole,
-            unit=whole_unit,
-            format="%02d",
-            description=whole_text,
-        )
+    missing = np.asarray(text == "", dtype=bool)  # no finite position: blank in the table
+    parts = pd.Series(np.where(missing, "0:0:0", text)).str.split(":", expand=True)
+    whole = parts[0].to_numpy(dtype=str) if signed else pd.to_numeric(parts[0]).to_numpy(int)
+    values = (whole, pd.to_numeric(parts[1]).to_numpy(int), pd.to_numeric(parts[2]).to_numpy(float))
+    formats = (None if signed else "%02d", "%02d", f"%0{3 + decimals}.{decimals}f")
+    # masked only where needed: the MRT marks a masked column as one that may be blank ("?")
+    masked = {"mask": missing} if missing.any() else {}
+    kind = MaskedColumn if masked else Column
     return [
-        first,
-        Column(
-            pd.to_numeric(parts[1]).to_numpy(int),
-            mins,
-            unit=mins_unit,
-            format="%02d",
-            description=mins_text,
-        ),
-        Column(
-            pd.to_numeric(parts[2]).to_numpy(float),
-            secs,
-            unit=secs_unit,
-            format=f"%0{3 + decimals}.{decimals}f",
-            description=secs_text,
-        ),
+        kind(v, name, unit=unit, format=fmt, description=description, **masked)
+        for v, (name, unit, description), fmt in zip(values, columns, formats)
     ]
 
 
