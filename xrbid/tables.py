@@ -445,52 +445,54 @@ def write_table(
 
 
 def _write_astropy(df: pd.DataFrame, units: dict[str, str], tmp: Path, fmt: str) -> None:
-    from astropy.table import MaskedColumn, Table
+    from ._ecsv import astropy_table, write_ecsv
 
-    tab = Table()
+    columns, fits_bools = _file_columns(df, units, fmt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fmt == "ecsv":
+            write_ecsv(columns, tmp)  # astropy's bytes, without importing astropy.table
+            return
+        tab = astropy_table(columns)
+        if fits_bools:
+            tab.meta[_FITS_BOOL_KEY] = ",".join(fits_bools)
+        if fmt == "votable":
+            tab.write(tmp, format="votable", overwrite=True)
+        elif fmt == "fits":
+            tab.write(tmp, format="fits", overwrite=True)
+        else:
+            tab.write(tmp, format="parquet", overwrite=True)
+
+
+def _file_columns(df: pd.DataFrame, units: dict[str, str], fmt: str):
+    """The columns written for ``df`` (masks for missing values) and FITS's boolean columns."""
+    from ._ecsv import EcsvColumn
+
+    columns: list[EcsvColumn] = []
     fits_bools: list[str] = []
     for name in df.columns:
         series = df[name]
         if isinstance(series.dtype, pd.CategoricalDtype):  # e.g. pu_method: write the labels
             series = series.astype(series.cat.categories.dtype)
         na = series.isna().to_numpy()
+        mask = na if na.any() else None
         if pd.api.types.is_bool_dtype(series.dtype):
-            if na.any() and fmt == "fits":
+            if mask is not None and fmt == "fits":
                 # FITS readers turn a null logical into True or False: store 1/0 with a null
                 # and name the column in the header so that reading gives booleans again.
                 values = series.fillna(False).to_numpy(dtype=np.int16)
-                tab[name] = MaskedColumn(values, mask=na)
                 fits_bools.append(name)
-            elif na.any():
-                tab[name] = MaskedColumn(series.fillna(False).to_numpy(dtype=bool), mask=na)
             else:
-                tab[name] = series.to_numpy(dtype=bool)
+                values = series.fillna(False).to_numpy(dtype=bool)
         elif pd.api.types.is_integer_dtype(series.dtype):
-            if na.any():
-                tab[name] = MaskedColumn(series.fillna(0).to_numpy(dtype=np.int64), mask=na)
-            else:
-                tab[name] = series.to_numpy(dtype=np.int64)
+            values = series.fillna(0).to_numpy(dtype=np.int64)
         elif pd.api.types.is_float_dtype(series.dtype):
-            tab[name] = series.to_numpy(dtype=float)
+            values, mask = series.to_numpy(dtype=float), None  # missing values are NaN
         elif pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
             # Missing values become "" under the mask; going through a list keeps numpy from
             # sizing the string dtype on the missing-value marker (which truncates to <U1).
-            text = np.array(series.astype(object).where(~na, "").tolist(), dtype=str)
-            tab[name] = MaskedColumn(text, mask=na) if na.any() else text
+            values = np.array(series.astype(object).where(~na, "").tolist(), dtype=str)
         else:
-            tab[name] = series.to_numpy()
-        if name in units:
-            tab[name].unit = units[name]
-    if fits_bools:
-        tab.meta[_FITS_BOOL_KEY] = ",".join(fits_bools)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if fmt == "ecsv":
-            tab.write(tmp, format="ascii.ecsv", overwrite=True)
-        elif fmt == "votable":
-            tab.write(tmp, format="votable", overwrite=True)
-        elif fmt == "fits":
-            tab.write(tmp, format="fits", overwrite=True)
-        else:
-            tab.write(tmp, format="parquet", overwrite=True)
+            values, mask = series.to_numpy(), None
+        columns.append(EcsvColumn(str(name), values, mask, units.get(name)))
+    return columns, fits_bools

@@ -1,0 +1,230 @@
+"""ECSV files written byte for byte as astropy writes them, without formatting cell by cell.
+
+astropy's ECSV writer (``Table.write(..., format="ascii.ecsv")``) turns every cell into a
+string in Python (``str(col[i])``) and joins every row through the csv module, and importing
+`astropy.table` imports all of astropy's table readers and writers (ASCII, FITS, VOTable) and,
+for the YAML header, `astropy.coordinates` and `astropy.time`. This writer gives the same
+bytes for the tables xrbid writes, with neither cost:
+
+- the header is the YAML document astropy's ECSV writer emits (``astropy.table.meta``: a
+  ``datatype`` list of ``{name, unit, datatype}`` mappings and ``schema: astropy-2.0``),
+  emitted by PyYAML with the same dumper settings (safe representer, flow style chosen per
+  mapping, width 130), and units spelled as astropy's ``Column.unit`` spells them;
+- the body is converted a column at a time (``tolist`` gives Python's shortest round-trip
+  ``repr`` of a float64, which is numpy's ``str`` of it; float32 goes through numpy's
+  ``astype(str)``), text is stripped of the spaces and tabs astropy strips and its empty cells
+  are marked the way astropy's ``CsvWriter`` marks them (so that they come out as ``""``), and
+  the rows are joined by the csv module's C writer with astropy's dialect (space-separated,
+  minimal quoting), a block of rows at a time.
+
+Columns this writer does not cover (object, bytes, complex, dates, float16/float128,
+multidimensional, text holding line breaks) send the whole table to astropy's writer, so the
+result is always astropy's. Column formats, descriptions and table metadata have no place in
+:class:`EcsvColumn`: a caller that needs them writes with astropy.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+
+__all__ = ["EcsvColumn", "astropy_table", "write_ecsv"]
+
+ECSV_VERSION = "1.0"  # the version astropy's writer declares
+_SCHEMA = "astropy-2.0"
+_ROWS_PER_BLOCK = 50_000  # rows joined at a time (bounds the text held in memory)
+# Stands in for an empty text cell until the csv module has joined the row, as astropy's
+# CsvWriter does, so that a space-separated file shows the empty cell as "".
+_EMPTY = "\x1a2b=48Av%0-V3p>bX"
+_QUOTED_EMPTY = '""'
+_COMMENT = re.compile(r"\s*#")  # astropy quotes every name when the first one looks like this
+_DIALECT = {"delimiter": " ", "quotechar": '"', "doublequote": True, "escapechar": None}
+
+
+@dataclass(frozen=True)
+class EcsvColumn:
+    """One column to write: what astropy's ``Column`` or ``MaskedColumn`` would hold.
+
+    Attributes
+    ----------
+    name : str
+        The column name.
+    data : numpy.ndarray
+        The values, shape ``(nrows,)``.
+    mask : numpy.ndarray of bool, optional
+        True where a value is missing (written as ``""``, read back masked); None for none.
+    unit : str, optional
+        The unit, as given to astropy's ``Column.unit`` (parsed, then written as astropy
+        spells it).
+    """
+
+    name: str
+    data: np.ndarray
+    mask: np.ndarray | None = None
+    unit: str | None = None
+
+
+def write_ecsv(columns: Sequence[EcsvColumn], path: str | os.PathLike) -> None:
+    """Write ``columns`` to ``path`` as ECSV: the bytes of astropy's ECSV writer.
+
+    Parameters
+    ----------
+    columns : sequence of EcsvColumn
+        The table, one entry a column, all of the same length.
+    path : str or path-like
+        The file, created or replaced (the caller takes care of atomicity and overwriting).
+
+    Notes
+    -----
+    The file is UTF-8. astropy's writer uses the locale's encoding, UTF-8 on any usual
+    system; on another, this file is still valid ECSV, whose encoding is UTF-8.
+    """
+    cells = _cells(columns)
+    if cells is None:
+        astropy_table(columns).write(path, format="ascii.ecsv", overwrite=True)
+        return
+    header = _header(tuple((c.name, c.data.dtype, c.unit) for c in columns))
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        stream.write(header)
+        _write_body(stream, cells, len(columns[0].data) if columns else 0)
+
+
+def astropy_table(columns: Sequence[EcsvColumn]) -> Table:
+    """The astropy Table that ``columns`` describe (``MaskedColumn`` where a mask is given)."""
+    from astropy.table import Column, MaskedColumn, Table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unit strings astropy does not know are kept as text
+        return Table(
+            [
+                Column(c.data, name=c.name, unit=c.unit)
+                if c.mask is None
+                else MaskedColumn(c.data, name=c.name, mask=c.mask, unit=c.unit)
+                for c in columns
+            ],
+            copy=False,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# header
+
+
+@lru_cache(maxsize=64)
+def _header(layout: tuple[tuple[str, np.dtype, str | None], ...]) -> str:
+    """The header text, from ``# %ECSV`` to the line of names, for (name, dtype, unit)s."""
+    import yaml
+
+    datatype = []
+    for name, dtype, unit in layout:
+        attrs = {"name": name}  # astropy's order: name, unit, datatype
+        if unit is not None:
+            attrs["unit"] = _unit_text(unit)
+        attrs["datatype"] = "string" if dtype.kind == "U" else dtype.name
+        datatype.append(attrs)
+    # astropy's dumper sorts the top-level keys and writes each column's in the order above
+    document = {"datatype": datatype, "schema": _SCHEMA}
+    text = yaml.dump(
+        document, Dumper=yaml.SafeDumper, default_flow_style=None, width=130, sort_keys=False
+    )
+    lines = [f"%ECSV {ECSV_VERSION}", "---", *text.splitlines()]
+    names = _names_line([name for name, _, _ in layout])
+    return "".join(f"# {line}{os.linesep}" for line in lines) + names + os.linesep
+
+
+@lru_cache(maxsize=256)
+def _unit_text(unit: str) -> str:
+    """``unit`` as astropy's ``Column.unit`` holds and writes it."""
+    from astropy import units as u
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return str(u.Unit(unit, parse_strict="silent"))
+
+
+def _names_line(names: list[str]) -> str:
+    """The column names, space-separated and quoted as astropy's ECSV header writes them."""
+    quote_all = bool(names) and (
+        _COMMENT.match(names[0]) is not None or any(n.strip() != n for n in names)
+    )
+    out = io.StringIO()
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    csv.writer(out, quoting=quoting, lineterminator="\r\n", **_DIALECT).writerow(
+        [_EMPTY if n == "" and not quote_all else n for n in names]
+    )
+    return out.getvalue().replace(_EMPTY, _QUOTED_EMPTY).rstrip("\r\n")
+
+
+# --------------------------------------------------------------------------------------------
+# body
+
+
+def _cells(columns: Sequence[EcsvColumn]) -> list[tuple[np.ndarray, np.ndarray | None]] | None:
+    """Each column's values (text already stripped) and mask; None for astropy's writer."""
+    out = []
+    for c in columns:
+        if not c.name:
+            return None  # astropy names such a column itself
+        data = np.asarray(c.data)
+        kind = data.dtype.kind
+        if data.ndim != 1 or len(data) != len(columns[0].data):
+            return None
+        if kind == "U":
+            data = np.char.strip(data, " \t")  # astropy's DefaultSplitter.process_val
+            # line breaks are quoted according to the line terminator: left to astropy
+            for unusual in ("\n", "\r", _EMPTY):
+                if data.size and (np.char.find(data, unusual) >= 0).any():
+                    return None
+        elif not (kind in "biu" or (kind == "f" and data.dtype.itemsize in (4, 8))):
+            return None  # object, bytes, complex, dates, float16/float128
+        mask = None
+        if c.mask is not None:
+            mask = np.asarray(c.mask, dtype=bool)
+            if mask.shape != data.shape:
+                return None
+            if not mask.any():
+                mask = None
+        out.append((data, mask))
+    return out
+
+
+def _as_text(data: np.ndarray, mask: np.ndarray | None) -> list:
+    """What the csv module is given for these cells (it writes ``str`` of each)."""
+    if data.dtype.kind == "U":
+        values = np.where(data == "", _EMPTY, data)
+    elif data.dtype.kind == "f" and data.dtype.itemsize == 4:
+        values = data.astype(str)  # float32's own shortest spelling, numpy's str of it
+    else:
+        values = data  # tolist: Python's repr of a float64 is numpy's str of it
+    if mask is not None:
+        values = values.astype(object)
+        values[mask] = _EMPTY
+    return values.tolist()
+
+
+def _write_body(stream, cells: list[tuple[np.ndarray, np.ndarray | None]], nrows: int) -> None:
+    """Join the rows with astropy's dialect and write them, a block of rows at a time."""
+    block = io.StringIO()
+    writer = csv.writer(block, quoting=csv.QUOTE_MINIMAL, lineterminator=os.linesep, **_DIALECT)
+    for start in range(0, nrows, _ROWS_PER_BLOCK):
+        part = slice(start, start + _ROWS_PER_BLOCK)
+        values = [
+            _as_text(data[part], None if mask is None else mask[part]) for data, mask in cells
+        ]
+        writer.writerows(zip(*values))
+        text = block.getvalue()
+        stream.write(text.replace(_EMPTY, _QUOTED_EMPTY) if _EMPTY in text else text)
+        block.seek(0)
+        block.truncate()
