@@ -1,4 +1,7 @@
-"""Shared pieces of the command line: error handling, output options, quantity parsing."""
+"""Shared pieces of the command line: error handling, outputs and summaries, image arguments.
+
+The options shared by several commands live in :mod:`._options` and are importable from here.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +19,50 @@ import click
 
 from xrbid.errors import XrbidError
 
+from ._options import (
+    ANGLE,
+    EXISTING_FILE,
+    FILE,
+    FOLDER,
+    AngleParam,
+    cache_options,
+    extinction_options,
+    headers_option,
+    id_options,
+    json_option,
+    max_sep_option,
+    output_option,
+    overwrite_option,
+    plot_option,
+    source_ids,
+    table_argument,
+)
+
 __all__ = [
     "ANGLE",
+    "EXISTING_FILE",
+    "FILE",
+    "FOLDER",
     "IMAGE_FILE",
     "AngleParam",
     "ImageFileParam",
     "UserError",
     "XrbidCommand",
     "XrbidGroup",
+    "cache_options",
+    "check_outputs",
     "emit",
+    "emit_written",
     "extinction_options",
     "headers_option",
     "id_options",
     "json_option",
+    "max_sep_option",
+    "output_option",
     "overwrite_option",
+    "plot_option",
     "source_ids",
+    "table_argument",
 ]
 
 
@@ -179,32 +211,6 @@ class XrbidGroup(click.Group):
             raise err from exc
 
 
-def overwrite_option(f: Callable) -> Callable:
-    """``--overwrite``: allow replacing existing output files."""
-    return click.option(
-        "--overwrite", is_flag=True, help="Replace output files that already exist."
-    )(f)
-
-
-def headers_option(f: Callable) -> Callable:
-    """``--headers canonical|xrbid``: the column names of written tables."""
-    return click.option(
-        "--headers",
-        type=click.Choice(["canonical", "xrbid"]),
-        default="canonical",
-        show_default=True,
-        help="Column names to write: canonical (source_id, ra, pu_2sigma, ...) or XRBID-style "
-        "(CSC ID, RA, 2Sig, ...).",
-    )(f)
-
-
-def json_option(f: Callable) -> Callable:
-    """``--json``: print a machine-readable summary instead of the human one."""
-    return click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")(
-        f
-    )
-
-
 def emit(summary: str, data: dict[str, Any], as_json: bool) -> None:
     """Print the one-line human ``summary``, or ``data`` as strict JSON when ``as_json``.
 
@@ -220,6 +226,49 @@ def emit(summary: str, data: dict[str, Any], as_json: bool) -> None:
         held.append(text + "\n")
 
 
+def emit_written(
+    source: Any,
+    text: str,
+    output: Any,
+    data: dict[str, Any],
+    as_json: bool,
+    also: Iterable[Any] = (),
+    note: str = "",
+) -> None:
+    """The summary of a command that read ``source`` and wrote ``output``.
+
+    Prints ``SOURCE: TEXT -> OUTPUT`` (then `` and A, B`` for the further files of ``also``,
+    then ``note``), or with ``--json`` ``data`` with ``input`` and ``output`` first; see
+    :func:`emit`.
+    """
+    also = [str(p) for p in also]
+    extra = f" and {', '.join(also)}" if also else ""
+    emit(
+        f"{source}: {text} -> {output}{extra}{note}",
+        {"input": str(source), "output": str(output), **data},
+        as_json,
+    )
+
+
+def check_outputs(overwrite: bool, *paths: Any, figures: Iterable[Any] = ()) -> None:
+    """Refuse, before any work, outputs that exist (without ``overwrite``) or cannot be written.
+
+    ``paths`` are any outputs (None entries skipped); ``figures`` are also checked for a
+    figure format their suffix names (:func:`xrbid.figures.check_figure_path`).
+    """
+    from xrbid._io import check_output
+
+    figures = [p for p in figures if p is not None]
+    for path in (*paths, *figures):
+        if path is not None:
+            check_output(path, overwrite)
+    if figures:
+        from xrbid.figures import check_figure_path
+
+        for path in figures:
+            check_figure_path(path, overwrite)
+
+
 def _strict_json(obj: Any) -> Any:
     """``obj`` as plain JSON values: numpy scalars/arrays unpacked, NaN/inf as None."""
     if isinstance(obj, dict):
@@ -233,83 +282,6 @@ def _strict_json(obj: Any) -> Any:
     if obj is None or isinstance(obj, bool | int | str):
         return obj
     return str(obj)
-
-
-class AngleParam(click.ParamType):
-    """An angle with a unit (``2arcsec``, ``0.5arcmin``, ``1.2"``), as a float in arcsec.
-
-    Parsing is :func:`xrbid.sky.to_arcsec`; a bare number is taken to be in arcsec.
-    """
-
-    name = "angle"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        from xrbid.sky import to_arcsec
-
-        try:
-            return to_arcsec(value, what="angle")
-        except XrbidError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-ANGLE = AngleParam()
-
-
-def extinction_options(f: Callable) -> Callable:
-    """``--ebv-scale``, ``--rv``, ``--law`` and ``--camera``: how an E(B-V) becomes A per filter."""
-    f = click.option(
-        "--camera",
-        default="ACS/WFC",
-        show_default=True,
-        help="Pivot-wavelength table: ACS/WFC, WFC3/UVIS or WFPC2.",
-    )(f)
-    f = click.option(
-        "--law",
-        type=click.Choice(["F99", "CCM89"], case_sensitive=False),
-        default="F99",
-        show_default=True,
-        help="Extinction law: Fitzpatrick 1999 or Cardelli et al. 1989.",
-    )(f)
-    f = click.option(
-        "--rv", type=float, default=3.1, show_default=True, help="R_V = A_V / E(B-V)."
-    )(f)
-    return click.option(
-        "--ebv-scale",
-        type=click.Choice(["sf11", "sfd"]),
-        default="sf11",
-        show_default=True,
-        help="sfd: --ebv is from the SFD98 maps and is multiplied by 0.86.",
-    )(f)
-
-
-def id_options(f: Callable) -> Callable:
-    """``--id ID`` (repeat for several) and ``--ids-file FILE``: which sources, one convention
-    for every command that picks sources by ID (read with :func:`source_ids`)."""
-    f = click.option(
-        "--ids-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Text file of source IDs, one per line (# starts a comment).",
-    )(f)
-    return click.option(
-        "--id", "ids", multiple=True, help="A source ID to keep (repeat for several)."
-    )(f)
-
-
-def source_ids(ids: tuple[str, ...], ids_file: Path | None, required: bool) -> list[str] | None:
-    """The IDs given with ``--id`` or ``--ids-file`` (one of them), or None when neither is
-    given and ``required`` is false."""
-    from xrbid.errors import InputError
-    from xrbid.tables import read_ids
-
-    if ids and ids_file:
-        raise InputError("give the sources with --id ID ... or with --ids-file FILE, not both")
-    if ids:
-        return list(ids)
-    if ids_file:
-        return read_ids(ids_file)
-    if required:
-        raise InputError("give the sources with --id ID ... or with --ids-file FILE (one of them)")
-    return None
 
 
 class ImageFileParam(click.Path):
