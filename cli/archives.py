@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, emit, headers_option, json_option, overwrite_option
+from ._common import (
+    ANGLE,
+    cache_options,
+    emit,
+    headers_option,
+    json_option,
+    output_option,
+    overwrite_option,
+)
 
 
 def resolve_galaxy(name: str, *, offline: bool | None) -> tuple[float, float]:
@@ -51,20 +59,12 @@ def resolve_galaxy(name: str, *, offline: bool | None) -> tuple[float, float]:
     help="One row per detection (theta and counts per observation) or per source.",
 )
 @click.option("--release", default="2.1", show_default=True, help="CSC release (2.1 or 2.0).")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output table; the format follows the extension (.vot .ecsv .csv .fits .parquet).",
-)
+@output_option("Output table; the format follows the extension (.vot .ecsv .csv .fits .parquet).")
 @headers_option
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Cache folder (default $XRBID_CACHE_DIR or ~/.cache/xrbid).",
+@cache_options(
+    "Cache folder (default $XRBID_CACHE_DIR or ~/.cache/xrbid).",
+    "Answer from the cache only ($XRBID_OFFLINE=1).",
 )
-@click.option("--offline", is_flag=True, help="Answer from the cache only ($XRBID_OFFLINE=1).")
 @click.option("--url", help="Another TAP service address (a mirror); default: the release's.")
 @click.option("--timeout", type=float, help="Seconds to wait for the service (default 120).")
 @overwrite_option

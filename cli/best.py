@@ -6,28 +6,32 @@ from pathlib import Path
 
 import click
 
-from ._common import XrbidCommand, emit, headers_option, json_option, overwrite_option
+from ._common import (
+    FILE,
+    XrbidCommand,
+    check_outputs,
+    emit_written,
+    headers_option,
+    json_option,
+    output_option,
+    overwrite_option,
+    table_argument,
+)
 
 
 @click.command("best", cls=XrbidCommand)
-@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output table, one row per source (.ecsv .csv .frame .fits .vot .parquet).",
-)
+@table_argument()
+@output_option("Output table, one row per source (.ecsv .csv .frame .fits .vot .parquet).")
 @click.option(
     "--regions-2sigma",
     "reg2",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Also write a DS9 region file of the 2-sigma circles, labelled with the source ID.",
 )
 @click.option(
     "--regions-1sigma",
     "reg1",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Also write a DS9 region file of the 1-sigma circles.",
 )
 @headers_option
@@ -55,15 +59,12 @@ def best(
     """
     import pandas as pd
 
-    from xrbid._io import check_output
     from xrbid.regions import write_regions
     from xrbid.selection import best_observations
     from xrbid.tables import check_table_output, read_table, write_table
 
     check_table_output(output, overwrite)
-    for path in (reg2, reg1):
-        if path is not None:
-            check_output(path, overwrite)
+    check_outputs(overwrite, reg2, reg1)
     required = ["source_id", "counts", "theta", "pu_2sigma"]
     if reg1 is not None:
         required.append("pu_1sigma")
@@ -94,21 +95,14 @@ def best(
     has_radius = int(radius.notna().sum())
     median = float(radius.median()) if has_radius else None
     data = {
-        "input": str(table_path),
-        "output": str(output),
         "rows": len(df),
         "sources": len(out),
         "regions": written,
         "median_pu_2sigma": median,
         "sources_without_radius": len(out) - has_radius,
     }
-    extra = f" and {', '.join(written)}" if written else ""
     radius_text = (
         f"median 2-sigma radius {median:.3f} arcsec" if median is not None else "no 2-sigma radius"
     )
-    emit(
-        f"{table_path}: {len(df)} rows -> best observation of {len(out)} sources "
-        f"({radius_text}) -> {output}{extra}",
-        data,
-        as_json,
-    )
+    text = f"{len(df)} rows -> best observation of {len(out)} sources ({radius_text})"
+    emit_written(table_path, text, output, data, as_json, also=written)

@@ -6,7 +6,19 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidGroup, emit, json_option, overwrite_option
+from ._common import (
+    ANGLE,
+    EXISTING_FILE,
+    FILE,
+    XrbidGroup,
+    cache_options,
+    check_outputs,
+    emit,
+    json_option,
+    output_option,
+    overwrite_option,
+    plot_option,
+)
 from .phot import LENGTH, LENGTH_HELP
 
 
@@ -16,7 +28,7 @@ def calib() -> None:
 
 
 @calib.command("wcs")
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("image", type=EXISTING_FILE)
 @click.option(
     "--ref",
     "ref",
@@ -25,13 +37,7 @@ def calib() -> None:
     help="Reference catalogue: 'gaia' (Gaia DR3 around the image, moved to its date) or a "
     "table file with ra, dec in degrees.",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The corrected copy of IMAGE (FITS).",
-)
+@output_option("The corrected copy of IMAGE (FITS).")
 @click.option(
     "--fit",
     type=click.Choice(["shift", "rscale", "linear", "sip"]),
@@ -72,22 +78,16 @@ def calib() -> None:
     "--epoch",
     help="Date the Gaia positions are moved to (default: the image's DATE-OBS), e.g. 1999-08-18.",
 )
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a residual plot; the format follows the suffix (.png .pdf .svg).",
-)
+@plot_option()
 @click.option(
     "--matches",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Write the matched stars and their residuals (table; format by extension).",
 )
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Archive cache folder (default $XRBID_CACHE_DIR or ~/.cache/xrbid).",
+@cache_options(
+    "Archive cache folder (default $XRBID_CACHE_DIR or ~/.cache/xrbid).",
+    "Gaia from the cache only ($XRBID_OFFLINE=1).",
 )
-@click.option("--offline", is_flag=True, help="Gaia from the cache only ($XRBID_OFFLINE=1).")
 @overwrite_option
 @json_option
 def wcs(
@@ -121,16 +121,13 @@ def wcs(
       xrbid calib wcs a478hst-cutout.fits --ref gaia -o a478_wcs.fits --plot a478_wcs.png
       xrbid calib wcs a478hst-cutout.fits --ref stars.ecsv --fit shift -o a478_wcs.fits
     """
-    from xrbid._io import check_output
     from xrbid.calibration.astrometry import calibrate_wcs, plot_residuals
     from xrbid.errors import InputError
-    from xrbid.figures import check_figure_path
+    from xrbid.tables import check_table_output, write_table
 
-    for path in (output, plot, matches):
-        if path is not None:
-            check_output(path, overwrite)
-    if plot is not None:
-        check_figure_path(plot, overwrite)
+    check_outputs(overwrite, output, figures=[plot])
+    if matches is not None:
+        check_table_output(matches, overwrite)
     if path_is_same(image, output):
         raise InputError(f"{output} is the input image; write the corrected copy to a new file")
     if ref.lower() == "gaia":
@@ -174,17 +171,7 @@ def wcs(
     if plot is not None:
         plot_residuals(result, plot, overwrite=overwrite)
     if matches is not None:
-        from xrbid._io import atomic_output
-
-        fmt = matches.suffix.lower()
-        with atomic_output(matches, overwrite) as tmp:
-            if fmt in (".ecsv", ".fits", ".vot", ".xml"):
-                from astropy.table import Table
-
-                kind = {".ecsv": "ascii.ecsv", ".fits": "fits"}.get(fmt, "votable")
-                Table.from_pandas(result.matches).write(tmp, format=kind, overwrite=True)
-            else:
-                result.matches.to_csv(tmp, index=False)
+        write_table(result.matches, matches, overwrite=overwrite)
     data = {"image": str(image), "output": str(output), "reference": ref_name, **result.to_dict()}
     notes = "" if not result.notes else " (" + "; ".join(result.notes) + ")"
     emit(

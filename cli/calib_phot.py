@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidCommand, emit, json_option, overwrite_option
+from ._common import (
+    FILE,
+    XrbidCommand,
+    check_outputs,
+    emit,
+    json_option,
+    max_sep_option,
+    output_option,
+    overwrite_option,
+    plot_option,
+)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -15,11 +25,11 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 
 @click.command("phot", cls=XrbidCommand)
-@click.argument("phot_path", metavar="PHOT", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("phot_path", metavar="PHOT", type=FILE)
 @click.option(
     "--ref",
     "ref_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Reference catalogue of standard magnitudes, matched to PHOT by position (ra, dec). "
     "Leave out when PHOT already has the catalogue columns.",
 )
@@ -104,13 +114,7 @@ def _split(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help="Magnitude error added in quadrature to every star's error.",
 )
-@click.option(
-    "--max-sep",
-    type=ANGLE,
-    default="1arcsec",
-    show_default=True,
-    help="Largest star-catalogue separation of a match (with --ref).",
-)
+@max_sep_option("1arcsec", "Largest star-catalogue separation of a match (with --ref).")
 @click.option("--mag-column", default="mag", show_default=True, help="Instrumental magnitude.")
 @click.option(
     "--err-column",
@@ -123,21 +127,11 @@ def _split(value: str | None) -> tuple[str, ...]:
 @click.option("--y-column", default="y", show_default=True, help="y pixel position.")
 @click.option("--image-column", default="image", show_default=True, help="Image identifier.")
 @click.option("--airmass-column", default="airmass", show_default=True, help="Airmass.")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Calibrated table: PHOT with mag_cal, mag_cal_err, calib_residual, calib_used.",
-)
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Residual plot (vs magnitude, colour, x, y), e.g. residuals.png.",
-)
+@output_option("Calibrated table: PHOT with mag_cal, mag_cal_err, calib_residual, calib_used.")
+@plot_option("Residual plot (vs magnitude, colour, x, y), e.g. residuals.png.")
 @click.option(
     "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Fit report as JSON: every term with coefficient, error, kept/dropped, F and p.",
 )
 @overwrite_option
@@ -183,7 +177,7 @@ def phot(
           --mag-column mag_vega -U '&PC,@.p2' -o f555w_cal.ecsv \\
           --plot f555w_residuals.png --report f555w_fit.json
     """
-    from xrbid._io import check_output, write_text_atomic
+    from xrbid._io import write_text_atomic
     from xrbid.calibration.photometric import (
         calibrate_photometry,
         check_plot_path,
@@ -193,9 +187,7 @@ def phot(
     from xrbid.tables import check_table_output, read_table, write_table
 
     check_table_output(output, overwrite)
-    for path in (plot, report):
-        if path is not None:
-            check_output(path, overwrite)
+    check_outputs(overwrite, plot, report)
     if plot is not None:
         check_plot_path(plot)
     filter_list = _split(filters)
@@ -229,17 +221,12 @@ def phot(
     )
 
     data = solution.to_dict()
-    created = [p for p in (output, plot, report) if p is not None and not p.exists()]
-    try:
-        write_table(out, output, overwrite=overwrite)
-        if plot is not None:
-            plot_residuals(solution, out, plot, overwrite=overwrite)
-        if report is not None:
-            write_text_atomic(report, json.dumps(data, indent=2) + "\n", overwrite=overwrite)
-    except BaseException:
-        for path in created:  # all or nothing: no half set of new outputs
-            path.unlink(missing_ok=True)
-        raise
+    # all or nothing: the command's outputs are committed together (XrbidCommand)
+    write_table(out, output, overwrite=overwrite)
+    if plot is not None:
+        plot_residuals(solution, out, plot, overwrite=overwrite)
+    if report is not None:
+        write_text_atomic(report, json.dumps(data, indent=2) + "\n", overwrite=overwrite)
 
     zp = [r for r in solution.coefficients if r.term == "ZP"]
     zp_text = (

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidCommand, emit, extinction_options, json_option, overwrite_option
+from ._common import (
+    ANGLE,
+    FILE,
+    XrbidCommand,
+    emit,
+    extinction_options,
+    json_option,
+    output_option,
+    overwrite_option,
+    table_argument,
+)
 
 
 def _distance_pc(value: str) -> float:
@@ -63,25 +73,19 @@ def _sources_path(output: Path, sources: Path | None) -> Path:
 
 
 @click.command("classify", cls=XrbidCommand)
-@click.argument("cands", metavar="CANDS", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Classified candidates (.ecsv .csv .fits .vot .parquet).",
-)
+@table_argument("cands", "CANDS")
+@output_option("Classified candidates (.ecsv .csv .fits .vot .parquet).")
 @click.option(
     "--sources",
     "sources_out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Per-source table (default: OUTPUT with _sources before the extension).",
 )
 @click.option(
     "--models",
     "model_paths",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Stellar models (MIST .iso.cmd/.eep.cmd, PARSEC); repeat for several files.",
 )
 @click.option("--distance", help="Distance to the galaxy, e.g. 6.4Mpc (needed with --models).")
@@ -103,14 +107,14 @@ def _sources_path(output: Path, sources: Path | None) -> Path:
 @click.option(
     "--optical",
     "optical_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="All optical sources for the local density: a table (ra, dec, magnitudes) or a "
     "fk5 region file, as for xrbid counterparts.",
 )
 @click.option(
     "--xray",
     "xray_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="X-ray sources, one row each (default: from the candidates).",
 )
 @click.option(
@@ -152,7 +156,7 @@ def _sources_path(output: Path, sources: Path | None) -> Path:
 @click.option(
     "--flags",
     "flags_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Table of object_type per candidate (cluster/foreground/background).",
 )
 @click.option(

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidCommand, emit, json_option, overwrite_option
+from ._common import (
+    ANGLE,
+    FILE,
+    XrbidCommand,
+    check_outputs,
+    emit,
+    json_option,
+    output_option,
+    overwrite_option,
+    table_argument,
+)
 
 
 def _split_optical(spec: str) -> tuple[str | None, Path]:
@@ -27,19 +37,13 @@ def _read_optical(path: Path):
 
 
 @click.command("counterparts", cls=XrbidCommand)
-@click.argument("best_path", metavar="BEST", type=click.Path(dir_okay=False, path_type=Path))
+@table_argument("best_path", "BEST")
 @click.argument("optical", metavar="OPTICAL...", nargs=-1, required=True)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Candidate table (.ecsv .csv .fits .vot .parquet), one row per X-ray/optical pair.",
-)
+@output_option("Candidate table (.ecsv .csv .fits .vot .parquet), one row per X-ray/optical pair.")
 @click.option(
     "--regions",
     "regions_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Also write the candidates as a DS9 region file labelled SOURCE_ID:RANK.",
 )
 @click.option(
@@ -80,7 +84,6 @@ def counterparts(
           --regions m101_candidates.reg
       xrbid counterparts m101_best.ecsv F555W=f555w.ecsv F814W=f814w.ecsv -o cands.ecsv
     """
-    from xrbid._io import check_output
     from xrbid.errors import InputError
     from xrbid.selection import (
         find_counterparts,
@@ -90,8 +93,7 @@ def counterparts(
     from xrbid.tables import check_table_output, read_table, write_table
 
     check_table_output(output, overwrite)
-    if regions_path is not None:
-        check_output(regions_path, overwrite)
+    check_outputs(overwrite, regions_path)
     xray = read_table(
         best_path,
         required=["source_id", "ra", "dec", radius_column],

@@ -8,34 +8,23 @@ import click
 
 from ._common import (
     XrbidGroup,
-    emit,
+    emit_written,
     headers_option,
     id_options,
     json_option,
+    output_option,
     overwrite_option,
     source_ids,
+    table_argument,
+)
+
+_output_option = output_option(
+    "Output table; the format follows the extension (.csv .frame .ecsv .fits .vot .xml .parquet)."
 )
 
 
-def _output_option(f):
-    return click.option(
-        "-o",
-        "--output",
-        "output",
-        required=True,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Output table; the format follows the extension "
-        "(.csv .frame .ecsv .fits .vot .xml .parquet).",
-    )(f)
-
-
-def _table_argument(name: str):
-    return click.argument(name, type=click.Path(dir_okay=False, path_type=Path))
-
-
-def _summary_data(df, output: Path, **extra) -> dict:
-    n_sources = int(df["source_id"].nunique()) if "source_id" in df.columns else None
-    return {"rows": len(df), "sources": n_sources, "output": str(output), **extra}
+def _n_sources(df) -> int | None:
+    return int(df["source_id"].nunique()) if "source_id" in df.columns else None
 
 
 @click.group(cls=XrbidGroup)
@@ -51,7 +40,7 @@ def csc() -> None:
 
 
 @csc.command("load")
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@table_argument("input_path", "INPUT")
 @_output_option
 @headers_option
 @click.option(
@@ -82,17 +71,13 @@ def load(
         input_path, table=table, required=["source_id", "ra", "dec"], what="a CSC table"
     )
     write_table(df, output, overwrite=overwrite, headers=headers)
-    data = _summary_data(df, output, input=str(input_path), columns=list(df.columns))
-    emit(
-        f"{input_path}: {data['rows']} rows, {data['sources']} sources, "
-        f"{len(df.columns)} columns -> {output}",
-        data,
-        as_json,
-    )
+    data = {"rows": len(df), "sources": _n_sources(df), "columns": list(df.columns)}
+    text = f"{len(df)} rows, {data['sources']} sources, {len(df.columns)} columns"
+    emit_written(input_path, text, output, data, as_json)
 
 
 @csc.command("unique")
-@_table_argument("table_path")
+@table_argument(metavar=None)
 @_output_option
 @headers_option
 @overwrite_option
@@ -110,12 +95,12 @@ def unique(table_path: Path, output: Path, headers: str, overwrite: bool, as_jso
     df = read_table(table_path, required=["source_id"], what="unique sources")
     out = unique_sources(df)
     write_table(out, output, overwrite=overwrite, headers=headers)
-    data = _summary_data(out, output, input=str(table_path), input_rows=len(df))
-    emit(f"{table_path}: {len(df)} rows -> {len(out)} unique sources -> {output}", data, as_json)
+    data = {"rows": len(out), "sources": _n_sources(out), "input_rows": len(df)}
+    emit_written(table_path, f"{len(df)} rows -> {len(out)} unique sources", output, data, as_json)
 
 
 @csc.command("select")
-@_table_argument("table_path")
+@table_argument(metavar=None)
 @id_options
 @click.option(
     "--missing",
@@ -158,13 +143,9 @@ def select(
     df = read_table(table_path, required=["source_id"], what="selecting sources")
     out = select_sources(df, wanted, missing=missing)
     write_table(out, output, overwrite=overwrite, headers=headers)
-    data = _summary_data(out, output, input=str(table_path), requested=len(wanted))
-    emit(
-        f"{table_path}: {len(out)} rows ({data['sources']} of {len(set(wanted))} requested "
-        f"sources found) -> {output}",
-        data,
-        as_json,
-    )
+    data = {"rows": len(out), "sources": _n_sources(out), "requested": len(wanted)}
+    text = f"{len(out)} rows ({data['sources']} of {len(set(wanted))} requested sources found)"
+    emit_written(table_path, text, output, data, as_json)
 
 
 # Further sub-commands register below, e.g. `csc.add_command(query)`.

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidGroup, emit, extinction_options, json_option, overwrite_option
+from ._common import (
+    ANGLE,
+    FILE,
+    XrbidGroup,
+    emit,
+    extinction_options,
+    json_option,
+    output_option,
+    overwrite_option,
+    table_argument,
+)
 
 
 @click.group("figures", cls=XrbidGroup)
@@ -38,11 +48,11 @@ def _distance(text: str | None):
 
 
 @figures.command("finder")
-@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
+@table_argument()
 @click.option(
     "--candidates",
     "cands_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Candidate table (xrbid counterparts); drawn numbered by their rank.",
 )
 @click.option(
@@ -53,13 +63,9 @@ def _distance(text: str | None):
     help="FILTER=IMAGE; once for a grey-scale stamp, three times for colour. "
     "IMAGE may end in [ext].",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="finder.pdf (several charts per page) or finder.png (one file per source, "
-    "finder_<source_id>.png).",
+@output_option(
+    "finder.pdf (several charts per page) or finder.png (one file per source, "
+    "finder_<source_id>.png)."
 )
 @click.option(
     "--size",
@@ -103,7 +109,7 @@ def finder(
     from xrbid.figures import check_figure_path, write_finder_charts
     from xrbid.tables import read_table
 
-    from .phot import _filter_image, _load
+    from .phot import _filter_images, _load
 
     check_figure_path(output, overwrite)
     if len(images) not in (1, 3):
@@ -111,9 +117,7 @@ def finder(
             f"give one image (grey scale) or three (colour), not {len(images)}",
             param_hint="--image",
         )
-    pairs = [_filter_image(t) for t in images]
-    if len({f for f, _ in pairs}) != len(pairs):
-        raise click.BadParameter("each filter may be given once", param_hint="--image")
+    pairs = _filter_images(images)
     dist = _distance(distance)
     sources = read_table(
         table_path,
@@ -176,7 +180,7 @@ def _extinction(values: tuple[str, ...]) -> dict[str, float]:
 
 
 @figures.command("cmd")
-@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
+@table_argument()
 @click.option(
     "--color",
     "colour",
@@ -209,7 +213,7 @@ def _extinction(values: tuple[str, ...]) -> dict[str, float]:
     "--models",
     "model_paths",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Stellar models (MIST .iso.cmd/.eep.cmd, PARSEC) drawn as tracks, one per age; "
     "repeat for several files.",
 )
@@ -223,7 +227,7 @@ def _extinction(values: tuple[str, ...]) -> dict[str, float]:
     "--track",
     "tracks",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Model track or isochrone table (repeat): columns colour and mag, or one column "
     "per filter; on the same magnitude scale as the y axis.",
 )
@@ -233,13 +237,7 @@ def _extinction(values: tuple[str, ...]) -> dict[str, float]:
     help="Magnitude system for the axis labels [default: as recorded by the photometry].",
 )
 @click.option("--title", help="Title above the plot (none by default).")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Figure file: .pdf .png .svg .eps .jpg.",
-)
+@output_option("Figure file: .pdf .png .svg .eps .jpg.")
 @overwrite_option
 @json_option
 def cmd(

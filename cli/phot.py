@@ -11,7 +11,15 @@ import click
 
 from xrbid.errors import InputError
 
-from ._common import XrbidGroup, emit, json_option, overwrite_option
+from ._common import (
+    XrbidGroup,
+    check_outputs,
+    emit,
+    json_option,
+    output_option,
+    overwrite_option,
+    plot_option,
+)
 
 LENGTH_HELP = "an angle (0.1arcsec) or pixels (2.5pix)"
 
@@ -41,6 +49,27 @@ class LengthParam(click.ParamType):
 
 LENGTH = LengthParam()
 DEFAULT_FWHM = "0.1arcsec"
+_OUT = click.Path(dir_okay=False)  # photometry outputs are passed on as given (str)
+
+_radius_option = click.option(
+    "--radius",
+    type=LENGTH,
+    default="3pix",
+    show_default=True,
+    help=f"Measurement aperture radius: {LENGTH_HELP}.",
+)
+_apcorr_fwhm_option = click.option(
+    "--fwhm",
+    type=LENGTH,
+    default=DEFAULT_FWHM,
+    show_default=True,
+    help="FWHM used to find aperture-correction stars.",
+)
+
+
+def _apcorr_option(help: str):
+    """``--apcorr auto|none|MAG`` (read with :func:`_apcorr_value`)."""
+    return click.option("--apcorr", default="auto", show_default=True, help=help)
 
 
 def _check_default_fwhm(images: list) -> None:
@@ -114,13 +143,7 @@ def phot() -> None:
 
 @phot.command("detect")
 @click.argument("image")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Source table (.ecsv, .csv, .fits, ...).",
-)
+@output_option("Source table (.ecsv, .csv, .fits, ...).", type=_OUT)
 @click.option(
     "--fwhm", type=LENGTH, default=DEFAULT_FWHM, show_default=True, help=f"PSF FWHM: {LENGTH_HELP}."
 )
@@ -138,7 +161,7 @@ def phot() -> None:
 @click.option(
     "--regions",
     "regions_path",
-    type=click.Path(dir_okay=False),
+    type=_OUT,
     help="Also write a DS9 region file of the sources.",
 )
 @_image_options
@@ -169,14 +192,11 @@ def detect(
       xrbid phot detect f555w_drc.fits -o f555w_sources.ecsv --fwhm 0.1arcsec \\
           --regions f555w_sources.reg
     """
-    from xrbid._io import check_output
     from xrbid.photometry import detect_sources
     from xrbid.photometry.detection import write_detection_regions
     from xrbid.tables import write_table
 
-    check_output(output, overwrite)
-    if regions_path:
-        check_output(regions_path, overwrite)
+    check_outputs(overwrite, output, regions_path or None)
     img = _load(image, ext, chip, exptime=exptime, mask=mask)
     _check_default_fwhm([img])
     ny, nx = img.shape
@@ -225,14 +245,8 @@ def _apcorr_value(text: str) -> Any:
     type=click.Path(exists=True, dir_okay=False),
     help="Table with x, y (0-based pixels) or ra, dec columns (e.g. from detect).",
 )
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--radius",
-    type=LENGTH,
-    default="3pix",
-    show_default=True,
-    help=f"Measurement aperture radius: {LENGTH_HELP}.",
-)
+@output_option(type=_OUT)
+@_radius_option
 @click.option(
     "--large-radius",
     type=LENGTH,
@@ -245,23 +259,12 @@ def _apcorr_value(text: str) -> Any:
     help="Background annulus R_IN R_OUT (default: large radius + 3 and + 8 pixels).",
 )
 @click.option("--extended", type=LENGTH, help="Also measure an extended-source aperture.")
-@click.option(
-    "--apcorr",
-    default="auto",
-    show_default=True,
-    help="auto (measure on stars of the image), none, or a value in mag.",
-)
+@_apcorr_option("auto (measure on stars of the image), none, or a value in mag.")
 @click.option(
     "--eef", "eef_value", type=float, help="EEF at the large radius (overrides the shipped table)."
 )
 @click.option("--zeropoint", type=float, help="Explicit zero point (adds a 'mag' column).")
-@click.option(
-    "--fwhm",
-    type=LENGTH,
-    default=DEFAULT_FWHM,
-    show_default=True,
-    help="FWHM used to find aperture-correction stars.",
-)
+@_apcorr_fwhm_option
 @click.option("--saturation", type=float, help="Saturation level in data units.")
 @click.option(
     "--pixels",
@@ -384,6 +387,14 @@ def _filter_image(text: str) -> tuple[str, str]:
     return filt.strip().upper(), spec.strip()
 
 
+def _filter_images(texts: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The (FILTER, IMAGE) pairs of the ``--image`` options; each filter may be given once."""
+    pairs = [_filter_image(t) for t in texts]
+    if len({f for f, _ in pairs}) != len(pairs):
+        raise click.BadParameter("each filter may be given once", param_hint="--image")
+    return pairs
+
+
 @phot.command("counterparts")
 @click.argument("candidates", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -393,21 +404,10 @@ def _filter_image(text: str) -> tuple[str, str]:
     required=True,
     help="FILTER=IMAGE (repeat); IMAGE may end in [ext] or [chip=N].",
 )
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--radius",
-    type=LENGTH,
-    default="3pix",
-    show_default=True,
-    help=f"Measurement aperture radius: {LENGTH_HELP}.",
-)
+@output_option(type=_OUT)
+@_radius_option
 @click.option("--annulus", nargs=2, type=LENGTH, help="Background annulus R_IN R_OUT.")
-@click.option(
-    "--apcorr",
-    default="auto",
-    show_default=True,
-    help="auto, none, or a value in mag (all filters).",
-)
+@_apcorr_option("auto, none, or a value in mag (all filters).")
 @click.option(
     "--system",
     type=click.Choice(["vega", "ab", "st"]),
@@ -430,19 +430,12 @@ def _filter_image(text: str) -> tuple[str, str]:
     "supplying its EXPTIME (for the Poisson term of the errors).",
 )
 @click.option("--distance-modulus", type=float, help="Adds <filter>_abs_mag columns.")
-@click.option(
-    "--fwhm",
-    type=LENGTH,
-    default=DEFAULT_FWHM,
-    show_default=True,
-    help="FWHM used to find aperture-correction stars.",
-)
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    help="Also draw the colour-magnitude diagram of the two bluest filters; the format "
+@_apcorr_fwhm_option
+@plot_option(
+    "Also draw the colour-magnitude diagram of the two bluest filters; the format "
     "follows the suffix (.pdf .png .svg); `xrbid figures cmd` draws any pair.",
+    dest="plot_path",
+    type=_OUT,
 )
 @overwrite_option
 @json_option
@@ -475,13 +468,11 @@ def counterparts(
     from xrbid.tables import read_table, write_table
 
     check_output(output, overwrite)
-    pairs = [_filter_image(t) for t in images]
+    pairs = _filter_images(images)
     if plot_path:
         check_figure_path(plot_path, overwrite)
         if len(pairs) < 2:
             raise click.BadParameter("a CMD needs two filters (two --image)", param_hint="--plot")
-    if len({f for f, _ in pairs}) != len(pairs):
-        raise click.BadParameter("each filter may be given once", param_hint="--image")
     zps = dict(_filter_zeropoint(t) for t in zeropoints)
     unknown = sorted(set(zps) - {f.upper() for f, _ in pairs})
     if unknown:

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from ._common import XrbidCommand, emit, headers_option, json_option, overwrite_option
+from ._common import (
+    FILE,
+    XrbidCommand,
+    emit_written,
+    headers_option,
+    json_option,
+    output_option,
+    overwrite_option,
+    table_argument,
+)
 
 
 def _parse_std(value: str | None) -> tuple[float, float] | None:
@@ -30,7 +39,7 @@ def _parse_std(value: str | None) -> tuple[float, float] | None:
 
 
 @click.command("pu", cls=XrbidCommand)
-@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
+@table_argument()
 @click.option(
     "--std",
     "std",
@@ -39,7 +48,7 @@ def _parse_std(value: str | None) -> tuple[float, float] | None:
 )
 @click.option(
     "--solution",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Alignment solution JSON written by `xrbid align` (its std_x, std_y are used).",
 )
 @click.option(
@@ -56,13 +65,9 @@ def _parse_std(value: str | None) -> tuple[float, float] | None:
     is_flag=True,
     help="Treat counts above 10^3.3 like unusable rows instead of evaluating them at C = 3.3.",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output table (.ecsv .csv .frame .fits .vot .parquet) with pu_1sigma, pu_2sigma "
-    "(arcsec) and pu_method.",
+@output_option(
+    "Output table (.ecsv .csv .frame .fits .vot .parquet) with pu_1sigma, pu_2sigma "
+    "(arcsec) and pu_method."
 )
 @headers_option
 @overwrite_option
@@ -115,8 +120,6 @@ def pu(
     methods = method_counts(out)
     s = math.hypot(*sigma_astro)
     data = {
-        "input": str(table_path),
-        "output": str(output),
         "rows": len(out),
         "std_x": sigma_astro[0],
         "std_y": sigma_astro[1],
@@ -125,9 +128,5 @@ def pu(
         "methods": methods,
     }
     listed = ", ".join(f"{k} {v}" for k, v in methods.items())
-    emit(
-        f"{table_path}: {len(out)} rows, alignment scatter {s:.4f} arcsec; "
-        f"pu_method: {listed} -> {output}",
-        data,
-        as_json,
-    )
+    text = f"{len(out)} rows, alignment scatter {s:.4f} arcsec; pu_method: {listed}"
+    emit_written(table_path, text, output, data, as_json)

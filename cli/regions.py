@@ -6,7 +6,23 @@ from pathlib import Path
 
 import click
 
-from ._common import ANGLE, XrbidGroup, emit, json_option, overwrite_option
+from ._common import (
+    ANGLE,
+    XrbidGroup,
+    check_outputs,
+    emit_written,
+    json_option,
+    output_option,
+    overwrite_option,
+    table_argument,
+)
+
+
+def _pixel_origin_option(help: str):
+    """``--pixel-origin 0|1``: whether pixel x, y count from 0 (numpy) or 1 (DS9, FITS)."""
+    return click.option(
+        "--pixel-origin", type=click.Choice(["0", "1"]), default="0", show_default=True, help=help
+    )
 
 
 @click.group(cls=XrbidGroup)
@@ -40,14 +56,8 @@ def _radius(value: str | None, system: str) -> float | None:
 
 
 @regions.command("write")
-@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Region file to write (.reg).",
-)
+@table_argument()
+@output_option("Region file to write (.reg).")
 @click.option(
     "--radius",
     default=None,
@@ -72,13 +82,7 @@ def _radius(value: str | None, system: str) -> float | None:
     show_default=True,
     help="Coordinate system: fk5/icrs use ra, dec (deg); image uses x, y (pixels).",
 )
-@click.option(
-    "--pixel-origin",
-    type=click.Choice(["0", "1"]),
-    default="0",
-    show_default=True,
-    help="With --system image: x, y count from 0 (numpy, photutils) or 1 (DS9, FITS).",
-)
+@_pixel_origin_option("With --system image: x, y count from 0 (numpy, photutils) or 1 (DS9, FITS).")
 @click.option("--color", default=None, help="DS9 colour of all regions (hotpink, #ff69b4).")
 @click.option("--color-column", default=None, help="Column with a colour per row.")
 @click.option("--width", type=click.IntRange(min=1), default=None, help="Line width (pixels).")
@@ -134,11 +138,10 @@ def write(
       xrbid regions write m101_best.ecsv -o m101_bestrads_2sig.reg --radius-column pu_2sigma \\
           --label-column source_id
     """
-    from xrbid._io import check_output
     from xrbid.regions import RegionStyle, write_regions
     from xrbid.tables import read_table
 
-    check_output(output, overwrite)
+    check_outputs(overwrite, output)
     df = read_table(table_path)
     write_regions(
         df,
@@ -171,8 +174,6 @@ def write(
         else "no radius"
     )
     data = {
-        "input": str(table_path),
-        "output": str(output),
         "regions": len(df),
         "shape": "point" if marker else "circle",
         "system": system,
@@ -180,25 +181,13 @@ def write(
         "radius_column": radius_column,
         "label_column": label_column,
     }
-    emit(f"{table_path}: {len(df)} {kind} ({system}, {size}) -> {output}", data, as_json)
+    emit_written(table_path, f"{len(df)} {kind} ({system}, {size})", output, data, as_json)
 
 
 @regions.command("read")
-@click.argument("region_path", metavar="FILE.reg", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Table to write; the format follows the extension (.ecsv .csv .fits .vot .parquet).",
-)
-@click.option(
-    "--pixel-origin",
-    type=click.Choice(["0", "1"]),
-    default="0",
-    show_default=True,
-    help="Image regions: write x, y counting from 0 (numpy, photutils) or 1 (DS9).",
-)
+@table_argument("region_path", "FILE.reg")
+@output_option("Table to write; the format follows the extension (.ecsv .csv .fits .vot .parquet).")
+@_pixel_origin_option("Image regions: write x, y counting from 0 (numpy, photutils) or 1 (DS9).")
 @overwrite_option
 @json_option
 def read(
@@ -213,11 +202,10 @@ def read(
     Example (M101 walkthrough: the sources picked by eye in DS9, saved as fk5):
       xrbid regions read m101_picked.reg -o m101_picked.ecsv
     """
-    from xrbid._io import check_output
     from xrbid.regions import read_regions
     from xrbid.tables import write_table
 
-    check_output(output, overwrite)
+    check_outputs(overwrite, output)
     table = read_regions(region_path, pixel_origin=int(pixel_origin))
     for col in ("vertices", "params"):  # tuples -> text that every table format can hold
         table[col] = [
@@ -227,11 +215,9 @@ def read(
     write_table(table, output, overwrite=overwrite)
     counts = table["shape"].value_counts()
     data = {
-        "input": str(region_path),
-        "output": str(output),
         "regions": len(table),
         "shapes": {str(k): int(v) for k, v in counts.items()},
         "frames": sorted(str(f) for f in table["frame"].dropna().unique()),
     }
     shapes = ", ".join(f"{v} {k}" for k, v in counts.items()) or "no regions"
-    emit(f"{region_path}: {len(table)} regions ({shapes}) -> {output}", data, as_json)
+    emit_written(region_path, f"{len(table)} regions ({shapes})", output, data, as_json)

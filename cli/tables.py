@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from ._common import XrbidGroup, emit, json_option, overwrite_option
+from ._common import (
+    XrbidGroup,
+    check_outputs,
+    emit_written,
+    json_option,
+    output_option,
+    overwrite_option,
+    table_argument,
+)
 
 _WHAT = {"best": "X-ray sources (best observations)", "candidates": "candidates"}
 
@@ -17,7 +25,7 @@ def tables() -> None:
 
 
 @tables.command("paper")
-@click.argument("table_path", metavar="TABLE", type=click.Path(dir_okay=False, path_type=Path))
+@table_argument()
 @click.option(
     "--format",
     "fmt",
@@ -32,13 +40,7 @@ def tables() -> None:
     help="What TABLE holds [default: candidates when it has a rank column, else best].",
 )
 @click.option("--caption", help="Table caption (title of an MRT).")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file, e.g. table1.tex (or table1.txt for an MRT).",
-)
+@output_option("Output file, e.g. table1.tex (or table1.txt for an MRT).")
 @overwrite_option
 @json_option
 def paper(
@@ -60,24 +62,20 @@ def paper(
       xrbid tables paper m101_best.ecsv --format aastex -o table1.tex
       xrbid tables paper m101_cand_phot.ecsv --format mrt -o table2.txt
     """
-    from xrbid._io import check_output
     from xrbid.paper_tables import table_kind, write_paper_table
     from xrbid.tables import read_table
 
-    check_output(output, overwrite)
+    check_outputs(overwrite, output)
     df = read_table(table_path)
     kind = kind or table_kind(df)
     write_paper_table(df, output, fmt=fmt, kind=kind, caption=caption, overwrite=overwrite)
-    emit(
-        f"{table_path}: {len(df)} {_WHAT[kind]} -> {output} ({fmt})",
-        {
-            "input": str(table_path),
-            "output": str(output),
-            "rows": len(df),
-            "kind": kind,
-            "format": fmt,
-        },
+    emit_written(
+        table_path,
+        f"{len(df)} {_WHAT[kind]}",
+        output,
+        {"rows": len(df), "kind": kind, "format": fmt},
         as_json,
+        note=f" ({fmt})",
     )
 
 
