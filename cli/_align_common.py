@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ._common import FILE, check_outputs, emit, output_option, plot_option
-from ._options import json_option, overwrite_option
+from ._common import check_outputs, emit
+from ._options import (
+    FILE,
+    json_option,
+    option_group,
+    output_option,
+    overwrite_option,
+    plot_option,
+)
 
 _UNMATCHED_SHOWN = 10  # unmatched sources named on the warning line; the rest are counted
 
@@ -32,62 +40,54 @@ weights_option = click.option(
 )
 
 
-def solution_outputs(f: Callable) -> Callable:
-    """``-o`` (the solution JSON), ``--matched-regions``, ``--field``, ``--plot``; then
-    ``--overwrite`` and ``--json``."""
-    for option in reversed(
-        [
-            output_option("Alignment solution (JSON)."),
-            click.option(
-                "--matched-regions",
-                "matched",
-                type=FILE,
-                help="Write a DS9 region file of the matched optical/reference sources.",
-            ),
-            click.option(
-                "--field",
-                help="Field named in the plot's title [default: ObsID N with --obsid, else the "
-                "X-ray file's name].",
-            ),
-            plot_option(
-                "Write a plot of the offsets with the shift and its 1-sigma ellipse, east to the "
-                "left; the format follows the suffix (.png .pdf .svg)."
-            ),
-            overwrite_option,
-            json_option,
-        ]
-    ):
-        f = option(f)
-    return f
+@dataclass(frozen=True)
+class SolutionOutputs:
+    """Where a solution goes: ``-o``, ``--matched-regions``, ``--field``, ``--plot``,
+    ``--overwrite``, ``--json``."""
+
+    output: Path
+    matched: Path | None
+    field: str | None
+    plot: Path | None
+    overwrite: bool
+    as_json: bool
+
+    def check(self) -> None:
+        """Refuse existing or unwritable outputs before any input is read."""
+        check_outputs(self.overwrite, self.output, self.matched, figures=[self.plot])
+
+    def finish(self, solution: Any, what: str, field: str) -> None:
+        """Write the solution and its optional region file and plot; report it.
+
+        Unmatched ``what`` (calibrators, X-ray sources), the solution's notes and raised QA
+        flags are one line each on stderr; the summary (or ``--json``) on stdout. ``field``
+        titles the plot when ``--field`` is not given.
+        """
+        overwrite = self.overwrite
+        solution.write_json(self.output, overwrite=overwrite)
+        if self.matched is not None:
+            solution.write_matched_regions(self.matched, overwrite=overwrite)
+        if self.plot is not None:
+            solution.plot_residuals(self.plot, overwrite=overwrite, field=self.field or field)
+        _warn(solution, what)
+        data = {
+            "output": str(self.output),
+            "method": solution.method,
+            "shift_x": solution.shift_x,
+            "shift_y": solution.shift_y,
+            "std_x": solution.std_x,
+            "std_y": solution.std_y,
+            "n_used": solution.n_used,
+            "significant": solution.significant,
+            "flags": solution.flags,
+            "unmatched": solution.unmatched,
+            "input_selection": solution.selection,
+        }
+        emit(f"{solution.summary()} -> {self.output}", data, self.as_json)
 
 
-def check_solution_outputs(
-    overwrite: bool, output: Path, matched: Path | None, plot: Path | None
-) -> None:
-    """Refuse existing or unwritable outputs before any input is read."""
-    check_outputs(overwrite, output, matched, figures=[plot])
-
-
-def finish(
-    solution: Any,
-    output: Path,
-    matched: Path | None,
-    plot: Path | None,
-    overwrite: bool,
-    as_json: bool,
-    what: str,
-    field: str,
-) -> None:
-    """Write the solution and its optional region file and plot; report it.
-
-    Unmatched ``what`` (calibrators, X-ray sources), the solution's notes and raised QA flags
-    are one line each on stderr; the summary (or ``--json``) on stdout.
-    """
-    solution.write_json(output, overwrite=overwrite)
-    if matched is not None:
-        solution.write_matched_regions(matched, overwrite=overwrite)
-    if plot is not None:
-        solution.plot_residuals(plot, overwrite=overwrite, field=field)
+def _warn(solution: Any, what: str) -> None:
+    """The solution's unmatched sources, notes and raised QA flags, one line each on stderr."""
     unmatched = solution.unmatched
     if unmatched:
         shown = ", ".join(map(str, unmatched[:_UNMATCHED_SHOWN]))
@@ -109,22 +109,35 @@ def finish(
     raised = [k for k, v in solution.flags.items() if v and k != "few_matches"]
     if raised:
         click.echo(f"Warning: QA flags raised: {', '.join(raised)}", err=True)
-    data = {
-        "output": str(output),
-        "method": solution.method,
-        "shift_x": solution.shift_x,
-        "shift_y": solution.shift_y,
-        "std_x": solution.std_x,
-        "std_y": solution.std_y,
-        "n_used": solution.n_used,
-        "significant": solution.significant,
-        "flags": solution.flags,
-        "unmatched": unmatched,
-        "input_selection": solution.selection,
-    }
-    emit(f"{solution.summary()} -> {output}", data, as_json)
 
 
-def field_name(field: str | None, obsid: int | None, xray_path: Path) -> str:
-    """The plot title's field: as given, else ``ObsID N`` with --obsid, else the file's name."""
-    return field or (f"ObsID {obsid}" if obsid is not None else xray_path.stem)
+solution_outputs = option_group(
+    [
+        output_option("Alignment solution (JSON)."),
+        click.option(
+            "--matched-regions",
+            "matched",
+            type=FILE,
+            help="Write a DS9 region file of the matched optical/reference sources.",
+        ),
+        click.option(
+            "--field",
+            help="Field named in the plot's title [default: ObsID N with --obsid, else the "
+            "X-ray file's name].",
+        ),
+        plot_option(
+            "Write a plot of the offsets with the shift and its 1-sigma ellipse, east to the "
+            "left; the format follows the suffix (.png .pdf .svg)."
+        ),
+        overwrite_option,
+        json_option,
+    ],
+    "out",
+    SolutionOutputs,
+)
+"""The solution's outputs, handed to the command as one `SolutionOutputs` (``out``)."""
+
+
+def default_field(obsid: int | None, xray_path: Path) -> str:
+    """The plot title's field without --field: ``ObsID N`` with --obsid, else the file's name."""
+    return f"ObsID {obsid}" if obsid is not None else xray_path.stem

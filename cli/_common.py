@@ -1,6 +1,6 @@
 """Shared pieces of the command line: error handling, outputs and summaries, image arguments.
 
-The options shared by several commands live in :mod:`._options` and are importable from here.
+The options shared by several commands live in :mod:`._options`.
 """
 
 from __future__ import annotations
@@ -19,37 +19,26 @@ import click
 
 from xrbid.errors import XrbidError
 
+# the options of the first command modules, importable from here as before
 from ._options import (
     ANGLE,
-    EXISTING_FILE,
-    FILE,
-    FOLDER,
     AngleParam,
-    cache_options,
     extinction_options,
     headers_option,
     id_options,
     json_option,
-    max_sep_option,
-    output_option,
     overwrite_option,
-    plot_option,
     source_ids,
-    table_argument,
 )
 
 __all__ = [
     "ANGLE",
-    "EXISTING_FILE",
-    "FILE",
-    "FOLDER",
     "IMAGE_FILE",
     "AngleParam",
     "ImageFileParam",
     "UserError",
     "XrbidCommand",
     "XrbidGroup",
-    "cache_options",
     "check_outputs",
     "emit",
     "emit_written",
@@ -57,12 +46,8 @@ __all__ = [
     "headers_option",
     "id_options",
     "json_option",
-    "max_sep_option",
-    "output_option",
     "overwrite_option",
-    "plot_option",
     "source_ids",
-    "table_argument",
 ]
 
 

@@ -7,6 +7,8 @@ the archive cache); the help text may name what the option holds for that comman
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,12 @@ __all__ = [
     "AngleParam",
     "cache_options",
     "extinction_options",
+    "filter_values",
     "headers_option",
     "id_options",
     "json_option",
     "max_sep_option",
+    "option_group",
     "output_option",
     "overwrite_option",
     "plot_option",
@@ -44,6 +48,55 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 """A folder named on the command line, as a Path."""
 
 PLOT_HELP = "Write a residual plot; the format follows the suffix (.png .pdf .svg)."
+
+
+def filter_values(
+    texts: tuple[str, ...], option: str, example: str, value: str = "VALUE"
+) -> dict[str, float]:
+    """``FILTER=VALUE`` options (``--zeropoint F814W=25.52``, repeatable) as {FILTER: value}.
+
+    Filter names are upper-cased. A text without ``=``, without a filter name or whose value
+    is not a finite number is a bad ``option`` (``click.BadParameter``, exit code 2) whose
+    message shows ``example``; ``value`` names the number in it (``A (mag)``).
+    """
+    out: dict[str, float] = {}
+    for text in texts:
+        name, sep, number = text.partition("=")
+        key = name.strip().upper()
+        try:
+            out[key] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep or not key or not math.isfinite(out[key]):
+            raise click.BadParameter(
+                f"{text!r}: write FILTER={value}, e.g. {example}", param_hint=option
+            )
+    return out
+
+
+def option_group(options: list[Callable], into: str, combine: Callable[..., Any]) -> Callable:
+    """Declare ``options`` (in help order) and hand the command their values as one argument.
+
+    The command receives ``into=combine(**values)`` instead of one keyword per option, so
+    commands sharing a group of options share how they are read. ``combine`` may raise
+    ``click.BadParameter`` for values that are wrong together.
+    """
+    probe: Callable = lambda: None  # noqa: E731  (collects the options' parameter names)
+    for option in options:
+        probe = option(probe)
+    names = [p.name for p in probe.__click_params__]  # type: ignore[attr-defined]
+
+    def decorate(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in names}
+            return f(*args, **kwargs, **{into: combine(**values)})
+
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def table_argument(

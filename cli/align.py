@@ -10,17 +10,15 @@ from pathlib import Path
 import click
 
 from ._align_common import (
-    check_solution_outputs,
-    field_name,
-    finish,
+    SolutionOutputs,
+    default_field,
     input_option,
     obsid_option,
     solution_outputs,
 )
-from ._common import (
+from ._common import XrbidGroup, emit
+from ._options import (
     FILE,
-    XrbidGroup,
-    emit,
     id_options,
     json_option,
     max_sep_option,
@@ -74,12 +72,7 @@ def median(
     obsid: int | None,
     max_sep: float,
     clip: float | None,
-    output: Path,
-    matched: Path | None,
-    plot: Path | None,
-    field: str | None,
-    overwrite: bool,
-    as_json: bool,
+    out: SolutionOutputs,
 ) -> None:
     """Median offset of X-ray calibrators from their nearest optical sources (XRBID method).
 
@@ -98,14 +91,13 @@ def median(
     from xrbid.tables import select_sources
 
     wanted = source_ids(ids, ids_file, required=False, what="calibrators")
-    check_solution_outputs(overwrite, output, matched, plot)
+    out.check()
     xray = read_alignment_input(xray_path, "X-ray table", obsid)
     if wanted is not None:
         xray = select_sources(xray, wanted, missing="error")
     optical = read_alignment_input(optical_path, "optical table", obsid)
     solution = align_median(xray, optical, max_sep=max_sep, clip=clip)
-    field = field_name(field, obsid, xray_path)
-    finish(solution, output, matched, plot, overwrite, as_json, "calibrator(s)", field)
+    out.finish(solution, "calibrator(s)", default_field(obsid, xray_path))
 
 
 @align.command("apply")

@@ -8,57 +8,29 @@ from typing import Any
 import click
 
 from ._align_common import (
-    check_solution_outputs,
-    field_name,
-    finish,
+    SolutionOutputs,
+    default_field,
     input_option,
     obsid_option,
     solution_outputs,
     weights_option,
 )
-from ._common import (
+from ._common import XrbidCommand, emit
+from ._options import (
     ANGLE,
     FILE,
-    XrbidCommand,
-    emit,
     json_option,
     max_sep_option,
+    option_group,
     output_option,
     overwrite_option,
 )
 
 
-def _selection_options(f: Any) -> Any:
-    """The input selection of CSC 2.1 §5.1/§5.5.1 (each filter on by default)."""
-    f = click.option(
-        "--likelihood",
-        default="TRUE,MARGINAL",
-        show_default=True,
-        metavar="CLASSES",
-        help="Likelihood classes to keep (comma-separated), or 'any' for no cut.",
-    )(f)
-    f = click.option(
-        "--keep-convex-hull",
-        is_flag=True,
-        help="Keep convex-hull (extended) sources, CSC names ending in X.",
-    )(f)
-    f = click.option(
-        "--keep-saturated", is_flag=True, help="Keep detections whose sat_src_flag is set."
-    )(f)
-    f = click.option("--all-theta", is_flag=True, help="No off-axis cut (ignore --max-theta).")(f)
-    f = click.option(
-        "--max-theta",
-        type=ANGLE,
-        default="10arcmin",
-        show_default=True,
-        help="Keep detections with off-axis angle theta below this (CSC 2.1 r_stack).",
-    )(f)
-    return f
-
-
-def _selection_kwargs(
+def _selection(
     max_theta: float, all_theta: bool, keep_saturated: bool, keep_convex_hull: bool, likelihood: str
 ) -> dict[str, Any]:
+    """The keywords of the input selection for `align_wls` and `align_wls_stacks`."""
     classes = [c.strip() for c in likelihood.split(",") if c.strip()]
     if not classes:
         raise click.BadParameter(
@@ -70,6 +42,39 @@ def _selection_kwargs(
         "exclude_convex_hull": not keep_convex_hull,
         "likelihood_classes": None if [c.lower() for c in classes] == ["any"] else tuple(classes),
     }
+
+
+_selection_options = option_group(
+    [
+        click.option(
+            "--max-theta",
+            type=ANGLE,
+            default="10arcmin",
+            show_default=True,
+            help="Keep detections with off-axis angle theta below this (CSC 2.1 r_stack).",
+        ),
+        click.option("--all-theta", is_flag=True, help="No off-axis cut (ignore --max-theta)."),
+        click.option(
+            "--keep-saturated", is_flag=True, help="Keep detections whose sat_src_flag is set."
+        ),
+        click.option(
+            "--keep-convex-hull",
+            is_flag=True,
+            help="Keep convex-hull (extended) sources, CSC names ending in X.",
+        ),
+        click.option(
+            "--likelihood",
+            default="TRUE,MARGINAL",
+            show_default=True,
+            metavar="CLASSES",
+            help="Likelihood classes to keep (comma-separated), or 'any' for no cut.",
+        ),
+    ],
+    "selection",
+    _selection,
+)
+"""The input selection of CSC 2.1 §5.1/§5.5.1 (each filter on by default), handed to the
+command as the keywords of `_selection` (``selection``)."""
 
 
 def _parse_point(value: str | None) -> tuple[float, float] | None:
@@ -162,17 +167,8 @@ def wls(
     intermediate_path: Path | None,
     intermediate_density: float | None,
     keep_cc_flagged: bool,
-    max_theta: float,
-    all_theta: bool,
-    keep_saturated: bool,
-    keep_convex_hull: bool,
-    likelihood: str,
-    output: Path,
-    matched: Path | None,
-    plot: Path | None,
-    field: str | None,
-    overwrite: bool,
-    as_json: bool,
+    selection: dict[str, Any],
+    out: SolutionOutputs,
 ) -> None:
     """Weighted least-squares translation (CSC 2.1 fine astrometry, Cauchy loss).
 
@@ -192,7 +188,7 @@ def wls(
     from xrbid.align import align_wls
     from xrbid.align.reading import read_alignment_input as read
 
-    check_solution_outputs(overwrite, output, matched, plot)
+    out.check()
     xray = read(xray_path, "X-ray table", obsid)
     reference = read(reference_path, "reference table", obsid)
     inter = read(intermediate_path, "intermediate catalogue") if intermediate_path else None
@@ -209,10 +205,9 @@ def wls(
         intermediate=inter,
         intermediate_density=intermediate_density,
         require_cc_flags_zero=not keep_cc_flagged,
-        **_selection_kwargs(max_theta, all_theta, keep_saturated, keep_convex_hull, likelihood),
+        **selection,
     )
-    field = field_name(field, obsid, xray_path)
-    finish(solution, output, matched, plot, overwrite, as_json, "X-ray source(s)", field)
+    out.finish(solution, "X-ray source(s)", default_field(obsid, xray_path))
 
 
 @click.command("stacks", cls=XrbidCommand)
@@ -240,11 +235,7 @@ def stacks(
     reference_path: Path,
     stack_column: str,
     weights: str,
-    max_theta: float,
-    all_theta: bool,
-    keep_saturated: bool,
-    keep_convex_hull: bool,
-    likelihood: str,
+    selection: dict[str, Any],
     output: Path,
     overwrite: bool,
     as_json: bool,
@@ -266,7 +257,7 @@ def stacks(
         reference,
         stack_column=stack_column,
         weights=weights,
-        **_selection_kwargs(max_theta, all_theta, keep_saturated, keep_convex_hull, likelihood),
+        **selection,
     )
     write_table(table.reset_index(), output, overwrite=overwrite)
     n_qa = int(table["qa_required"].sum())

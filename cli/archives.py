@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ._common import (
+from ._common import emit
+from ._options import (
     ANGLE,
     cache_options,
-    emit,
     headers_option,
     json_option,
     output_option,

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import click
 
-from ._common import (
+from ._common import XrbidCommand, check_outputs, emit_written
+from ._options import (
     FILE,
-    XrbidCommand,
-    check_outputs,
-    emit_written,
     headers_option,
     json_option,
     output_option,

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import click
 
-from ._common import (
+from ._common import XrbidGroup, check_outputs, emit
+from ._options import (
     ANGLE,
     EXISTING_FILE,
     FILE,
-    XrbidGroup,
     cache_options,
-    check_outputs,
-    emit,
     json_option,
     output_option,
     overwrite_option,

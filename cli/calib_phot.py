@@ -7,11 +7,9 @@ from pathlib import Path
 
 import click
 
-from ._common import (
+from ._common import XrbidCommand, check_outputs, emit
+from ._options import (
     FILE,
-    XrbidCommand,
-    check_outputs,
-    emit,
     json_option,
     max_sep_option,
     output_option,

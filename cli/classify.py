@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from ._common import (
+from ._common import XrbidCommand, emit
+from ._options import (
     ANGLE,
     FILE,
-    XrbidCommand,
-    emit,
     extinction_options,
+    filter_values,
     json_option,
     output_option,
     overwrite_option,
@@ -36,21 +36,6 @@ def _distance_pc(value: str) -> float:
         return float(q.to_value(u.pc))
     except u.UnitConversionError:
         raise InputError(f"{value!r} is not a distance; write e.g. 6.4Mpc") from None
-
-
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, float]:
-    from xrbid.errors import InputError
-
-    out = {}
-    for v in values:
-        name, sep, number = v.partition("=")
-        try:
-            out[name.strip().upper()] = float(number)
-        except ValueError:
-            sep = ""
-        if not sep or not name:
-            raise InputError(f"{what} must be FILTER=VALUE (e.g. F555W=5360), got {v!r}")
-    return out
 
 
 def _filter_pair(value: str | None) -> tuple[str, str] | None:
@@ -252,7 +237,7 @@ def classify(
         law=law,
         ebv_scale=ebv_scale,
         camera=camera,
-        pivots=_pairs(pivot_specs, "--pivot"),
+        pivots=filter_values(pivot_specs, "--pivot", "F555W=5360"),
         optical=optical,
         xray=xray,
         density=density,

@@ -6,17 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (
-    ANGLE,
-    FILE,
-    XrbidCommand,
-    check_outputs,
-    emit,
-    json_option,
-    output_option,
-    overwrite_option,
-    table_argument,
-)
+from ._common import XrbidCommand, check_outputs, emit
+from ._options import ANGLE, FILE, json_option, output_option, overwrite_option, table_argument
 
 
 def _split_optical(spec: str) -> tuple[str | None, Path]:

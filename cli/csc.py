@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (
-    XrbidGroup,
-    emit_written,
+from ._common import XrbidGroup, emit_written
+from ._options import (
     headers_option,
     id_options,
     json_option,

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from ._common import (
-    ANGLE,
-    IMAGE_FILE,
-    XrbidGroup,
-    emit,
-    id_options,
-    json_option,
-    overwrite_option,
-    source_ids,
-)
+from ._common import IMAGE_FILE, XrbidGroup, emit
+from ._options import ANGLE, id_options, json_option, option_group, overwrite_option, source_ids
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -58,9 +51,24 @@ def ds9() -> None:
     """
 
 
-def session_options(f: Callable) -> Callable:
-    """``--target``, ``--transport``, ``--start``, ``--timeout``: which DS9 and how."""
-    options = [
+@dataclass(frozen=True)
+class _Session:
+    """Which DS9 to reach and how (``--target``, ``--transport``, ``--start``, ``--timeout``)."""
+
+    target: str | None
+    transport: str
+    start: bool
+    timeout: float
+
+    def connect(self):
+        """The DS9 session (a context manager that closes it)."""
+        from xrbid.ds9 import DS9
+
+        return DS9(self.target, transport=self.transport, start=self.start, timeout=self.timeout)
+
+
+session_options = option_group(
+    [
         click.option(
             "--target",
             default=None,
@@ -82,44 +90,49 @@ def session_options(f: Callable) -> Callable:
             show_default=True,
             help="Seconds to wait for DS9: for finding it, and for each command.",
         ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+    ],
+    "ds9_session",
+    _Session,
+)
+"""``--target``, ``--transport``, ``--start``, ``--timeout``: the command gets a `_Session`."""
+
+
+@dataclass(frozen=True)
+class _Display:
+    """How pixel values map to grey levels (``--scale``, ``--limits``)."""
+
+    scale: str
+    limits: tuple[float, float] | None
+
+    def check(self) -> None:
+        """Refuse a bad stretch before DS9 is touched."""
+        from xrbid.ds9._checks import check_stretch
+
+        check_stretch(self.scale, self.limits)
 
 
 def display_options(f: Callable) -> Callable:
-    """``--scale`` and ``--limits``: how pixel values map to grey levels."""
+    """``--scale`` and ``--limits``: the command gets a `_Display`."""
     from xrbid.ds9 import SCALES
 
-    f = click.option(
-        "--limits",
-        type=(float, float),
-        default=None,
-        metavar="LOW HIGH",
-        help="Pixel values shown black and white, in the image's units (e.g. electrons/s); "
-        "default: the 99.5% clip (zscale: its own).",
-    )(f)
-    return click.option(
-        "--scale",
-        type=click.Choice(SCALES),
-        default="log",
-        show_default=True,
-        help="Display stretch: a function over the 99.5% clip of the pixel values, or zscale.",
-    )(f)
-
-
-def _check_display(scale: str, limits: tuple[float, float] | None) -> None:
-    """Refuse a bad stretch before DS9 is touched."""
-    from xrbid.ds9._checks import check_stretch
-
-    check_stretch(scale, limits)
-
-
-def _connect(target: str | None, transport: str, start: bool, timeout: float):
-    from xrbid.ds9 import DS9
-
-    return DS9(target, transport=transport, start=start, timeout=timeout)
+    options = [
+        click.option(
+            "--scale",
+            type=click.Choice(SCALES),
+            default="log",
+            show_default=True,
+            help="Display stretch: a function over the 99.5% clip of the pixel values, or zscale.",
+        ),
+        click.option(
+            "--limits",
+            type=(float, float),
+            default=None,
+            metavar="LOW HIGH",
+            help="Pixel values shown black and white, in the image's units (e.g. electrons/s); "
+            "default: the 99.5% clip (zscale: its own).",
+        ),
+    ]
+    return option_group(options, "display", _Display)(f)
 
 
 @ds9.command("show")
@@ -151,12 +164,8 @@ def show(
     region_files: tuple[Path, ...],
     new_frame: bool,
     zoom: float | str,
-    scale: str,
-    limits: tuple[float, float] | None,
-    target: str | None,
-    transport: str,
-    start: bool,
-    timeout: float,
+    display: _Display,
+    ds9_session: _Session,
     as_json: bool,
 ) -> None:
     """Show IMAGE in DS9 with region files drawn over it.
@@ -168,20 +177,17 @@ def show(
     Example (the M101 2-sigma circles over your HST image of M101):
       xrbid ds9 show m101_f555w.fits --regions m101_2sig.reg --start
     """
-    _check_display(scale, limits)
-    session = _connect(target, transport, start, timeout)
-    try:
+    display.check()
+    with ds9_session.connect() as session:
         before = session.frames()
         number = session.open_image(image, frame="new" if new_frame else "current")
-        session.stretch(scale, limits)
+        session.stretch(display.scale, display.limits)
         for path in region_files:
             session.load_regions(path)
         session.zoom(zoom)
         drawn = len(session.regions()) if region_files else 0
         name = session.target.name
         used = session.transport
-    finally:
-        session.close()
     which = "new frame" if number not in before else "current frame"
     emit(
         f"DS9 {name!r} ({used}): {image.name} in frame {number} ({which}), {drawn} regions drawn",
@@ -262,15 +268,11 @@ def calibrators(
     zoom: float,
     mark: str,
     keep_color: str,
-    scale: str,
-    limits: tuple[float, float] | None,
+    display: _Display,
     no_step: bool,
     draw_only: bool,
     collect: bool,
-    target: str | None,
-    transport: str,
-    start: bool,
-    timeout: float,
+    ds9_session: _Session,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -300,16 +302,15 @@ def calibrators(
         raise click.UsageError("give --image to draw the candidates on (or use --collect)")
     if output is not None:
         check_table_output(output, overwrite)
-    _check_display(scale, limits)
+    display.check()
     wanted = source_ids(ids, ids_file, required=False)
     table = unique_sources(read_table(table_path))
     if wanted:
         table = select_sources(table, wanted)
-    session = _connect(target, transport, start, timeout)
-    try:
+    with ds9_session.connect() as session:
         if not collect:
             session.open_image(image)
-            session.stretch(scale, limits)
+            session.stretch(display.scale, display.limits)
             drawn = draw_calibrators(session, table, radius=radius)
             off_image = len(table) - len(drawn)
             if off_image:
@@ -344,8 +345,6 @@ def calibrators(
                 err=True,
             )
         kept = picked_calibrators(session, table, mark=mark, keep_color=keep_color)
-    finally:
-        session.close()
     from xrbid.errors import InputError
     from xrbid.tables import write_table
 
@@ -393,12 +392,8 @@ def blink(
     mode: str,
     interval: float,
     stop: bool,
-    scale: str,
-    limits: tuple[float, float] | None,
-    target: str | None,
-    transport: str,
-    start: bool,
-    timeout: float,
+    display: _Display,
+    ds9_session: _Session,
     as_json: bool,
 ) -> None:
     """Blink IMAGE with the positions before and after an astrometric correction.
@@ -417,13 +412,10 @@ def blink(
     if stop:
         if image is not None or before is not None or after is not None:
             raise click.UsageError("--stop takes no IMAGE, --before or --after")
-        session = _connect(target, transport, start, timeout)
-        try:
+        with ds9_session.connect() as session:
             session.blink(False)
             session.tile(False)
             name, frame = session.target.name, session.current_frame()
-        finally:
-            session.close()
         emit(
             f"DS9 {name!r}: blinking stopped, frame {frame} shown",
             {"ds9": name, "frame": frame, "blinking": False},
@@ -432,16 +424,13 @@ def blink(
         return
     if image is None or before is None or after is None:
         raise click.UsageError("give IMAGE, --before and --after (or --stop)")
-    _check_display(scale, limits)
-    session = _connect(target, transport, start, timeout)
-    try:
+    display.check()
+    with ds9_session.connect() as session:
         first, second = blink_before_after(
-            session, image, before, after, interval=interval, mode=mode, scale=scale,
-            limits=limits,
+            session, image, before, after, interval=interval, mode=mode, scale=display.scale,
+            limits=display.limits,
         )  # fmt: skip
         name = session.target.name
-    finally:
-        session.close()
     doing = {
         "blink": f"blinking every {interval:g} s (stop: xrbid ds9 blink --stop)",
         "tile": "side by side",
@@ -503,12 +492,8 @@ def stamps(
     size: float,
     pixels: int,
     candidates_path: Path | None,
-    scale: str,
-    limits: tuple[float, float] | None,
-    target: str | None,
-    transport: str,
-    start: bool,
-    timeout: float,
+    display: _Display,
+    ds9_session: _Session,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -528,17 +513,14 @@ def stamps(
     from xrbid.ds9 import postage_stamps
     from xrbid.tables import read_table
 
-    _check_display(scale, limits)
+    display.check()
     table = read_table(table_path)
     candidates = read_table(candidates_path) if candidates_path is not None else None
-    session = _connect(target, transport, start, timeout)
-    try:
+    with ds9_session.connect() as session:
         made = postage_stamps(
             session, table, image, out_dir, size=size, pixels=pixels, overwrite=overwrite,
-            scale=scale, limits=limits, candidates=candidates,
+            scale=display.scale, limits=display.limits, candidates=candidates,
         )  # fmt: skip
-    finally:
-        session.close()
     skipped = made.skipped
     lines = [f"{len(made)} stamps -> {out_dir} (scale bar {made.bar_arcsec:g} arcsec)"]
     if len(skipped):

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from ._common import (
+from ._common import XrbidGroup, emit
+from ._options import (
     ANGLE,
     FILE,
-    XrbidGroup,
-    emit,
     extinction_options,
+    filter_values,
     json_option,
     output_option,
     overwrite_option,
@@ -162,23 +162,6 @@ def finder(
     )
 
 
-def _extinction(values: tuple[str, ...]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for text in values:
-        name, sep, value = text.partition("=")
-        try:
-            out[name.strip().upper()] = float(value)
-        except ValueError:
-            raise click.BadParameter(
-                f"{text!r}: write FILTER=A (mag), e.g. F555W=0.30", param_hint="--extinction"
-            ) from None
-        if not sep or not name.strip():
-            raise click.BadParameter(
-                f"{text!r}: write FILTER=A (mag), e.g. F555W=0.30", param_hint="--extinction"
-            )
-    return out
-
-
 @figures.command("cmd")
 @table_argument()
 @click.option(
@@ -288,7 +271,7 @@ def cmd(
             param_hint="--models",
         )
     table = read_table(table_path)
-    a_values = _extinction(extinction) or None
+    a_values = filter_values(extinction, "--extinction", "F555W=0.30", "A (mag)") or None
     label = None
     if ebv is not None:
         from xrbid.photometry.extinction import a_lambda

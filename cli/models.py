@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import XrbidGroup, emit, json_option
+from ._common import XrbidGroup, emit
+from ._options import json_option
 
 
 @click.group("models", cls=XrbidGroup)

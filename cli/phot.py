@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from contextlib import contextmanager
 from typing import Any
@@ -11,11 +10,11 @@ import click
 
 from xrbid.errors import InputError
 
-from ._common import (
-    XrbidGroup,
-    check_outputs,
-    emit,
+from ._common import XrbidGroup, check_outputs, emit
+from ._options import (
+    filter_values,
     json_option,
+    option_group,
     output_option,
     overwrite_option,
     plot_option,
@@ -114,17 +113,22 @@ def _bar(length: int, label: str, show: bool):
         yield bar.update
 
 
-def _image_options(f):
-    f = click.option(
-        "--mask",
-        type=click.Path(dir_okay=False),
-        help="Pixels to ignore: a FITS image (non-zero = masked) or a DS9 region file "
-        "(inside = masked). Pixels outside a drizzled footprint are always masked.",
-    )(f)
-    f = click.option("--exptime", type=float, help="Exposure time (s) overriding EXPTIME.")(f)
-    f = click.option("--chip", type=int, help="Group of a WFPC2 GEIS waiver file (c0f), 1-4.")(f)
-    f = click.option("--ext", help="FITS extension: 1, SCI or SCI,2 (default: first SCI).")(f)
-    return f
+_image_options = option_group(
+    [
+        click.option("--ext", help="FITS extension: 1, SCI or SCI,2 (default: first SCI)."),
+        click.option("--chip", type=int, help="Group of a WFPC2 GEIS waiver file (c0f), 1-4."),
+        click.option("--exptime", type=float, help="Exposure time (s) overriding EXPTIME."),
+        click.option(
+            "--mask",
+            type=click.Path(dir_okay=False),
+            help="Pixels to ignore: a FITS image (non-zero = masked) or a DS9 region file "
+            "(inside = masked). Pixels outside a drizzled footprint are always masked.",
+        ),
+    ],
+    "image_options",
+    dict,
+)
+"""``--ext``, ``--chip``, ``--exptime``, ``--mask``: how IMAGE is loaded (a dict for `_load`)."""
 
 
 @click.group(cls=XrbidGroup)
@@ -176,10 +180,7 @@ def detect(
     sharpness,
     roundness,
     regions_path,
-    ext,
-    chip,
-    exptime,
-    mask,
+    image_options,
     overwrite,
     as_json,
 ) -> None:
@@ -197,7 +198,7 @@ def detect(
     from xrbid.tables import write_table
 
     check_outputs(overwrite, output, regions_path or None)
-    img = _load(image, ext, chip, exptime=exptime, mask=mask)
+    img = _load(image, **image_options)
     _check_default_fwhm([img])
     ny, nx = img.shape
     with _bar(nx * ny, "detecting", nx * ny > 2048 * 2048 and not as_json) as update:
@@ -289,10 +290,7 @@ def measure(
     fwhm,
     saturation,
     use_pixels,
-    ext,
-    chip,
-    exptime,
-    mask,
+    image_options,
     overwrite,
     as_json,
 ) -> None:
@@ -309,7 +307,7 @@ def measure(
     from xrbid.tables import read_table, write_table
 
     check_output(output, overwrite)
-    img = _load(image, ext, chip, exptime=exptime, saturation=saturation, mask=mask)
+    img = _load(image, **image_options, saturation=saturation)
     apcorr_value = _apcorr_value(apcorr)
     if apcorr_value == "auto":  # the FWHM only serves to find aperture-correction stars
         _check_default_fwhm([img])
@@ -363,21 +361,6 @@ def measure(
         },
         as_json,
     )
-
-
-def _filter_zeropoint(
-    text: str, option: str = "--zeropoint", example: str = "F814W=25.52"
-) -> tuple[str, float]:
-    filt, sep, value = text.partition("=")
-    try:
-        number = float(value)
-        if not sep or not filt.strip() or not math.isfinite(number):
-            raise ValueError
-        return filt.strip().upper(), number
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r}: write FILTER=VALUE, e.g. {example}", param_hint=option
-        ) from None
 
 
 def _filter_image(text: str) -> tuple[str, str]:
@@ -473,14 +456,14 @@ def counterparts(
         check_figure_path(plot_path, overwrite)
         if len(pairs) < 2:
             raise click.BadParameter("a CMD needs two filters (two --image)", param_hint="--plot")
-    zps = dict(_filter_zeropoint(t) for t in zeropoints)
+    zps = filter_values(zeropoints, "--zeropoint", "F814W=25.52")
     unknown = sorted(set(zps) - {f.upper() for f, _ in pairs})
     if unknown:
         raise click.BadParameter(
             f"no --image for {', '.join(unknown)}; give FILTER=VALUE for the filters of --image",
             param_hint="--zeropoint",
         )
-    exps = dict(_filter_zeropoint(t, "--exptime", "F814W=1200") for t in exptimes)
+    exps = filter_values(exptimes, "--exptime", "F814W=1200")
     unknown = sorted(set(exps) - {f.upper() for f, _ in pairs})
     if unknown:
         raise click.BadParameter(

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from ._common import (
+from ._common import XrbidCommand, emit_written
+from ._options import (
     FILE,
-    XrbidCommand,
-    emit_written,
     headers_option,
     json_option,
     output_option,

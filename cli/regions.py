@@ -6,16 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (
-    ANGLE,
-    XrbidGroup,
-    check_outputs,
-    emit_written,
-    json_option,
-    output_option,
-    overwrite_option,
-    table_argument,
-)
+from ._common import XrbidGroup, check_outputs, emit_written
+from ._options import ANGLE, json_option, output_option, overwrite_option, table_argument
 
 
 def _pixel_origin_option(help: str):

@@ -6,15 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (
-    XrbidGroup,
-    check_outputs,
-    emit_written,
-    json_option,
-    output_option,
-    overwrite_option,
-    table_argument,
-)
+from ._common import XrbidGroup, check_outputs, emit_written
+from ._options import json_option, output_option, overwrite_option, table_argument
 
 _WHAT = {"best": "X-ray sources (best observations)", "candidates": "candidates"}
 
