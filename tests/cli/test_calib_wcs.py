@@ -128,3 +128,20 @@ def test_gaia_field_elsewhere_says_no_overlap(shifted_image, archive, tmp_path, 
     query = archive.requests[0][1]["QUERY"]
     assert "CIRCLE('ICRS', 63.35" in query  # the cone is centred on the image
     assert np.isclose(float(query.split("CIRCLE('ICRS', ")[1].split(",")[1]), 10.46, atol=0.01)
+
+
+def test_matches_in_the_table_format_of_their_extension(shifted_image, tmp_path):
+    image, ref, _, _ = shifted_image
+    out, matches = tmp_path / "fixed.fits", tmp_path / "m.ecsv"
+    r = _run("calib", "wcs", image, "--ref", ref, "-o", out, "--fwhm", "2", "--fit", "shift",
+             "--matches", matches, "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    table = Table.read(matches, format="ascii.ecsv")
+    assert len(table) == json.loads(r.output)["n_matched"]
+    assert {"x", "y", "ra", "dec", "dx", "dy", "used"} <= set(table.colnames)
+    assert str(table["ra"].unit) == "deg"  # the canonical schema's unit, written by write_table
+    # a suffix that names no table format is refused before any work
+    bad, out2 = tmp_path / "m.txt", tmp_path / "fixed2.fits"
+    r = _run("calib", "wcs", image, "--ref", ref, "-o", out2, "--fwhm", "2", "--matches", bad)
+    assert r.exit_code == 1 and r.output.startswith("Error:") and "m.txt" in r.output
+    assert not out2.exists() and not bad.exists()
