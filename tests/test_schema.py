@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from xrbid.errors import ColumnError, InputError
-from xrbid.schema import canonical_name, numeric_column, require_columns
+from xrbid.schema import canonical_name, numeric_column, require_columns, sky_positions
 
 
 def test_require_columns_names_the_missing_column_and_what_needs_it():
@@ -56,3 +56,29 @@ def test_canonical_name_maps_csc_and_xrbid_headers():
     assert canonical_name("CSC ID") == "source_id"
     assert canonical_name("err_ellipse_r0") == "err_r0"
     assert canonical_name("F555W mag") is None
+
+
+def test_sky_positions_reads_ra_and_dec_in_degrees_also_from_text():
+    ra, dec = sky_positions(pd.DataFrame({"ra": [210.8, "150.1"], "dec": ["54.35", -2.2]}))
+    assert ra.dtype == dec.dtype == np.float64
+    assert ra.tolist() == [210.8, 150.1]
+    assert dec.tolist() == [54.35, -2.2]
+
+
+def test_sky_positions_names_the_missing_column():
+    with pytest.raises(ColumnError, match=r"^cat.ecsv has no 'dec' column, needed for positions;"):
+        sky_positions(pd.DataFrame({"ra": [1.0]}), "cat.ecsv")
+
+
+@pytest.mark.parametrize("bad", [np.nan, None, "n/a"])
+def test_sky_positions_counts_rows_without_a_position_and_names_the_first(bad):
+    df = pd.DataFrame({"ra": [1.0, 2.0, bad, 4.0, bad], "dec": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    with pytest.raises(InputError, match=r"^cat: 2 row\(s\) have no valid RA/Dec \(first: row 2\)"):
+        sky_positions(df, "cat")
+
+
+def test_sky_positions_refuses_a_dec_beyond_the_pole():
+    # a Dec of 120 means the columns are not degrees (e.g. hours and degrees swapped)
+    with pytest.raises(InputError, match=r"Dec outside \[-90, 90\]"):
+        sky_positions(pd.DataFrame({"ra": [10.0], "dec": [120.0]}), "cat")
+    sky_positions(pd.DataFrame({"ra": [0.0, 359.9], "dec": [-90.0, 90.0]}))  # the poles are fine

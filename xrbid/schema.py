@@ -36,6 +36,7 @@ __all__ = [
     "normalize_columns",
     "numeric_column",
     "require_columns",
+    "sky_positions",
 ]
 
 
@@ -403,6 +404,56 @@ def numeric_column(
         f"column {name!r}{meaning} must be numeric: {bad.size} row(s) are not numbers{first}; "
         "fix or drop those rows"
     )
+
+
+def sky_positions(df: pd.DataFrame, source: str = "table") -> tuple[np.ndarray, np.ndarray]:
+    """RA and Dec (degrees) of every row of a table in the canonical schema.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table with ``ra`` and ``dec`` columns in degrees.
+    source : str
+        How to call the table in messages (its path or its role).
+
+    Returns
+    -------
+    ra, dec : numpy.ndarray of float, shape (len(df),)
+
+    Raises
+    ------
+    ColumnError
+        If ``ra`` or ``dec`` is missing.
+    InputError
+        If a row has no valid RA/Dec (missing, or not a number), naming how many and the first;
+        or if a Dec lies outside [-90, 90] (the columns are not in degrees).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ra, dec = sky_positions(pd.DataFrame({"ra": [210.8], "dec": ["54.35"]}))
+    >>> float(ra[0]), float(dec[0])
+    (210.8, 54.35)
+    """
+    require_columns(
+        df,
+        ["ra", "dec"],
+        what="positions",
+        source=source,
+        hint="there are no sky coordinates without it; give a table with RA/Dec in degrees, "
+        "or a region file in fk5/icrs coordinates",
+    )
+    ra = numeric_column(df, "ra", coerce=True)
+    dec = numeric_column(df, "dec", coerce=True)
+    bad = ~(np.isfinite(ra) & np.isfinite(dec))
+    if bad.any():
+        raise InputError(
+            f"{source}: {int(bad.sum())} row(s) have no valid RA/Dec (first: row "
+            f"{int(np.flatnonzero(bad)[0])}); remove them first"
+        )
+    if np.any(np.abs(dec) > 90):
+        raise InputError(f"{source}: Dec outside [-90, 90]; the coordinates must be in degrees")
+    return ra, dec
 
 
 def _units_of(df: pd.DataFrame) -> dict[str, str]:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, XrbidWarning
-from .schema import numeric_column, require_columns
+from .schema import numeric_column, require_columns, sky_positions
 from .sky import fields_apart, match_nearest, match_within, to_arcsec
 
 __all__ = [
@@ -157,22 +157,6 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
     return best
 
 
-def _optical_positions(optical: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
-    require_columns(
-        optical,
-        ["ra", "dec"],
-        what="sky coordinates in degrees",
-        source=what,
-        hint="give a catalogue with RA/Dec, e.g. a fk5 region file or a table with ra/dec columns",
-    )
-    ra = numeric_column(optical, "ra")
-    dec = numeric_column(optical, "dec")
-    bad = ~(np.isfinite(ra) & np.isfinite(dec))
-    if bad.any():
-        raise InputError(f"{what}: {int(bad.sum())} rows have no RA/Dec; drop them first")
-    return ra, dec
-
-
 def merge_optical_catalogs(
     catalogs: Mapping[str, pd.DataFrame], tolerance: Any = 0.1
 ) -> pd.DataFrame:
@@ -217,7 +201,7 @@ def merge_optical_catalogs(
     merged_dec = np.array([], dtype=float)
     assignments: dict[str, np.ndarray] = {}
     for name, cat in catalogs.items():
-        ra, dec = _optical_positions(cat, f"optical catalogue '{name}'")
+        ra, dec = sky_positions(cat, f"optical catalogue '{name}'")
         idx, sep = match_nearest(ra, dec, merged_ra, merged_dec, tol)
         # One source per filter per object: where several claim one object, the closest wins.
         claimed = np.flatnonzero(idx >= 0)
@@ -331,7 +315,7 @@ def find_counterparts(
     xdec = numeric_column(xray, "dec")
     radius = numeric_column(xray, radius_column)
     _check_radii(xray, radius, radius_column)
-    ora, odec = _optical_positions(optical, "the optical table")
+    ora, odec = sky_positions(optical, "the optical table")
 
     i1, i2, sep = match_within(xra, xdec, ora, odec, radius)
     if i1.size == 0 and len(xra) and len(ora):

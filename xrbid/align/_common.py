@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..schema import numeric_column, require_columns
+from ..schema import sky_positions
 from ..sky import fields_apart, match_nearest
 from .solution import AlignmentSolution
 
@@ -22,29 +21,6 @@ def load(table: Any, what: str) -> pd.DataFrame:
     from ..tables import read_table_or_regions
 
     return read_table_or_regions(table, what=what)
-
-
-def positions(df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """RA and Dec (deg) of every row; refused when a row has none or Dec is not in degrees."""
-    require_columns(
-        df,
-        ["ra", "dec"],
-        what="positions",
-        source=what,
-        hint="there are no sky coordinates without it; give a table with RA/Dec in degrees, "
-        "or a region file in fk5/icrs coordinates",
-    )
-    ra = numeric_column(df, "ra", coerce=True)
-    dec = numeric_column(df, "dec", coerce=True)
-    bad = ~(np.isfinite(ra) & np.isfinite(dec))
-    if bad.any():
-        raise InputError(
-            f"{what}: {int(bad.sum())} row(s) have no valid RA/Dec (first: row "
-            f"{int(np.flatnonzero(bad)[0])}); remove them first"
-        )
-    if np.any(np.abs(dec) > 90):
-        raise InputError(f"{what}: Dec outside [-90, 90]; the coordinates must be in degrees")
-    return ra, dec
 
 
 def ids(df: pd.DataFrame) -> np.ndarray | None:
@@ -102,8 +78,8 @@ def build_solution(
         axis, NaN with none used; the shift is significant when ``|shift| > std`` on either
         axis.
     """
-    xra, xdec = positions(xray, "X-ray table")
-    rra, rdec = positions(reference, "reference table")
+    xra, xdec = sky_positions(xray, "X-ray table")
+    rra, rdec = sky_positions(reference, "reference table")
     xr = pairs["xray_row"].to_numpy(int)
     rr = pairs["ref_row"].to_numpy(int)
     used = pairs["used"].to_numpy(bool)

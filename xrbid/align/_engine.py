@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColumnError, InputError
-from ..schema import numeric_column, require_columns
+from ..schema import numeric_column, require_columns, sky_positions
 from ..sky import match_within, separation_arcsec, tangent_plane
-from ._common import positions
 from ._solvers import WLSOptions, solve_mm, solve_single
 
 
@@ -131,8 +130,8 @@ def wls_engine(
     select_groups: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Match, choose groups and solve for ``n`` stacks; return (per-stack table, pairs)."""
-    xra, xdec = positions(xray, "X-ray table")
-    rra, rdec = positions(reference, "reference table")
+    xra, xdec = sky_positions(xray, "X-ray table")
+    rra, rdec = sky_positions(reference, "reference table")
     pairs = _match_pairs(
         x_code, xra, xdec, r_code, rra, rdec, ra0, dec0, options.max_sep, options.edges
     )
@@ -194,7 +193,7 @@ def stack_reference_points(
         first = pd.DataFrame({"c": code, "ra": xray["ra_stack"], "dec": xray["dec_stack"]})
         first = first.groupby("c").first().reindex(range(n))
         return first["ra"].to_numpy(float), first["dec"].to_numpy(float)
-    xra, xdec = positions(xray, "X-ray table")
+    xra, xdec = sky_positions(xray, "X-ray table")
     v = np.column_stack(
         [
             np.cos(np.radians(xdec)) * np.cos(np.radians(xra)),
@@ -221,7 +220,7 @@ def reference_density(
     if density is not None:
         d = np.asarray(density, dtype=float)
         return np.broadcast_to(d, (n,)).copy() if d.ndim == 0 else d
-    rra, rdec = positions(reference, "reference table")
+    rra, rdec = sky_positions(reference, "reference table")
     inside = separation_arcsec(rra, rdec, ra0[r_code], dec0[r_code]) <= field_radius
     count = np.bincount(r_code[inside], minlength=n)
     return count / (np.pi * (field_radius / 60.0) ** 2)
@@ -258,7 +257,7 @@ def two_step(
     usable weight, and here also of intermediate rows with usable position errors.
     ``inter_keep`` marks the intermediate rows the input selection kept (``cc_flags`` = 0).
     """
-    positions(inter, "intermediate catalogue")
+    sky_positions(inter, "intermediate catalogue")
     if link_column not in inter.columns:
         raise ColumnError(
             f"the intermediate catalogue has no {link_column!r} column linking it to the "
@@ -310,8 +309,8 @@ def two_step(
     )
     a = inter_kept[one_to_one]
     b = reference.iloc[ref_pos[link[inter_ok][one_to_one]].to_numpy()]
-    ara, adec = positions(a, "intermediate catalogue")
-    bra, bdec = positions(b, "reference table")
+    ara, adec = sky_positions(a, "intermediate catalogue")
+    bra, bdec = sky_positions(b, "reference table")
     ax, ay = tangent_plane(ara, adec, ra0, dec0)
     bx, by = tangent_plane(bra, bdec, ra0, dec0)
     w2 = 1.0 / var_kept[one_to_one]

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..schema import sky_positions
 from ..sky import centroid, match_nearest, tangent_plane, to_arcsec
-from ._common import MIN_PAIRS, build_solution, load, no_pairs_message, positions
+from ._common import MIN_PAIRS, build_solution, load, no_pairs_message
 from .solution import AlignmentSolution
 
 __all__ = ["align_median"]
@@ -66,8 +67,8 @@ def align_median(
     """
     xray = load(xray, "X-ray calibrator table")
     optical = load(optical, "optical table")
-    xra, xdec = positions(xray, "X-ray calibrator table")
-    ora, odec = positions(optical, "optical table")
+    xra, xdec = sky_positions(xray, "X-ray calibrator table")
+    ora, odec = sky_positions(optical, "optical table")
     if len(xray) == 0:
         raise InputError("the X-ray calibrator table is empty; select the calibrators first")
     if len(optical) == 0:

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..schema import sky_positions
 from ..sky import centroid, to_arcsec
-from ._common import build_solution, load, no_pairs_message, positions
+from ._common import build_solution, load, no_pairs_message
 from ._engine import (
     proper_motion_ok,
     reference_density,
@@ -186,8 +187,8 @@ def align_wls(
     """
     xray_in = load(xray, "X-ray table")
     reference = load(reference, "reference table")
-    positions(xray_in, "X-ray table")
-    positions(reference, "reference table")
+    sky_positions(xray_in, "X-ray table")
+    sky_positions(reference, "reference table")
     if len(xray_in) == 0:
         raise InputError("the X-ray table is empty")
     check_wls_values(pm_limit=pm_limit, density=density, ref_point=ref_point)
@@ -200,7 +201,7 @@ def align_wls(
         )
     kept_rows = np.flatnonzero(selection.keep)
     xray = xray_in.iloc[kept_rows].reset_index(drop=True)
-    xra, xdec = positions(xray, "X-ray table")
+    xra, xdec = sky_positions(xray, "X-ray table")
     options = fit_options(locals())
     ra0, dec0 = ref_point if ref_point is not None else centroid(xra, xdec)
     ra0a, dec0a = np.array([float(ra0)]), np.array([float(dec0)])
@@ -239,8 +240,8 @@ def align_wls(
         select_groups=True,
     )
     if intermediate is None and int(direct.iloc[0]["n_pairs_total"]) == 0 and len(ref_kept):
-        xra, xdec = positions(xray, "X-ray table")
-        rra, rdec = positions(ref_kept, "reference catalogue")
+        xra, xdec = sky_positions(xray, "X-ray table")
+        rra, rdec = sky_positions(ref_kept, "reference catalogue")
         raise InputError(
             no_pairs_message(
                 xra, xdec, rra, rdec, options.max_sep, "X-ray source", "reference catalogue"
@@ -254,7 +255,7 @@ def align_wls(
     inter_dens = math.nan
     if intermediate is not None:
         inter = load(intermediate, "intermediate catalogue")
-        positions(inter, "intermediate catalogue")
+        sky_positions(inter, "intermediate catalogue")
         inter_sel = select_intermediate(inter, require_cc_flags_zero=require_cc_flags_zero)
         removed.update(inter_sel.removed)
         notes += _selection_notes(inter_sel, "intermediate")
