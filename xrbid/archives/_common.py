@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from astropy.table import Table
 
 from ..errors import ArchiveError, InputError
+from .cache import cached_answer
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -18,6 +20,60 @@ def _timeout(timeout: float | None) -> float:
     if timeout is not None:
         return float(timeout)
     return float(os.environ.get("XRBID_ARCHIVE_TIMEOUT", DEFAULT_TIMEOUT))
+
+
+def ask_archive(
+    query: str,
+    run: Callable[[str, str, float], Table],
+    *,
+    url: str | None,
+    env: str,
+    default_url: str,
+    fmt: str,
+    timeout: float | None,
+    cache: str | os.PathLike | bool | None,
+    offline: bool | None,
+    what: str,
+) -> Table:
+    """The answer of an archive to ``query``: from the cache, or asked with ``run`` and kept.
+
+    Parameters
+    ----------
+    query : str
+        The query (ADQL).
+    run : callable
+        ``run(service, query, timeout)`` asks the service and returns its table.
+    url : str or None
+        The service address given; None: ``$<env>``, else ``default_url``.
+    env : str
+        The environment variable that may name the service (e.g. ``XRBID_CSC_TAP_URL``).
+    default_url : str
+        The service's public address.
+    fmt : str
+        The format asked of the service (part of the cache key, with address and query).
+    timeout : float or None
+        Seconds to wait; None: ``$XRBID_ARCHIVE_TIMEOUT``, else `DEFAULT_TIMEOUT`.
+    cache, offline
+        See `~xrbid.archives.cache.cached_answer`.
+    what : str
+        The archive's name in messages (``"CSC"``, ``"Gaia"``).
+
+    Raises
+    ------
+    ArchiveError
+        Whatever ``run`` raises, or (offline) no cached answer.
+    """
+    service = url or os.environ.get(env) or default_url
+    wait = _timeout(timeout)
+    return cached_answer(
+        service,
+        query,
+        fmt,
+        lambda: run(service, query, wait),
+        cache=cache,
+        offline=offline,
+        what=what,
+    )
 
 
 def _center(center: Any) -> tuple[float, float]:

@@ -14,12 +14,11 @@ from ._common import (
     _center,
     _first,
     _radius_arcsec,
-    _timeout,
     _to_pandas,
     _transport_message,
+    ask_archive,
     check_query_status,
 )
-from .cache import cached_answer
 
 __all__ = ["CSC_RELEASES", "csc_adql", "query_csc"]
 
@@ -228,15 +227,15 @@ def query_csc(
     >>> m101 = query_csc((210.80225, 54.34894), 15 * u.arcmin)  # doctest: +SKIP
     """
     ra, dec = _center(center)
-    radius_arcsec = _radius_arcsec(radius)
-    query = csc_adql(ra, dec, radius_arcsec, release=release, level=level)
-    service = url or os.environ.get("XRBID_CSC_TAP_URL") or CSC_RELEASES[release][0]
-    wait = _timeout(timeout)
-    table = cached_answer(
-        service,
+    query = csc_adql(ra, dec, _radius_arcsec(radius), release=release, level=level)
+    table = ask_archive(
         query,
-        "votable",
-        lambda: _run_tap(service, query, wait),
+        _run_tap,
+        url=url,
+        env="XRBID_CSC_TAP_URL",
+        default_url=CSC_RELEASES[release][0],
+        fmt="votable",
+        timeout=timeout,
         cache=cache,
         offline=offline,
         what="CSC",

@@ -20,13 +20,12 @@ from ._common import (
     _center,
     _first,
     _radius_arcsec,
-    _timeout,
     _to_pandas,
     _transport_message,
+    ask_archive,
     check_query_status,
     read_votable_answer,
 )
-from .cache import cached_answer
 
 __all__ = ["GAIA_RELEASES", "gaia_adql", "propagate_gaia", "query_gaia"]
 
@@ -207,15 +206,15 @@ def query_gaia(
     ... # doctest: +SKIP
     """
     ra, dec = _center(center)
-    radius_arcsec = _radius_arcsec(radius)
-    query = gaia_adql(ra, dec, radius_arcsec, release=release)
-    service = url or os.environ.get("XRBID_GAIA_TAP_URL") or GAIA_TAP_URL
-    wait = _timeout(timeout)
-    table = cached_answer(
-        service,
+    query = gaia_adql(ra, dec, _radius_arcsec(radius), release=release)
+    table = ask_archive(
         query,
-        output_format,
-        lambda: _run_gaia(service, query, output_format, wait),
+        lambda service, q, wait: _run_gaia(service, q, output_format, wait),
+        url=url,
+        env="XRBID_GAIA_TAP_URL",
+        default_url=GAIA_TAP_URL,
+        fmt=output_format,
+        timeout=timeout,
         cache=cache,
         offline=offline,
         what="Gaia",
