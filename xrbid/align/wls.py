@@ -4,7 +4,8 @@ Separation groups, error-ellipse weights, Cauchy loss, bounded shifts, a proper-
 an optional two-step fit through an intermediate catalogue, and the QA flags of §5.7. The
 parts live beside this module: the QA flags and their thresholds in ``qa.py``, the settings
 (fit options, input selection, refused values) in ``wls_settings.py``, the many-stack driver
-in ``wls_stacks.py``; their names stay importable from here.
+in ``wls_stacks.py`` (`align_wls_stacks`, `QA_FLAGS` and `WLSOptions` stay importable from
+here).
 """
 
 from __future__ import annotations
@@ -28,31 +29,16 @@ from ._engine import (
 )
 from ._solvers import WLSOptions
 from .inputs import InputSelection, select_intermediate
-from .qa import (
-    QA_BRIGHT_COUNTS,
-    QA_CENTRAL_THETA,
-    QA_FEW_MATCHES_SHIFT,
-    QA_FLAGS,
-    QA_MAX_DENSITY,
-    QA_MAX_SHIFT,
-    qa_flags,
-)
+from .qa import QA_FLAGS, qa_flags
 from .solution import AlignmentSolution
 from .wls_settings import check_wls_values, fit_options, xray_selection
 from .wls_stacks import align_wls_stacks
 
 __all__ = [
-    "QA_BRIGHT_COUNTS",
-    "QA_CENTRAL_THETA",
-    "QA_FEW_MATCHES_SHIFT",
     "QA_FLAGS",
-    "QA_MAX_DENSITY",
-    "QA_MAX_SHIFT",
     "WLSOptions",
     "align_wls",
     "align_wls_stacks",
-    "check_wls_values",
-    "qa_flags",
 ]
 
 
@@ -106,11 +92,12 @@ def align_wls(
        is the sum of two fits, X-ray → intermediate (weights 1/sqrt((r0·r1)² +
        (σ_ra·σ_dec)²)) and intermediate → reference (one-to-one links, weights
        1/(σ_ra·σ_dec)): T = T2·T1.
-    6. QA flags (`QA_FLAGS`): density above `QA_MAX_DENSITY` per arcmin² (of the reference
-       catalogue, or for a two-step fit of the intermediate one, §5.5.4 step 14), total
-       shift above `QA_MAX_SHIFT`, fewer than `MIN_PAIRS` matches together with no source at
-       θ < `QA_CENTRAL_THETA`, none above `QA_BRIGHT_COUNTS` counts or a shift above
-       `QA_FEW_MATCHES_SHIFT`, and no matches at all.
+    6. QA flags (`QA_FLAGS`; thresholds in `xrbid.align.qa`): density above
+       `QA_MAX_DENSITY` per arcmin² (of the reference catalogue, or for a two-step fit of
+       the intermediate one, §5.5.4 step 14), total shift above `QA_MAX_SHIFT`, fewer than
+       `MIN_PAIRS` matches together with no source at θ < `QA_CENTRAL_THETA`, none above
+       `QA_BRIGHT_COUNTS` counts or a shift above `QA_FEW_MATCHES_SHIFT`, and no matches at
+       all.
 
     Parameters
     ----------
