@@ -12,7 +12,7 @@ line shows each as one ``Warning: ...`` line.
 
 from __future__ import annotations
 
-from astropy.utils.exceptions import AstropyUserWarning
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "ArchiveError",
@@ -26,10 +26,6 @@ __all__ = [
     "XrbidError",
     "XrbidWarning",
 ]
-
-
-class XrbidWarning(AstropyUserWarning):
-    """Base class of every warning xrbid emits: something the user should know, not an error."""
 
 
 class XrbidError(Exception):
@@ -66,3 +62,30 @@ class ArchiveError(XrbidError):
 
 class CalibrationError(XrbidError):
     """A calibration fit cannot be done with the data given."""
+
+
+if TYPE_CHECKING:
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    class XrbidWarning(AstropyUserWarning):
+        """Base class of every warning xrbid emits: something the user should know."""
+
+
+def _warning_class() -> type:
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    class XrbidWarning(AstropyUserWarning):
+        """Base class of every warning xrbid emits: something the user should know, not an error."""
+
+    XrbidWarning.__module__ = __name__
+    XrbidWarning.__qualname__ = "XrbidWarning"
+    return XrbidWarning
+
+
+def __getattr__(name: str) -> Any:
+    # XrbidWarning is made on first use: its base class is astropy's, and a command that
+    # emits no warning (``xrbid run`` with nothing to recompute) need not import astropy.
+    if name == "XrbidWarning":
+        cls = globals()["XrbidWarning"] = _warning_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,22 +7,41 @@ positions on one image), `extinction` (A_lambda, dereddening) and `counterparts`
 filters, one row per candidate). The colour-magnitude diagram is `xrbid.figures.plot_cmd`.
 """
 
-from .apcorr import ApertureCorrection, eef, eef_correction, empirical_aperture_correction
-from .apertures import OutsideImageWarning, aperture_photometry, flux_column
-from .background import estimate_background
-from .counterparts import photometer_counterparts
-from .detection import detect_sources, length_in_pixels
-from .extinction import a_lambda, a_over_ebv, deredden, extinction_vector, pivot_wavelength
-from .images import HSTImage, ImageSpec, PixelOnlyWarning, load_image, parse_image_spec
-from .magnitudes import NoInfiniteApertureWarning, measure_magnitudes
-from .zeropoints import (
-    UnknownVegaFilterWarning,
-    ZeroPoints,
-    ab_zeropoint,
-    image_zeropoints,
-    st_zeropoint,
-    vega_zeropoint,
-)
+from .._lazy import lazy_getattr
+
+# public name -> module that defines it: imported on first use, so that reading an image
+# argument (image_spec) or one module does not load photutils and the whole stack
+_LAZY: dict[str, str] = {
+    "ApertureCorrection": ".apcorr",
+    "HSTImage": ".images",
+    "ImageSpec": ".image_spec",
+    "NoInfiniteApertureWarning": ".magnitudes",
+    "OutsideImageWarning": ".apertures",
+    "PixelOnlyWarning": ".images",
+    "UnknownVegaFilterWarning": ".zeropoints",
+    "ZeroPoints": ".zeropoints",
+    "a_lambda": ".extinction",
+    "a_over_ebv": ".extinction",
+    "ab_zeropoint": ".zeropoints",
+    "aperture_photometry": ".apertures",
+    "deredden": ".extinction",
+    "detect_sources": ".detection",
+    "eef": ".apcorr",
+    "eef_correction": ".apcorr",
+    "empirical_aperture_correction": ".apcorr",
+    "estimate_background": ".background",
+    "extinction_vector": ".extinction",
+    "flux_column": ".apertures",
+    "image_zeropoints": ".zeropoints",
+    "length_in_pixels": ".detection",
+    "load_image": ".images",
+    "measure_magnitudes": ".magnitudes",
+    "parse_image_spec": ".image_spec",
+    "photometer_counterparts": ".counterparts",
+    "pivot_wavelength": ".extinction",
+    "st_zeropoint": ".zeropoints",
+    "vega_zeropoint": ".zeropoints",
+}
 
 __all__ = [
     "ApertureCorrection",
@@ -55,3 +74,10 @@ __all__ = [
     "st_zeropoint",
     "vega_zeropoint",
 ]
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
