@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._save import new_axes
-
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -15,6 +13,9 @@ if TYPE_CHECKING:
     from xrbid.align import AlignmentSolution
 
 __all__ = ["alignment_title", "plot_alignment"]
+
+# left, bottom, width, height of the axes of a new figure, in figure fractions
+_AXES_RECT = (0.13, 0.21, 0.83, 0.71)
 
 _METHODS = {"median": "median offset", "wls": "weighted least squares"}
 
@@ -60,7 +61,15 @@ def plot_alignment(
     """
     from matplotlib.patches import Ellipse
 
-    fig, ax = new_axes(ax, figsize=(5.0, 5.4))
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        # fixed margins (room for the title, labels and the legend below), not a layout
+        # engine: constrained layout measures every text twice and costs a second draw
+        fig = Figure(figsize=(5.0, 5.4))
+        ax = fig.add_axes(_AXES_RECT)
+    else:
+        fig = ax.figure
     pairs = solution.pairs
     if len(pairs):
         used = pairs["used"].to_numpy(bool)
