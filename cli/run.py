@@ -95,8 +95,7 @@ def run(
 
     if init_name is not None:
         from xrbid._io import write_text_atomic
-        from xrbid.pipeline import template
-        from xrbid.pipeline.config import file_stem
+        from xrbid.pipeline.template import file_stem, template
 
         path = Path(f"{file_stem(init_name)}.toml")
         write_text_atomic(path, template(init_name, path.name), overwrite=overwrite)

@@ -86,7 +86,7 @@ def test_image_specs():
     assert (str(s.path), s.ext, s.chip) == ("f.fits", "SCI,2", None)
     s = parse_image_spec("u40x010hm_c0f.fits.gz[chip=2]")
     assert (s.ext, s.chip) == (None, 2)
-    assert parse_image_spec("plain.fits").load_options() == {}
+    assert parse_image_spec("plain.fits").options == {}
     assert str(parse_image_spec("a.fits[1]")) == "a.fits[1]"
 
 

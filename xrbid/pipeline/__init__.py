@@ -6,9 +6,11 @@ tables, region files, plots and ``report.html`` into the output folder; `run_man
 several galaxies in parallel on dask.
 """
 
-from .config import GalaxyConfig, load_config, parse_image_spec, template
-from .run import GalaxyResult, StepStatus, plan_galaxy, run_galaxy, run_many
+from .config import GalaxyConfig, load_config, parse_image_spec
+from .many import run_many
+from .run import GalaxyResult, StepStatus, plan_galaxy, run_galaxy
 from .steps import STEPS
+from .template import template
 
 __all__ = [
     "STEPS",

@@ -8,6 +8,7 @@ and what is allowed there. Relative paths are relative to the configuration file
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -27,56 +28,17 @@ from pydantic import (
 )
 
 from ..errors import InputError
+from ..photometry.image_spec import ImageSpec, parse_image_spec
+from .template import file_stem, template
 
 __all__ = [
     "GalaxyConfig",
     "ImageSpec",
+    "file_stem",
     "load_config",
     "parse_image_spec",
     "template",
 ]
-
-_SPEC = re.compile(r"^(?P<path>.+?)\[(?P<ext>[^\]]+)\]$")
-
-
-class ImageSpec(BaseModel):
-    """One image of a filter: a FITS path and the extension (``path[ext]``, ``path[chip=N]``)."""
-
-    model_config = ConfigDict(frozen=True)
-    path: Path
-    ext: int | str | None = None
-    chip: int | None = None
-
-    def load_options(self) -> dict[str, Any]:
-        """Keyword arguments of `xrbid.photometry.load_image` besides the path."""
-        return {k: v for k, v in (("ext", self.ext), ("chip", self.chip)) if v is not None}
-
-    def __str__(self) -> str:
-        if self.chip is not None:
-            return f"{self.path}[chip={self.chip}]"
-        return f"{self.path}[{self.ext}]" if self.ext is not None else str(self.path)
-
-
-def parse_image_spec(spec: str) -> ImageSpec:
-    """Split ``file.fits``, ``file.fits[2]``, ``file.fits[SCI,2]`` or ``file.fits[chip=3]``.
-
-    Examples
-    --------
-    >>> s = parse_image_spec("goodsn.fits[2]")
-    >>> str(s.path), s.ext
-    ('goodsn.fits', 2)
-    """
-    m = _SPEC.match(spec.strip())
-    if not m:
-        return ImageSpec(path=Path(spec.strip()))
-    ext = m.group("ext").strip()
-    if ext.lower().startswith("chip"):
-        number = ext.split("=")[-1].replace("chip", "").strip()
-        if not number.isdigit():
-            raise ValueError(f"{spec!r}: write the chip as [chip=N]")
-        return ImageSpec(path=Path(m.group("path")), chip=int(number))
-    return ImageSpec(path=Path(m.group("path")), ext=int(ext) if ext.isdigit() else ext)
-
 
 # Angles in a configuration: a number (arcsec) or a number with one of these units. Parsed
 # here rather than with astropy.units so that reading a configuration (every run, even one
@@ -104,6 +66,32 @@ def _angle(value: Any, what: str) -> float:
     if not arcsec > 0 or arcsec == float("inf"):
         raise ValueError(f"{what} must be a positive angle, not {value!r}")
     return arcsec
+
+
+def _pixels_or_angle(data: Any, key: str, example: str) -> Any:
+    """Read ``key = "2pix"`` or ``"0.1arcsec"`` into ``key`` and ``key_unit`` (pix, arcsec)."""
+    if not (isinstance(data, dict) and isinstance(data.get(key), str)):
+        return data
+    text = data[key].strip()
+    data = dict(data)
+    try:
+        if text.endswith("pix"):
+            data[key], data[f"{key}_unit"] = float(text[:-3]), "pix"
+        else:
+            data[key], data[f"{key}_unit"] = _angle(text, key), "arcsec"
+    except ValueError:
+        units = "" if text.endswith("pix") else " (pix, mas, arcsec, arcmin, deg)"
+        raise ValueError(f"{key} {text!r}: write it like {example}{units}") from None
+    return data
+
+
+def _image_spec(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_image_spec(value.strip())
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class _Section(BaseModel):
@@ -177,23 +165,7 @@ class Detection(_Section):
     @model_validator(mode="before")
     @classmethod
     def _fwhm(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("fwhm"), str):
-            text = data["fwhm"].strip()
-            data = dict(data)
-            if text.endswith("pix"):
-                try:
-                    data["fwhm"], data["fwhm_unit"] = float(text[:-3]), "pix"
-                except ValueError:
-                    raise ValueError(f"fwhm {text!r}: write it like 2pix or 0.1arcsec") from None
-            else:
-                try:
-                    data["fwhm"], data["fwhm_unit"] = _angle(text, "fwhm"), "arcsec"
-                except ValueError:
-                    raise ValueError(
-                        f"fwhm {text!r}: write it like 2pix or 0.1arcsec (pix, mas, arcsec, "
-                        "arcmin, deg)"
-                    ) from None
-        return data
+        return _pixels_or_angle(data, "fwhm", "2pix or 0.1arcsec")
 
 
 class Optical(_Section):
@@ -207,10 +179,7 @@ class Optical(_Section):
     @classmethod
     def _images(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            return {
-                str(k).upper(): parse_image_spec(s) if isinstance(s, str) else s
-                for k, s in v.items()
-            }
+            return {str(k).upper(): _image_spec(s) for k, s in v.items()}
         return v
 
     @model_validator(mode="after")
@@ -265,23 +234,7 @@ class Photometry(_Section):
     @model_validator(mode="before")
     @classmethod
     def _radius(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("radius"), str):
-            text = data["radius"].strip()
-            data = dict(data)
-            if text.endswith("pix"):
-                try:
-                    data["radius"], data["radius_unit"] = float(text[:-3]), "pix"
-                except ValueError:
-                    raise ValueError(f"radius {text!r}: write it like 3pix or 0.15arcsec") from None
-            else:
-                try:
-                    data["radius"], data["radius_unit"] = _angle(text, "radius"), "arcsec"
-                except ValueError:
-                    raise ValueError(
-                        f"radius {text!r}: write it like 3pix or 0.15arcsec (pix, mas, arcsec, "
-                        "arcmin, deg)"
-                    ) from None
-        return data
+        return _pixels_or_angle(data, "radius", "3pix or 0.15arcsec")
 
     @field_validator("cmd")
     @classmethod
@@ -480,7 +433,7 @@ def _resolve(cfg: GalaxyConfig, path: Path) -> GalaxyConfig:
             updates.setdefault(section, {})[key] = new
     if cfg.optical.images:
         updates.setdefault("optical", {})["images"] = {
-            f: spec.model_copy(update={"path": existing(spec.path, f"[optical.images].{f}")})
+            f: dataclasses.replace(spec, path=existing(spec.path, f"[optical.images].{f}"))
             for f, spec in cfg.optical.images.items()
         }
     if (
@@ -496,91 +449,3 @@ def _resolve(cfg: GalaxyConfig, path: Path) -> GalaxyConfig:
     }
     outputs = cfg.outputs.model_copy(update={"folder": absolute(cfg.outputs.folder).resolve()})
     return cfg.model_copy(update={**sections, "outputs": outputs, "path": path.resolve()})
-
-
-TEMPLATE = """\
-# xrbid run configuration for {name}: `xrbid run {file}` runs every step and writes
-# the outputs and report.html into [outputs].folder. Paths are relative to this file.
-# Commented keys show their defaults.
-
-[galaxy]
-name = "{name}"
-# ra = 210.80225          # centre, deg (needed by [xray.query])
-# dec = 54.34894
-# distance_mpc = 6.4      # distance, for absolute magnitudes
-# ebv = 0.008             # foreground E(B-V), mag
-
-[xray]
-table = "cscresults_{stem}.vot"   # a CSC table: CSCview VOTable/CSV, TAP result, XRBID frame
-# or a CSC TAP cone search about [galaxy] ra/dec instead of table:
-# [xray.query]
-# release = "2.1"         # "2.1" or "2.0"
-# radius = "15arcmin"
-# offline = false        # true: use only answers cached earlier
-# url = "https://..."     # another TAP service (default: the release's)
-
-[calibrators]
-# exactly one of: ids = [...], file = "calibrators.txt" (one CSC name a line), ds9 = true
-ids = ["2CXO J140251.0+542420", "2CXO J140248.0+542403"]
-# ds9 = true              # pick them by eye in a running DS9 (recolour the kept ones)
-# ds9_target = "ds9"      # which DS9 (title); ds9_mark = "color" | "selected" | "delete"
-
-[optical]
-sources = "f555w_sources.reg"     # optical source list: a table with ra/dec or a fk5 .reg file
-# or images per filter (path[ext] or path[chip=N]); sources are then detected on one of them
-# [optical.images]
-# F555W = "f555w_drc.fits[1]"
-# F814W = "f814w_drc.fits[1]"
-# [optical.detection]
-# filter = "F555W"        # image to detect on (default: the first)
-# fwhm = "2pix"           # or an angle, "0.1arcsec"
-# threshold = 5.0         # sigma above the background
-
-[alignment]
-# method = "median"       # "median" (XRBID) or "wls" (CSC 2.1 weighted least squares)
-# reference = "calibrators_optical.reg"   # optical positions to match (default: [optical])
-# max_sep = "2arcsec"     # largest calibrator-optical separation
-# clip = 3.0              # sigma-clipping of the offsets (default: none)
-# apply = "if-significant"   # or "always", "never": shift the X-ray positions
-
-[radii]
-# fallback = "ellipse"    # rows Kim+07 does not cover: "ellipse" (CSC err_r0), "zero", "none"
-# clamp = true            # counts above 10**3.3 evaluated at the fit's bright end
-
-[counterparts]
-# radius = "2sigma"       # search radius: "2sigma" or "1sigma"
-
-[photometry]              # used with [optical.images]
-# radius = "3pix"         # aperture, pixels or an angle
-# apcorr = "auto"         # "auto" (EEF tables / bright stars), "none" or a number (mag)
-# system = "vega"         # "vega", "ab" or "st"
-# cmd = ["F555W", "F814W"]   # [blue, red] of the colour-magnitude diagram
-
-# [classify]              # chance coincidences, match probabilities, donor masses, XRB classes
-# models = "mist.iso.cmd" # MIST/PARSEC models in the images' bands (needs [galaxy] distance_mpc)
-# density = 0.05          # optical sources per arcsec^2 (default: local, from [optical])
-# annulus = [5.0, 20.0]   # arcsec, the local-density annulus about each X-ray source
-# completeness = 0.5      # prior fraction of X-ray sources with an optical counterpart
-# colour = ["F555W", "F814W"]   # CMD of the masses (default: the first two filters)
-# mass_limits = [3.0, 8.0]      # Msun: low / intermediate / high-mass donors
-
-[outputs]
-folder = "{stem}-output"
-# figures = ["alignment", "cmd", "finders"]
-# region_2sigma = {{ color = "magenta", width = 2 }}
-# region_1sigma = {{ color = "cyan", width = 1 }}
-# region_calibrators = {{ color = "yellow", width = 2 }}
-# region_candidates = {{ color = "green", width = 1 }}
-"""
-
-
-def template(name: str, file: str | None = None) -> str:
-    """A commented configuration template for the galaxy ``name`` (TOML text)."""
-    if not re.fullmatch(r"[A-Za-z0-9 _.+-]+", name):
-        raise InputError(f"galaxy name {name!r}: use letters, digits, spaces and _ . + - only")
-    return TEMPLATE.format(name=name, stem=file_stem(name), file=file or f"{file_stem(name)}.toml")
-
-
-def file_stem(name: str) -> str:
-    """A file-name form of a galaxy name: ``"NGC 1313"`` -> ``"ngc1313"``."""
-    return re.sub(r"[^a-z0-9_.+-]", "", name.lower()) or "galaxy"

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._io import write_text_atomic
 from .._version import __version__
+from .step import Context, Step
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .steps import Context
-
-__all__ = ["write_report"]
+__all__ = ["REPORT", "write_report"]
 
 BEST_COLUMNS = [
     "source_id", "ra", "dec", "theta", "counts", "pu_1sigma", "pu_2sigma", "pu_method", "n_obs",
@@ -115,6 +114,14 @@ def _frame_table(df: pd.DataFrame, columns: Sequence[str], table_id: str) -> str
         f'<div class="scroll"><table class="sortable" id="{table_id}"><thead><tr>{head}</tr>'
         f"</thead><tbody>{rows}</tbody></table></div>"
     )
+
+
+def _table_section(
+    title: str, text: str, df: pd.DataFrame, columns: Sequence[str], table_id: str
+) -> str:
+    """A heading, a sentence about the table (may be empty) and the sortable table."""
+    about = f"<p>{_e(text)}</p>" if text else ""
+    return f"<h2>{_e(title)}</h2>\n{about}\n{_frame_table(df, columns, table_id)}"
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -296,35 +303,48 @@ def write_report(ctx: Context, path: Path) -> Path:
     ]
     if "best" in ctx.summaries:
         best = ctx.get("best")
-        body += [
-            f"<h2>Best observations ({len(best)} sources)</h2>",
-            "<p>One row per X-ray source: the observation with the smallest usable 2σ radius. "
-            "Click a column to sort.</p>",
-            _frame_table(best, BEST_COLUMNS, "best"),
-        ]
+        body.append(
+            _table_section(
+                f"Best observations ({len(best)} sources)",
+                "One row per X-ray source: the observation with the smallest usable 2σ "
+                "radius. Click a column to sort.",
+                best,
+                BEST_COLUMNS,
+                "best",
+            )
+        )
     if "counterparts" in ctx.summaries:
         cands = _candidates(ctx)
-        body += [
-            f"<h2>Counterpart candidates ({len(cands)})</h2>",
-            "<p>Optical sources inside each X-ray source's search radius, nearest first "
-            "(separation in arcsec and in units of the 1σ radius).</p>",
-            _frame_table(cands, CANDIDATE_COLUMNS, "candidates"),
-        ]
+        body.append(
+            _table_section(
+                f"Counterpart candidates ({len(cands)})",
+                "Optical sources inside each X-ray source's search radius, nearest first "
+                "(separation in arcsec and in units of the 1σ radius).",
+                cands,
+                CANDIDATE_COLUMNS,
+                "candidates",
+            )
+        )
     elif "photometry" in ctx.summaries:
         phot = ctx.get("photometry")
-        body += [
-            f"<h2>Photometry ({len(phot)} sources)</h2>",
-            _frame_table(phot, ["ra", "dec"], "photometry"),
-        ]
+        body.append(
+            _table_section(
+                f"Photometry ({len(phot)} sources)", "", phot, ["ra", "dec"], "photometry"
+            )
+        )
     if "classify" in ctx.summaries:
         classes = ctx.get("classify")
         classes = getattr(classes, "sources", classes)
-        body += [
-            f"<h2>Classification ({len(classes)} sources)</h2>",
-            "<p>p_any: probability that the source has a counterpart among its candidates; "
-            "xrb_class from the donor-mass classes of its candidates.</p>",
-            _frame_table(classes, CLASS_COLUMNS, "classes"),
-        ]
+        body.append(
+            _table_section(
+                f"Classification ({len(classes)} sources)",
+                "p_any: probability that the source has a counterpart among its candidates; "
+                "xrb_class from the donor-mass classes of its candidates.",
+                classes,
+                CLASS_COLUMNS,
+                "classes",
+            )
+        )
     body.append(_provenance(ctx))
     page = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -333,3 +353,18 @@ def write_report(ctx: Context, path: Path) -> Path:
         + f"\n<script>{_SORT_JS}</script>\n</body></html>\n"
     )
     return write_text_atomic(path, page, overwrite=True)
+
+
+def _report_work(ctx: Context) -> dict[str, Any]:
+    write_report(ctx, ctx.out("report.html"))
+    return {}
+
+
+REPORT = Step(
+    "report",
+    "report",
+    (),  # every step before it (see run.py)
+    _report_work,
+    lambda cfg: ["report.html"],
+    params=lambda cfg: {"figures": list(cfg.outputs.figures)},
+)
