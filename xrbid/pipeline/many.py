@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -103,21 +104,44 @@ def run_many(
     options = {"force": tuple(force), "until": until, "overwrite": overwrite}
     if use_dask is None:
         use_dask = scheduler is not None or workers > 1
+    method = "spawn"
+    if use_dask and todo and scheduler is None:
+        method = _start_worker_server()
     if not use_dask:
         for i in todo:
             results[i] = _run_one(paths[i], options)
             if on_result:
                 on_result(results[i])
     elif todo:
-        for i, res in _on_dask(paths, todo, options, workers, scheduler):
+        for i, res in _on_dask(paths, todo, options, workers, scheduler, method):
             results[i] = res
             if on_result:
                 on_result(res)
     return [results[i] for i in range(len(paths))]
 
 
-def _on_dask(paths, todo, options, workers, scheduler):
+def _start_worker_server() -> str:
+    """Start the process the local workers are forked from; return the start method.
+
+    The server imports the pipeline's libraries once (`_preload`), while this process goes
+    on; each worker is then a fork of it, with nothing left to import. It is Python's
+    ``forkserver``: one single-threaded process, so forking it is safe (this process has
+    the cluster's threads, and is never forked). Where there is no forkserver (Windows),
+    the workers are spawned and import on their own.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["distributed", "xrbid.pipeline._preload"])
+    forkserver.ensure_running()  # once a process; it starts here, in parallel with us
+    return "forkserver"
+
+
+def _on_dask(paths, todo, options, workers, scheduler, method="spawn"):
     try:
+        import dask
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise InputError(
@@ -135,13 +159,14 @@ def _on_dask(paths, todo, options, workers, scheduler):
                     "(dask scheduler) or leave out --scheduler to use local processes"
                 ) from None
         else:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address="127.0.0.1:0",  # status page on a free local port
-                silence_logs=40,
-            )
+            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address="127.0.0.1:0",  # status page on a free local port
+                    silence_logs=40,
+                )
             client = Client(cluster)
         with client:
             futures = {

@@ -1,0 +1,26 @@
+"""What a local dask worker of ``xrbid run`` imports before its first galaxy.
+
+The worker processes are forked from one server process that imported this module once
+(`many.py`), instead of each importing pandas, astropy, scipy and matplotlib on its own.
+A module missing here is imported by the worker when a step needs it.
+"""
+
+import importlib
+
+MODULES = [
+    "astropy.table",
+    "matplotlib.figure",
+    "matplotlib.patches",
+    "scipy.spatial",
+    "xrbid.align",
+    "xrbid.figures",
+    "xrbid.regions",
+    "xrbid.selection",
+    "xrbid.sky",
+    "xrbid.tables",
+    "xrbid.uncertainty",
+    "xrbid.pipeline.steps",
+]
+
+for _name in MODULES:
+    importlib.import_module(_name)
