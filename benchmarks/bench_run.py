@@ -1,7 +1,9 @@
 """Time `xrbid run`: M101 end to end, a re-run with nothing changed, and 50 galaxies on dask.
 
 Run: ``.venv/bin/python benchmarks/bench_run.py`` (``--galaxies N`` to change the 50).
-Prints one line per measurement, all in one sitting.
+Prints one line per measurement, all in one sitting, after the machine's baseline: the wall
+time of a bare ``python -c "import pandas, astropy"`` (the libraries any run of tables pays
+for), so that the absolute figures can be judged on a slow or busy machine.
 
 1. ``xrbid run examples/m101.toml`` (no images) in a fresh output folder, wall time of the
    command (process start, imports and all). Target < 1.0 s.
@@ -84,6 +86,17 @@ def step_commands(folder: Path) -> list[list[str]]:
         [*x, "counterparts", "best.ecsv", str(OPTICAL / "M101_daoclean_f555w_acs_fk5.reg"), "-o",
          "candidates.ecsv", "--regions", "candidates.reg"],
     ]  # fmt: skip
+
+
+def baseline(repeat: int) -> None:
+    """Wall time of starting Python bare, and of importing pandas and astropy in it."""
+    py = sys.executable
+    bare = statistics.median(wall([py, "-c", "pass"], ROOT) for _ in range(repeat))
+    libs = statistics.median(
+        wall([py, "-c", "import pandas, astropy"], ROOT) for _ in range(repeat)
+    )
+    print(f"baseline: python -c 'pass' {bare:.3f} s; python -c 'import pandas, astropy' "
+          f"{libs:.3f} s wall (median of {repeat})")  # fmt: skip
 
 
 def bench_m101(repeat: int) -> None:
@@ -194,6 +207,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    baseline(args.repeat)
     bench_m101(args.repeat)
     bench_many(args.galaxies)
 
