@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -129,9 +128,11 @@ def _start_worker_server() -> str:
     the cluster's threads, and is never forked). Where there is no forkserver (Windows),
     the workers are spawned and import on their own.
     """
+    import multiprocessing
+    from multiprocessing import forkserver
+
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return "spawn"
-    from multiprocessing import forkserver
 
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["distributed", "xrbid.pipeline._preload"])
