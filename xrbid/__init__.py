@@ -11,7 +11,10 @@ from __future__ import annotations
 from . import errors as _errors
 from ._lazy import lazy_dir, lazy_getattr
 from ._version import __version__
-from .errors import *  # noqa: F403  (every error and warning type: the one list is errors.__all__)
+
+# every error and warning type (the one list is errors.__all__); XrbidWarning, whose base
+# class is astropy's, is made on first use, so that `import xrbid` does not import astropy
+globals().update({n: getattr(_errors, n) for n in _errors.__all__ if n != "XrbidWarning"})
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -89,9 +92,10 @@ _LAZY: dict[str, str] = {
     ),
     "parse_terms": "xrbid.calibration.terms",
     "DS9": "xrbid.ds9",
+    "XrbidWarning": "xrbid.errors",
 }
 
-__all__ = [*_errors.__all__, "__version__", *sorted(_LAZY)]
+__all__ = [*_errors.__all__, "__version__", *sorted(set(_LAZY) - set(_errors.__all__))]
 
 __getattr__ = lazy_getattr(__name__, _LAZY, globals())
 __dir__ = lazy_dir(_LAZY, globals())

@@ -7,7 +7,7 @@ positions on one image), `extinction` (A_lambda, dereddening) and `counterparts`
 filters, one row per candidate). The colour-magnitude diagram is `xrbid.figures.plot_cmd`.
 """
 
-from .._lazy import lazy_getattr
+from .._lazy import lazy_dir, lazy_getattr
 
 # public name -> module that defines it: imported on first use, so that reading an image
 # argument (image_spec) or one module does not load photutils and the whole stack
@@ -77,7 +77,4 @@ __all__ = [
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__dir__ = lazy_dir(_LAZY, globals())
