@@ -737,3 +737,15 @@ def test_write_regions_takes_the_options_of_format_regions(tmp_path):
     with pytest.raises(InputError, match=r"unknown region option.*colour"):
         write_regions(_table(), tmp_path / "b.reg", radius=2, colour="red")
     assert not (tmp_path / "b.reg").exists()
+
+
+def test_write_regions_of_a_file_larger_than_one_write_piece(tmp_path):
+    from xrbid import regions
+
+    n = 120_000  # about 6 MB of circles: more than one piece of the writer
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"ra": rng.uniform(0, 360, n), "dec": rng.uniform(-90, 90, n)})
+    text = format_regions(df, radius=1.5)
+    assert len(text) > regions._WRITE_PIECE
+    out = write_regions(df, tmp_path / "big.reg", radius=1.5)
+    assert out.read_bytes() == text.encode("utf-8")
