@@ -7,12 +7,15 @@ units.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from astropy import units as u
 from astropy.io import votable
 from astropy.table import MaskedColumn, Table
 
@@ -268,3 +271,137 @@ def test_bit_cell_of_question_mark_left_to_astropy(tmp_path):
     with pytest.raises(Exception, match="E04"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         astropy_frame(path)
+
+
+# --- the metadata, parsed without astropy ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "csc-m101/cscresults_M101.vot",
+        "recorded/csc21-m101-master-3arcmin.vot",
+        "recorded/csc21-m101-observation-3arcmin.vot",
+        "gaia-dr3-astroquery/1710099405832VAL-result.vot",
+    ],
+)
+def test_real_files_names_dtypes_units_nulls_as_astropy(testdata, path):
+    # CSCview (VOTable 1.2, IDs col0..), the CSC 2.1 TAP recordings and a Gaia DR3 result
+    # (152 columns, nulls, VOTable 1.4): the fast path, equal to astropy's reader
+    fast, units = read_tabledata(testdata / path)
+    slow, slow_units = astropy_frame(testdata / path)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fields = votable.parse(str(testdata / path)).get_first_table().fields
+    assert list(fast.columns) == [f.name for f in fields]
+    # units are kept as written; read in the VOTable's unit syntax (VOUnit for Gaia's
+    # 'electron'.s**-1) they are astropy's
+    assert units.keys() == slow_units.keys()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, text in units.items():
+            as_written = u.Unit(text, parse_strict="silent")
+            if as_written != u.Unit(slow_units[name], parse_strict="silent"):
+                assert (
+                    str(u.Unit(text, format="vounit", parse_strict="silent")) == (slow_units[name])
+                ), name
+
+
+METADATA_FAST = {
+    "id-only": '<FIELD ID="ra" datatype="double"/><FIELD id="dec" datatype="double"/>',
+    "null-spaces": '<FIELD name="n" datatype="int"><VALUES null=" -1 "/></FIELD>'
+    '<FIELD name="x" datatype="double"><VALUES null="-1e3"/></FIELD>',
+    "name-is-own-id": '<FIELD name="ra" ID="ra" datatype="double"/>'
+    '<FIELD name="dec" ID="col1" datatype="double"/>',
+    "other-elements": '<DESCRIPTION>a &amp; b</DESCRIPTION><PARAM name="p" datatype="int" '
+    'value="1"/><!-- note --><GROUP><FIELDref ref="c0"/></GROUP>'
+    '<FIELD ID="c0" name="ra" datatype="double" unit="deg"><DESCRIPTION>x</DESCRIPTION>'
+    '<LINK href="http://x"/></FIELD><INFO name="i" value="v"/>'
+    '<FIELD name="flux" datatype="float" unit="erg/s/cm&#94;2"/>',
+}
+
+
+@pytest.mark.parametrize("fields", METADATA_FAST.values(), ids=METADATA_FAST.keys())
+def test_crafted_metadata_read_as_astropy(tmp_path, fields):
+    rows = "<TR>" + "<TD>-1</TD>" * fields.count("<FIELD ") + "</TR>"
+    rows += "<TR>" + "<TD>2</TD>" * fields.count("<FIELD ") + "</TR>"
+    assert_same_as_astropy(vot(tmp_path / "m.vot", fields, rows))
+
+
+def test_no_namespace_and_votable_1_3(tmp_path):
+    path = tmp_path / "plain.vot"
+    path.write_text(
+        '<?xml version="1.0"?><VOTABLE version="1.3"><RESOURCE><TABLE>'
+        '<FIELD name="n" datatype="short"><VALUES null="7"/></FIELD>'
+        "<DATA><TABLEDATA><TR><TD>7</TD></TR><TR><TD>3</TD></TR>"
+        "</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+    )
+    df = assert_same_as_astropy(path)
+    assert df["n"].isna().tolist() == [True, False]  # null="7"
+    # a last row of one empty cell: left to astropy, which reads it as a null row
+    path.write_text(path.read_text().replace("</TABLEDATA>", "<TR><TD></TD></TR></TABLEDATA>"))
+    assert read_tabledata(path) is None
+    assert read_table(path, allow_empty=True)["n"].isna().tolist() == [True, False, True]
+
+
+METADATA_LEFT_TO_ASTROPY = {
+    # astropy renames a FIELD whose name is another FIELD's ID ('ra 2')
+    "name-is-other-id": '<FIELD name="ra" ID="dec" datatype="double"/>'
+    '<FIELD name="dec" ID="ra" datatype="double"/>',
+    "repeated-name": '<FIELD name="a" ID="c0" datatype="double"/>'
+    '<FIELD name="a" ID="c1" datatype="double"/>',
+    "datatype-alias": '<FIELD name="a" datatype="float64"/>',  # astropy: double (W13)
+    "hex-null": '<FIELD name="a" datatype="int"><VALUES null="0x10"/></FIELD>',
+    "null-out-of-range": '<FIELD name="a" datatype="short"><VALUES null="70000"/></FIELD>',
+    "fraction-null-for-int": '<FIELD name="a" datatype="int"><VALUES null="0.5"/></FIELD>',
+    "word-null": '<FIELD name="a" datatype="double"><VALUES null="none"/></FIELD>',
+    "name-needing-an-id": '<FIELD name="1 a" datatype="double"/>',
+    "no-name-no-id": '<FIELD datatype="double"/>',
+    "bad-arraysize": '<FIELD name="a" datatype="char" arraysize=" 5 "/>',
+    "2-d-strings": '<FIELD name="a" datatype="char" arraysize="3x2"/>',
+    "no-datatype": '<FIELD name="a"/>',
+}
+
+
+@pytest.mark.parametrize(
+    "fields", METADATA_LEFT_TO_ASTROPY.values(), ids=METADATA_LEFT_TO_ASTROPY.keys()
+)
+def test_metadata_astropy_rewrites_is_left_to_astropy(tmp_path, fields):
+    n = fields.count("<FIELD ")
+    path = vot(tmp_path / "m.vot", fields, "<TR>" + "<TD>1</TD>" * n + "</TR>")
+    meta = path.read_bytes().replace(b"<TR><TD>1</TD>" + b"<TD>1</TD>" * (n - 1) + b"</TR>", b"")
+    with pytest.raises(_votable._Unusual):  # the metadata, not the rows, sends it to astropy
+        _votable._columns(meta)
+    assert read_tabledata(path) is None
+
+
+def test_renamed_fields_read_by_read_table_with_astropys_names(tmp_path):
+    fields = METADATA_LEFT_TO_ASTROPY["name-is-other-id"]
+    path = vot(tmp_path / "swap.vot", fields, "<TR><TD>1</TD><TD>2</TD></TR>")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = votable.parse(str(path)).get_first_table().to_table(use_names_over_ids=True)
+    assert read_tabledata(path) is None
+    assert list(read_table(path).columns) == expected.colnames
+
+
+@pytest.mark.parametrize(("version", "fast"), [("1.4", True), ("1.2", True), ("", False)])
+def test_version_read_from_the_votable_element(tmp_path, version, fast):
+    path = vot(tmp_path / "v.vot", '<FIELD name="a" datatype="double"/>', "<TR><TD>1</TD></TR>")
+    if not version:
+        path.write_text(path.read_text().replace(' version="1.4"', ""))
+    assert (read_tabledata(path) is not None) == fast
+
+
+def test_reading_a_cscview_table_imports_no_astropy_table_reader(m101_vot):
+    code = (
+        "import sys\n"
+        "from xrbid.tables import read_table\n"
+        f"df = read_table({str(m101_vot)!r})\n"
+        "assert df.shape == (3492, 28), df.shape\n"
+        "print(sorted(m for m in ('astropy.io.votable', 'astropy.table', 'astropy.io.ascii')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
