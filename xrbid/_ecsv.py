@@ -10,12 +10,12 @@ bytes for the tables xrbid writes, with neither cost:
   ``datatype`` list of ``{name, unit, datatype}`` mappings and ``schema: astropy-2.0``),
   emitted by PyYAML with the same dumper settings (safe representer, flow style chosen per
   mapping, width 130), and units spelled as astropy's ``Column.unit`` spells them;
-- the body is converted a column at a time (``tolist`` gives Python's shortest round-trip
-  ``repr`` of a float64, which is numpy's ``str`` of it; float32 goes through numpy's
-  ``astype(str)``), text is stripped of the spaces and tabs astropy strips and its empty cells
-  are marked the way astropy's ``CsvWriter`` marks them (so that they come out as ``""``), and
-  the rows are joined by the csv module's C writer with astropy's dialect (space-separated,
-  minimal quoting), a block of rows at a time.
+- the body is converted a column at a time: ``tolist`` gives Python's shortest round-trip
+  ``repr`` of a float64, which is numpy's ``str`` of it (float32 goes through numpy's
+  ``astype(str)``); text is stripped of the spaces and tabs astropy strips and quoted by the
+  csv module with astropy's dialect (space-separated, minimal quoting), a column at a time;
+  empty and masked cells are ``""`` as astropy's ``CsvWriter`` writes them; the cells of each
+  row are then joined by spaces, a block of rows at a time.
 
 Columns this writer does not cover (object, bytes, complex, dates, float16/float128,
 multidimensional, text holding line breaks) send the whole table to astropy's writer, so the
@@ -45,8 +45,8 @@ __all__ = ["EcsvColumn", "astropy_table", "write_ecsv"]
 ECSV_VERSION = "1.0"  # the version astropy's writer declares
 _SCHEMA = "astropy-2.0"
 _ROWS_PER_BLOCK = 50_000  # rows joined at a time (bounds the text held in memory)
-# Stands in for an empty text cell until the csv module has joined the row, as astropy's
-# CsvWriter does, so that a space-separated file shows the empty cell as "".
+# Stands in for an empty column name until the csv module has joined the names, as astropy's
+# CsvWriter does, so that a space-separated line shows the empty name as "".
 _EMPTY = "\x1a2b=48Av%0-V3p>bX"
 _QUOTED_EMPTY = '""'
 _COMMENT = re.compile(r"\s*#")  # astropy quotes every name when the first one looks like this
@@ -184,7 +184,7 @@ def _cells(columns: Sequence[EcsvColumn]) -> list[tuple[np.ndarray, np.ndarray |
         if kind == "U":
             data = np.char.strip(data, " \t")  # astropy's DefaultSplitter.process_val
             # line breaks are quoted according to the line terminator: left to astropy
-            for unusual in ("\n", "\r", _EMPTY):
+            for unusual in ("\n", "\r"):
                 if data.size and (np.char.find(data, unusual) >= 0).any():
                     return None
         elif not (kind in "biu" or (kind == "f" and data.dtype.itemsize in (4, 8))):
@@ -200,31 +200,43 @@ def _cells(columns: Sequence[EcsvColumn]) -> list[tuple[np.ndarray, np.ndarray |
     return out
 
 
-def _as_text(data: np.ndarray, mask: np.ndarray | None) -> list:
-    """What the csv module is given for these cells (it writes ``str`` of each)."""
-    if data.dtype.kind == "U":
-        values = np.where(data == "", _EMPTY, data)
-    elif data.dtype.kind == "f" and data.dtype.itemsize == 4:
-        values = data.astype(str)  # float32's own shortest spelling, numpy's str of it
+def _as_text(data: np.ndarray, mask: np.ndarray | None) -> list[str]:
+    """The cells as astropy writes them: ``str`` of each value, text quoted, blanks ``""``."""
+    kind = data.dtype.kind
+    if kind == "U":
+        text = _quoted(data.tolist())
+        blank = data == ""  # astropy's CsvWriter writes an empty cell as ""
+        mask = blank if mask is None else mask | blank
+    elif kind == "b":
+        text = np.where(data, "True", "False").tolist()
+    elif kind == "f" and data.dtype.itemsize == 4:
+        text = data.astype(str).tolist()  # float32's own shortest spelling, numpy's str of it
     else:
-        values = data  # tolist: Python's repr of a float64 is numpy's str of it
-    if mask is not None:
-        values = values.astype(object)
-        values[mask] = _EMPTY
-    return values.tolist()
+        text = list(map(str, data.tolist()))  # Python's repr of a float64 is numpy's str of it
+    if mask is not None and mask.any():
+        cells = np.array(text, dtype=object)
+        cells[mask] = _QUOTED_EMPTY
+        text = cells.tolist()
+    return text
+
+
+def _quoted(cells: list[str]) -> list[str]:
+    """Text cells quoted by the csv module with astropy's dialect (one column, no line breaks)."""
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\n", **_DIALECT).writerows(
+        zip(cells)
+    )
+    text = out.getvalue().split("\n")
+    text.pop()  # after the last line break
+    return text
 
 
 def _write_body(stream, cells: list[tuple[np.ndarray, np.ndarray | None]], nrows: int) -> None:
-    """Join the rows with astropy's dialect and write them, a block of rows at a time."""
-    block = io.StringIO()
-    writer = csv.writer(block, quoting=csv.QUOTE_MINIMAL, lineterminator=os.linesep, **_DIALECT)
+    """Join the cells of each row by spaces and write the rows, a block of rows at a time."""
     for start in range(0, nrows, _ROWS_PER_BLOCK):
         part = slice(start, start + _ROWS_PER_BLOCK)
-        values = [
+        columns = [
             _as_text(data[part], None if mask is None else mask[part]) for data, mask in cells
         ]
-        writer.writerows(zip(*values))
-        text = block.getvalue()
-        stream.write(text.replace(_EMPTY, _QUOTED_EMPTY) if _EMPTY in text else text)
-        block.seek(0)
-        block.truncate()
+        stream.write(os.linesep.join(map(" ".join, zip(*columns))))
+        stream.write(os.linesep)
