@@ -14,7 +14,7 @@ from astropy.wcs import WCS
 from xrbid.ds9._checks import field_mismatch, off_image_by, on_image
 from xrbid.ds9.stamps import _skip_reasons
 
-FLT = Path(__file__).parent.parent / "testdata" / "hst-acs-47tuc-flt-header" / "j94f05bgq_flt.fits"
+FLT = Path(__file__).parents[2] / "testdata" / "hst-acs-47tuc-flt-header" / "j94f05bgq_flt.fits"
 SHAPE = (2048, 4096)
 
 
