@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 import json
 import math
+import os
 import re
 import warnings
 from collections.abc import Iterable
@@ -151,6 +152,7 @@ def _given_paths(command: click.Command, ctx: click.Context) -> list[tuple[str, 
             label = "/".join(param.opts)
         else:
             label = param.metavar or param.human_readable_name
+        values = [getattr(v, "path", v) for v in values]  # an ImageSpec: its file
         named.extend((label, v) for v in values if v not in (None, "", "-"))
     return named
 
@@ -270,32 +272,29 @@ def _strict_json(obj: Any) -> Any:
 
 
 class ImageFileParam(click.Path):
-    """An existing image file for commands that open whole files (DS9 shows its first image).
+    """An existing image file, or the part of one: ``IMAGE[2]``, ``IMAGE[SCI,2]``,
+    ``IMAGE[chip=N]``, read by the one parser of image arguments,
+    :func:`xrbid.photometry.parse_image_spec`.
 
-    ``IMAGE[ext]`` (``[2]``, ``[SCI,2]``, ``[chip=N]``) is read by the one parser of image
-    arguments, :func:`xrbid.photometry.images.parse_image_spec`, and refused with a message
-    saying that the whole file is opened.
+    The value is the `Path`, or the `ImageSpec` when brackets name a part (the photometry
+    package is imported only then, so plain paths stay quick).
     """
 
     def __init__(self) -> None:
         super().__init__(exists=True, dir_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if "[" in str(value) and not Path(value).exists():
-            from xrbid.photometry.images import parse_image_spec
+        if not isinstance(value, str | os.PathLike):  # converted already (an ImageSpec)
+            return value
+        if "[" not in str(value) or Path(value).exists():
+            return super().convert(value, param, ctx)
+        from xrbid.photometry.image_spec import ImageSpec, parse_image_spec
 
-            try:
-                spec = parse_image_spec(value)
-            except XrbidError as exc:
-                self.fail(str(exc), param, ctx)
-            if spec.ext is not None or spec.chip is not None:
-                self.fail(
-                    f"{value}: DS9 opens the whole file and shows its first image; give "
-                    f"{spec.path} without [...]",
-                    param,
-                    ctx,
-                )
-        return super().convert(value, param, ctx)
+        try:
+            spec = parse_image_spec(value)
+        except XrbidError as exc:
+            self.fail(str(exc), param, ctx)
+        return ImageSpec(super().convert(spec.path, param, ctx), spec.ext, spec.chip)
 
 
 IMAGE_FILE = ImageFileParam()

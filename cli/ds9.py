@@ -6,11 +6,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ._common import IMAGE_FILE, XrbidGroup, emit
 from ._options import ANGLE, id_options, json_option, option_group, overwrite_option, source_ids
+
+if TYPE_CHECKING:
+    from xrbid.photometry.image_spec import ImageSpec
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -111,6 +115,14 @@ class _Display:
         check_stretch(self.scale, self.limits)
 
 
+def _check_image(image: Path | ImageSpec | None) -> None:
+    """Refuse a missing extension (or one DS9 cannot show) before DS9 is touched."""
+    if image is not None:
+        from xrbid.ds9._images import check_image
+
+        check_image(image)
+
+
 def display_options(f: Callable) -> Callable:
     """``--scale`` and ``--limits``: the command gets a `_Display`."""
     from xrbid.ds9 import SCALES
@@ -160,7 +172,7 @@ def display_options(f: Callable) -> Callable:
 @session_options
 @json_option
 def show(
-    image: Path,
+    image: Path | ImageSpec,
     region_files: tuple[Path, ...],
     new_frame: bool,
     zoom: float | str,
@@ -171,13 +183,15 @@ def show(
     """Show IMAGE in DS9 with region files drawn over it.
 
     The image replaces the one in DS9's current frame unless --new-frame is given; the
-    message says which frame shows it.
+    message says which frame shows it. IMAGE[ext] shows one extension: file.fits[2],
+    file.fits[SCI] or file.fits[SCI,2].
 
     \b
     Example (the M101 2-sigma circles over your HST image of M101):
       xrbid ds9 show m101_f555w.fits --regions m101_2sig.reg --start
     """
     display.check()
+    _check_image(image)
     with ds9_session.connect() as session:
         before = session.frames()
         number = session.open_image(image, frame="new" if new_frame else "current")
@@ -189,8 +203,9 @@ def show(
         name = session.target.name
         used = session.transport
     which = "new frame" if number not in before else "current frame"
+    shown = Path(str(image)).name  # with its [ext]
     emit(
-        f"DS9 {name!r} ({used}): {image.name} in frame {number} ({which}), {drawn} regions drawn",
+        f"DS9 {name!r} ({used}): {shown} in frame {number} ({which}), {drawn} regions drawn",
         {
             "ds9": name,
             "transport": used,
@@ -212,7 +227,12 @@ _MARK_HELP = {
 
 @ds9.command("calibrators")
 @click.argument("table_path", metavar="TABLE", type=_EXISTING)
-@click.option("--image", type=IMAGE_FILE, default=None, help="Image to show the candidates on.")
+@click.option(
+    "--image",
+    type=IMAGE_FILE,
+    default=None,
+    help="Image to show the candidates on (IMAGE[ext]: one extension).",
+)
 @click.option(
     "-o",
     "--output",
@@ -260,7 +280,7 @@ _MARK_HELP = {
 @json_option
 def calibrators(
     table_path: Path,
-    image: Path | None,
+    image: Path | ImageSpec | None,
     output: Path | None,
     ids: tuple[str, ...],
     ids_file: Path | None,
@@ -303,6 +323,7 @@ def calibrators(
     if output is not None:
         check_table_output(output, overwrite)
     display.check()
+    _check_image(image)
     wanted = source_ids(ids, ids_file, required=False)
     table = unique_sources(read_table(table_path))
     if wanted:
@@ -386,7 +407,7 @@ def calibrators(
 @session_options
 @json_option
 def blink(
-    image: Path | None,
+    image: Path | ImageSpec | None,
     before: Path | None,
     after: Path | None,
     mode: str,
@@ -401,6 +422,7 @@ def blink(
     Two frames show the same image, one with each region file, matched and locked on WCS
     (crosshair included): check that the correction brought the X-ray positions onto their
     optical counterparts. DS9 blinks until told otherwise: `xrbid ds9 blink --stop`.
+    IMAGE[ext] uses one extension (file.fits[SCI,2]).
 
     \b
     Example (M101):
@@ -425,6 +447,7 @@ def blink(
     if image is None or before is None or after is None:
         raise click.UsageError("give IMAGE, --before and --after (or --stop)")
     display.check()
+    _check_image(image)
     with ds9_session.connect() as session:
         first, second = blink_before_after(
             session, image, before, after, interval=interval, mode=mode, scale=display.scale,
@@ -451,7 +474,12 @@ def blink(
 
 @ds9.command("stamps")
 @click.argument("table_path", metavar="TABLE", type=_EXISTING)
-@click.option("--image", type=IMAGE_FILE, required=True, help="Image to cut the stamps from.")
+@click.option(
+    "--image",
+    type=IMAGE_FILE,
+    required=True,
+    help="Image to cut the stamps from (IMAGE[ext]: one extension).",
+)
 @click.option(
     "-o",
     "--output",
@@ -487,7 +515,7 @@ def blink(
 @json_option
 def stamps(
     table_path: Path,
-    image: Path,
+    image: Path | ImageSpec,
     out_dir: Path,
     size: float,
     pixels: int,
@@ -514,6 +542,7 @@ def stamps(
     from xrbid.tables import read_table
 
     display.check()
+    _check_image(image)
     table = read_table(table_path)
     candidates = read_table(candidates_path) if candidates_path is not None else None
     with ds9_session.connect() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -189,6 +190,42 @@ def test_blink_before_after(session, ds9_server, a478, field, tmp_path) -> None:
         assert np.allclose(got["ra"], want.sort_values("ra")["ra"], atol=1e-7)
         assert np.allclose(got["dec"], want.sort_values("ra")["dec"], atol=1e-7)
     session.blink(None)
+
+
+def shown_header(session: DS9) -> fits.Header:
+    """The FITS header of the image in DS9's current frame, as DS9 reports it."""
+    return fits.Header.fromstring(session.get("fits header"), sep="\n")
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_show_one_extension(session, ds9_server, testdata) -> None:
+    # SCI,2 of this ACS/WFC FLT has CRVAL1 = 5.67073 (SCI,1: 5.63057; testdata SOURCES.txt)
+    flt = testdata / "hst-acs-47tuc-flt-header" / "j94f05bgq_flt.fits"
+    result = run(
+        "ds9", "show", f"{flt}[SCI,2]", "--target", ds9_server.title,
+        "--transport", session.transport, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # stdout only: the SAMP hub of the test session may log to stderr meanwhile
+    assert json.loads(result.stdout)["image"] == f"{flt}[SCI,2]"
+    header = shown_header(session)
+    assert (header["EXTNAME"], header["EXTVER"]) == ("SCI", 2)
+    assert header["CRVAL1"] == pytest.approx(5.67073, abs=1e-5)
+
+
+@pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)
+def test_blink_one_extension(session, ds9_server, a478, field, tmp_path) -> None:
+    regions = write_regions(field, tmp_path / "field.reg", radius=1.0)
+    result = run(
+        "ds9", "blink", f"{a478}[WHT]", "--before", regions, "--after", regions,
+        "--mode", "tile", "--target", ds9_server.title, "--transport", session.transport,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for number in (1, 2):
+        session.frame(number)
+        assert shown_header(session)["EXTNAME"] == "WHT"
+        assert len(session.regions()) == len(field)
+    session.tile(False)
 
 
 @pytest.mark.parametrize("session", ["xpa", "samp"], indirect=True)

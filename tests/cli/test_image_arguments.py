@@ -19,13 +19,37 @@ def a478(testdata: Path) -> Path:
     return testdata / "hst-wfpc2-abell478" / "a478hst-cutout.fits"
 
 
-@pytest.mark.parametrize("spec", ["[1]", "[SCI,1]"])
-def test_ds9_show_reads_image_ext_and_says_the_whole_file_is_opened(a478, spec):
-    # refused while the arguments are read, before any DS9 is looked for
-    res = run("ds9", "show", f"{a478}{spec}", "--target", "nobody-here")
-    assert res.exit_code == 2
-    assert f"{a478}{spec}: DS9 opens the whole file and shows its first image" in res.output
-    assert "Traceback" not in res.output
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("[SCI,2]", "no extension 'SCI,2'; extensions are 0:PRIMARY, 1:SCI, 2:WHT, 3:CTX"),
+        ("[4]", "no extension 4"),
+        ("[0]", "[0] holds no image for DS9 to show; its images are 1:SCI, 2:WHT, 3:CTX"),
+    ],
+)
+@pytest.mark.parametrize("command", ["show", "blink", "stamps", "calibrators"])
+def test_ds9_commands_check_the_extension_before_looking_for_ds9(
+    a478, tmp_path, spec, message, command
+):
+    # refused before any DS9 is looked for (there is none titled nobody-here)
+    table = tmp_path / "t.csv"
+    table.write_text("source_id,ra,dec\nA,63.35,10.46\n")
+    image = f"{a478}{spec}"
+    args = {
+        "show": [image],
+        "blink": [image, "--before", table, "--after", table],
+        "stamps": [table, "--image", image, "-o", tmp_path / "s"],
+        "calibrators": [table, "--image", image, "-o", tmp_path / "c.ecsv"],
+    }[command]
+    res = run("ds9", command, *args, "--target", "nobody-here")
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith("Error: ") and message in res.output
+    assert "Traceback" not in res.output and "nobody-here" not in res.output
+
+
+def test_ds9_show_takes_an_extension_and_then_looks_for_ds9(a478):
+    res = run("ds9", "show", f"{a478}[SCI,1]", "--target", "nobody-here", "--timeout", "1")
+    assert res.exit_code == 1 and "no DS9 titled 'nobody-here'" in res.output
 
 
 def test_ds9_show_reports_a_malformed_extension_with_the_parser_message(a478):

@@ -1,9 +1,10 @@
 """Drive a running SAOImage DS9: one session object over two transports, XPA and SAMP.
 
-:class:`DS9` finds a running DS9 (or starts one) and speaks the workflow: open an image, draw
-regions, read back what is drawn (including what the user added, moved, deleted or selected),
-pan, zoom, put the crosshair on a position, tile and blink frames, save a PNG of what DS9
-shows. The same methods behave the same over both transports:
+:class:`DS9` finds a running DS9 (or starts one) and speaks the workflow: open an image (or one
+extension of it, ``IMAGE[ext]``), draw regions, read back what is drawn (including what the
+user added, moved, deleted or selected), pan, zoom, put the crosshair on a position, tile and
+blink frames, save a PNG of what DS9 shows. The same methods behave the same over both
+transports:
 
 * **XPA** through the XPA library that ships with `pyds9` (the XPA name server ``xpans``
   lists DS9 by its title; the `pyds9` module itself is never imported);

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import DS9Error, InputError
 from ._checks import format_angle, off_image_by
 from ._common import _DS9CommandError, ds9_word
+
+if TYPE_CHECKING:
+    from ..photometry.image_spec import ImageSpec
 
 
 class ImagesMixin:
@@ -17,21 +21,38 @@ class ImagesMixin:
 
     _wcs_cache: dict[str, Any]
 
-    def open_image(self, path: str | os.PathLike, frame: Literal["new", "current"] = "new") -> int:
-        """Load a FITS image and return the number of the frame that shows it.
+    def open_image(
+        self,
+        path: str | os.PathLike | ImageSpec,
+        frame: Literal["new", "current"] = "new",
+        *,
+        ext: int | str | None = None,
+        chip: int | None = None,
+    ) -> int:
+        """Load a FITS image (or one extension of it) and return the number of the frame that
+        shows it.
 
         Parameters
         ----------
-        path : path
-            The FITS file.
+        path : path or ImageSpec
+            The FITS file, or what :func:`xrbid.photometry.parse_image_spec` read from
+            ``IMAGE[ext]`` (its extension is used).
         frame : {"new", "current"}
             ``new``: a new frame, except when the current frame shows no image (as in a DS9
             just started), which is used; ``current``: replace the image of the current frame.
+        ext : int or str, optional
+            The extension to show: an index (``1``), a name (``"SCI"``, the first of that
+            name) or a name and version (``"SCI,2"``), as :func:`xrbid.photometry.load_image`
+            takes it. Default: DS9's choice, the first image in the file.
+        chip : int, optional
+            A group of a WFPC2 GEIS waiver file: refused, since DS9 shows the chips as one
+            cube under one WCS (open the whole file, or give a multi-extension file).
 
         Raises
         ------
         InputError
-            The file does not exist, or its path has characters DS9 cannot take.
+            The file does not exist, its path has characters DS9 cannot take, it has no such
+            extension or that extension holds no image.
         DS9Error
             DS9 cannot load it (not FITS, no image); a frame made for it is removed again.
 
@@ -39,21 +60,26 @@ class ImagesMixin:
         --------
         >>> ds9.open_image("testdata/hst-wfpc2-abell478/a478hst-cutout.fits")  # doctest: +SKIP
         1
+        >>> ds9.open_image("j94f05bgq_flt.fits", ext="SCI,2")  # doctest: +SKIP
+        2
         """
         if frame not in ("new", "current"):
             raise InputError(f"frame must be 'new' or 'current', not {frame!r}")
-        path = _image_path(path)
+        path, index = check_image(path, ext=ext, chip=chip)
+        word = _file_word(path, index)  # refused before any frame is made
+        shown = path if index is None else f"{path}[{index}]"
         made_frame = False
         if not self.frames() or (frame == "new" and self.image_file()):
             self.set("frame new")
             made_frame = True
         number = self.current_frame()
+        self._wcs_cache = {}  # another extension of the same file may be loaded over it
         try:
-            self.set(f"file {ds9_word(path, 'image path')}")
+            self.set(f"file {word}")
         except _DS9CommandError as exc:
             if made_frame:
                 self.set("frame delete")
-            raise DS9Error(f"DS9 could not load {path}: {exc}; is it a FITS image?") from None
+            raise DS9Error(f"DS9 could not load {shown}: {exc}; is it a FITS image?") from None
         except InputError:  # a name the transport cannot carry: refused before it was sent
             if made_frame:
                 self.set("frame delete")
@@ -111,12 +137,82 @@ class ImagesMixin:
             )
 
 
+def check_image(
+    image: str | os.PathLike | ImageSpec,
+    *,
+    ext: int | str | None = None,
+    chip: int | None = None,
+) -> tuple[Path, int | None]:
+    """The absolute path of an image for DS9 and the index of the extension to show (None:
+    DS9's choice), checked before DS9 is asked anything (see :meth:`DS9.open_image`).
+
+    Raises
+    ------
+    InputError
+        No such file, a path DS9 cannot take, no such extension, an extension without an
+        image, or a GEIS waiver chip.
+    """
+    # an ImageSpec exists only once its module is imported: the plain-path case stays free
+    # of the photometry stack
+    spec_module = sys.modules.get("xrbid.photometry.image_spec")
+    if spec_module is not None and isinstance(image, spec_module.ImageSpec):
+        if ext is not None or chip is not None:
+            raise InputError(
+                f"{image} names its extension already; do not give ext= or chip= with it"
+            )
+        image, ext, chip = image.path, image.ext, image.chip
+    path = _image_path(image)
+    ds9_word(path, "image path")
+    if chip is not None:
+        raise InputError(
+            f"{path}[chip={chip}]: DS9 cannot show one chip of a GEIS waiver file with its "
+            "own WCS (it shows the chips as one cube under one WCS); open the whole file, or "
+            "give an extension of a multi-extension file ([1], [SCI,2])"
+        )
+    return path, None if ext is None else _extension_index(path, ext)
+
+
+def _extension_index(path: Path, ext: int | str) -> int:
+    """The HDU index of extension ``ext`` of ``path``, read by astropy the way
+    :func:`xrbid.photometry.load_image` reads it, and checked to hold an image."""
+    from astropy.io import fits
+
+    from ..photometry.images import _pick_hdu
+
+    try:
+        hdul = fits.open(path)
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable FITS file ({exc})") from None
+    with hdul, warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        index, _ = _pick_hdu(hdul, ext)
+        hdu = hdul[index]
+        if not hdu.is_image or hdu.header.get("NAXIS", 0) < 2:
+            listing = ", ".join(
+                f"{i}:{h.name}"
+                for i, h in enumerate(hdul)
+                if h.is_image and h.header.get("NAXIS", 0) >= 2
+            )
+            raise InputError(
+                f"{path}[{ext}] holds no image for DS9 to show; its images are {listing or 'none'}"
+            )
+    return index
+
+
+def _file_word(path: Path, index: int | None) -> str:
+    """``path`` (and its extension) as the one double-quoted word of DS9's ``file`` command.
+
+    The path itself goes through :func:`ds9_word`, which refuses brackets in it; the extension
+    is an integer formatted here, so ``name[N]`` is DS9's extension syntax and nothing else.
+    """
+    word = ds9_word(path, "image path")
+    return word if index is None else f'{word[:-1]}[{int(index)}]"'
+
+
 def _image_path(path: str | os.PathLike) -> Path:
     p = Path(path).expanduser()
     if not p.exists():
         raise InputError(f"{p}: no such file; check the path")
     if p.is_dir():
         raise InputError(f"{p}: is a folder, expected a FITS image")
-    p = p.resolve()
-    ds9_word(p, "image path")  # refused before any frame is made
-    return p
+    return p.resolve()

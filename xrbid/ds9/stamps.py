@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from ._checks import (
 )
 from ._common import ds9_word
 from .session import DS9
+
+if TYPE_CHECKING:
+    from ..photometry.image_spec import ImageSpec
 
 __all__ = ["DECOR_COLOR", "NEIGHBOUR_COLOR", "Stamps", "postage_stamps"]
 
@@ -83,7 +87,7 @@ def scale_bar_length(size: float) -> float:
 def postage_stamps(
     ds9: DS9,
     table: pd.DataFrame,
-    image: str | os.PathLike,
+    image: str | os.PathLike | ImageSpec,
     out_dir: str | os.PathLike,
     *,
     size: float = 10.0,
@@ -107,8 +111,8 @@ def postage_stamps(
         The session.
     table : pandas.DataFrame
         ``source_id``, ``ra``, ``dec`` (degrees), ``pu_1sigma``, ``pu_2sigma`` (arcsec).
-    image : path
-        The FITS image (with a sky WCS).
+    image : path or ImageSpec
+        The FITS image (with a sky WCS), or one extension of it (see :meth:`DS9.open_image`).
     out_dir : path
         Folder for the PNGs (created if missing); one ``<source_id>.png`` per source, with
         characters other than letters, digits, ``.``, ``+``, ``-`` replaced by ``_``.

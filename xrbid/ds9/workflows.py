@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ from ..errors import DS9Error, InputError
 from ._checks import DEFAULT_SCALE, check_sky, check_stretch, on_image
 from ._common import CALIBRATOR_TAG
 from .session import DS9
+
+if TYPE_CHECKING:
+    from ..photometry.image_spec import ImageSpec
 
 __all__ = [
     "CANDIDATE_COLOR",
@@ -208,7 +211,7 @@ def _unique_ids(candidates: pd.DataFrame) -> list[str]:
 
 def blink_before_after(
     ds9: DS9,
-    image: str | os.PathLike,
+    image: str | os.PathLike | ImageSpec,
     before: str | os.PathLike | pd.DataFrame,
     after: str | os.PathLike | pd.DataFrame,
     *,
@@ -227,6 +230,8 @@ def blink_before_after(
 
     Parameters
     ----------
+    image : path or ImageSpec
+        The FITS image (with a sky WCS), or one extension of it (see :meth:`DS9.open_image`).
     mode : {"blink", "tile", "single"}
         ``blink``: DS9 flips between the frames every ``interval`` seconds (stop with
         ``ds9.blink(False)``); ``tile``: side by side; ``single``: one frame shown, the user
