@@ -20,7 +20,7 @@ from xrbid.calibration.astrometry import (
     plot_wcs_residuals,
     write_wcs,
 )
-from xrbid.errors import CalibrationError, InputError, OutputExistsError
+from xrbid.errors import CalibrationError, ColumnError, InputError, OutputExistsError
 
 ROOT = Path(__file__).resolve().parents[2]
 A478 = ROOT / "testdata" / "hst-wfpc2-abell478" / "a478hst-cutout.fits"
@@ -283,6 +283,15 @@ def test_calibrate_wcs_writes_copy_with_old_wcs_as_alternate(a478_stars, tmp_pat
     np.testing.assert_allclose(_linear(old), _linear(wrong), rtol=1e-12)
     with pytest.raises(OutputExistsError):
         calibrate_wcs(image, ref, out, fit="rscale", fwhm=2.0)
+
+
+def test_calibrate_wcs_names_the_missing_reference_column_and_writes_nothing(tmp_path):
+    out = tmp_path / "a478_wcs.fits"
+    with pytest.raises(
+        ColumnError, match=r"^the reference catalogue has no 'dec' column, needed for the WCS fit;"
+    ):
+        calibrate_wcs(A478, pd.DataFrame({"ra": [63.35]}), out)
+    assert not out.exists()
 
 
 def test_write_wcs_picks_a_free_alternate_letter(tmp_path):

@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 from astropy.io import fits
 
-from ..errors import CalibrationError, InputError
+from ..errors import CalibrationError
+from ..schema import require_columns
 from .astrometry_fit import FIT_GEOMETRIES, WCSFit, fit_wcs, match_to_reference
 from .astrometry_plot import plot_residuals, plot_wcs_residuals
 from .wcs_write import write_wcs
@@ -86,9 +87,13 @@ def calibrate_wcs(
     """
     from ..photometry import detect_sources, load_image
 
-    for col in ("ra", "dec"):
-        if col not in reference.columns:
-            raise InputError(f"the reference catalogue has no '{col}' column (degrees)")
+    require_columns(
+        reference,
+        ["ra", "dec"],
+        what="the WCS fit",
+        source="the reference catalogue",
+        hint="give RA/Dec in degrees, e.g. from xrbid.archives.query_gaia",
+    )
     from .._io import check_output
 
     check_output(output, overwrite)
