@@ -17,7 +17,7 @@ from ._options import (
     overwrite_option,
     plot_option,
 )
-from .phot import LENGTH, LENGTH_HELP
+from ._phot_common import LENGTH, LENGTH_HELP
 
 
 @click.group(cls=XrbidGroup)

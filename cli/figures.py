@@ -109,7 +109,7 @@ def finder(
     from xrbid.figures import check_figure_path, write_finder_charts
     from xrbid.tables import read_table
 
-    from .phot import _filter_images, _load
+    from ._phot_common import filter_images, load_image_arg
 
     check_figure_path(output, overwrite)
     if len(images) not in (1, 3):
@@ -117,7 +117,7 @@ def finder(
             f"give one image (grey scale) or three (colour), not {len(images)}",
             param_hint="--image",
         )
-    pairs = _filter_images(images)
+    pairs = filter_images(images)
     dist = _distance(distance)
     sources = read_table(
         table_path,
@@ -142,7 +142,7 @@ def finder(
         if cands_path
         else None
     )
-    imgs = {f: _load(spec, None, None) for f, spec in pairs}
+    imgs = {f: load_image_arg(spec, None, None) for f, spec in pairs}
     written = write_finder_charts(
         sources,
         imgs,
