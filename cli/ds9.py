@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from ._common import IMAGE_FILE, XrbidGroup, emit
-from ._options import ANGLE, id_options, json_option, option_group, overwrite_option, source_ids
+from ._ds9_common import Display, Session, check_image_arg, display_options, session_options
+from ._options import ANGLE, EXISTING_FILE, json_option, overwrite_option
 
 if TYPE_CHECKING:
     from xrbid.photometry.image_spec import ImageSpec
-
-_PATH = click.Path(dir_okay=False, path_type=Path)
-_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 class _Zoom(click.ParamType):
@@ -55,105 +51,13 @@ def ds9() -> None:
     """
 
 
-@dataclass(frozen=True)
-class _Session:
-    """Which DS9 to reach and how (``--target``, ``--transport``, ``--start``, ``--timeout``)."""
-
-    target: str | None
-    transport: str
-    start: bool
-    timeout: float
-
-    def connect(self):
-        """The DS9 session (a context manager that closes it)."""
-        from xrbid.ds9 import DS9
-
-        return DS9(self.target, transport=self.transport, start=self.start, timeout=self.timeout)
-
-
-session_options = option_group(
-    [
-        click.option(
-            "--target",
-            default=None,
-            help="DS9 title (ds9 -title NAME) when several DS9s run; with --start, the title.",
-        ),
-        click.option(
-            "--transport",
-            type=click.Choice(["auto", "xpa", "samp"]),
-            default="auto",
-            show_default=True,
-            help="How to reach DS9: XPA (the XPA library of pyds9), SAMP (pyvo.samp), or XPA "
-            "then SAMP.",
-        ),
-        click.option("--start", is_flag=True, help="Start ds9 if none answers."),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1),
-            default=10.0,
-            show_default=True,
-            help="Seconds to wait for DS9: for finding it, and for each command.",
-        ),
-    ],
-    "ds9_session",
-    _Session,
-)
-"""``--target``, ``--transport``, ``--start``, ``--timeout``: the command gets a `_Session`."""
-
-
-@dataclass(frozen=True)
-class _Display:
-    """How pixel values map to grey levels (``--scale``, ``--limits``)."""
-
-    scale: str
-    limits: tuple[float, float] | None
-
-    def check(self) -> None:
-        """Refuse a bad stretch before DS9 is touched."""
-        from xrbid.ds9._checks import check_stretch
-
-        check_stretch(self.scale, self.limits)
-
-
-def _check_image(image: Path | ImageSpec | None) -> None:
-    """Refuse a missing extension (or one DS9 cannot show) before DS9 is touched."""
-    if image is not None:
-        from xrbid.ds9._images import check_image
-
-        check_image(image)
-
-
-def display_options(f: Callable) -> Callable:
-    """``--scale`` and ``--limits``: the command gets a `_Display`."""
-    from xrbid.ds9 import SCALES
-
-    options = [
-        click.option(
-            "--scale",
-            type=click.Choice(SCALES),
-            default="log",
-            show_default=True,
-            help="Display stretch: a function over the 99.5% clip of the pixel values, or zscale.",
-        ),
-        click.option(
-            "--limits",
-            type=(float, float),
-            default=None,
-            metavar="LOW HIGH",
-            help="Pixel values shown black and white, in the image's units (e.g. electrons/s); "
-            "default: the 99.5% clip (zscale: its own).",
-        ),
-    ]
-    return option_group(options, "display", _Display)(f)
-
-
 @ds9.command("show")
 @click.argument("image", type=IMAGE_FILE)
 @click.option(
     "--regions",
     "region_files",
     multiple=True,
-    type=_EXISTING,
+    type=EXISTING_FILE,
     help="Region file to draw over the image (repeat for several).",
 )
 @click.option(
@@ -176,8 +80,8 @@ def show(
     region_files: tuple[Path, ...],
     new_frame: bool,
     zoom: float | str,
-    display: _Display,
-    ds9_session: _Session,
+    display: Display,
+    ds9_session: Session,
     as_json: bool,
 ) -> None:
     """Show IMAGE in DS9 with region files drawn over it.
@@ -191,7 +95,7 @@ def show(
       xrbid ds9 show m101_f555w.fits --regions m101_2sig.reg --start
     """
     display.check()
-    _check_image(image)
+    check_image_arg(image)
     with ds9_session.connect() as session:
         before = session.frames()
         number = session.open_image(image, frame="new" if new_frame else "current")
@@ -218,176 +122,10 @@ def show(
     )
 
 
-_MARK_HELP = {
-    "color": "select each calibrator to keep and give it the colour {color} (Region > Color)",
-    "selected": "select the calibrators to keep (click, shift-click for more)",
-    "delete": "delete the candidates you reject (select, then Region > Delete)",
-}
-
-
-@ds9.command("calibrators")
-@click.argument("table_path", metavar="TABLE", type=_EXISTING)
-@click.option(
-    "--image",
-    type=IMAGE_FILE,
-    default=None,
-    help="Image to show the candidates on (IMAGE[ext]: one extension).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=_PATH,
-    default=None,
-    help="Table of the kept calibrators (source_id, ra, dec, ds9_ra, ds9_dec).",
-)
-@id_options
-@click.option(
-    "--radius",
-    type=ANGLE,
-    default="2arcsec",
-    show_default=True,
-    help="Radius of the candidate circles: an angle (2arcsec, 0.1arcmin; a number is arcsec).",
-)
-@click.option(
-    "--zoom",
-    type=click.FloatRange(min=0, min_open=True, max=1e4),
-    default=4.0,
-    show_default=True,
-    help="Zoom on each candidate: screen pixels per image pixel.",
-)
-@click.option(
-    "--mark",
-    type=click.Choice(["color", "selected", "delete"]),
-    default="color",
-    show_default=True,
-    help="How you mark the ones to keep: recolour them, select them, or delete the others.",
-)
-@click.option(
-    "--keep-color", default="red", show_default=True, help="Colour meaning keep (--mark color)."
-)
-@display_options
-@click.option("--no-step", is_flag=True, help="Do not step through the candidates one by one.")
-@click.option(
-    "--draw-only", is_flag=True, help="Draw (and step), then exit; collect later with --collect."
-)
-@click.option(
-    "--collect",
-    is_flag=True,
-    help="Do not draw: read back the marks on candidates drawn by an earlier run.",
-)
-@session_options
-@overwrite_option
-@json_option
-def calibrators(
-    table_path: Path,
-    image: Path | ImageSpec | None,
-    output: Path | None,
-    ids: tuple[str, ...],
-    ids_file: Path | None,
-    radius: float,
-    zoom: float,
-    mark: str,
-    keep_color: str,
-    display: _Display,
-    no_step: bool,
-    draw_only: bool,
-    collect: bool,
-    ds9_session: _Session,
-    overwrite: bool,
-    as_json: bool,
-) -> None:
-    """Pick astrometric calibrators by eye in DS9 and write the ones you kept.
-
-    Draws each candidate of TABLE (one per source) on IMAGE, steps through them (pan, zoom,
-    crosshair; Enter for the next), then reads back from DS9 the ones you marked and writes
-    them to --output. Nothing is copied by hand.
-
-    \b
-    Example (M101):
-      xrbid ds9 calibrators m101_unique.ecsv --image m101_f555w.fits \\
-          --id "2CXO J140314.3+541806" --id "2CXO J140229.9+542118" -o calibrators.ecsv
-    \b
-    Draw now, mark at leisure, collect later:
-      xrbid ds9 calibrators m101_unique.ecsv --image m101_f555w.fits --draw-only
-      xrbid ds9 calibrators m101_unique.ecsv --collect -o calibrators.ecsv
-    """
-    from xrbid.ds9 import draw_calibrators, picked_calibrators, step_through
-    from xrbid.tables import check_table_output, read_table, select_sources, unique_sources
-
-    if draw_only and collect:
-        raise click.UsageError("--draw-only and --collect exclude each other")
-    if not draw_only and output is None:
-        raise click.UsageError("give -o/--output for the kept calibrators (or use --draw-only)")
-    if not collect and image is None:
-        raise click.UsageError("give --image to draw the candidates on (or use --collect)")
-    if output is not None:
-        check_table_output(output, overwrite)
-    display.check()
-    _check_image(image)
-    wanted = source_ids(ids, ids_file, required=False)
-    table = unique_sources(read_table(table_path))
-    if wanted:
-        table = select_sources(table, wanted)
-    with ds9_session.connect() as session:
-        if not collect:
-            session.open_image(image)
-            session.stretch(display.scale, display.limits)
-            drawn = draw_calibrators(session, table, radius=radius)
-            off_image = len(table) - len(drawn)
-            if off_image:
-                click.echo(f"{off_image} candidates fall off the image and are not drawn", err=True)
-            table = drawn
-            if not no_step:
-                for i, row in step_through(session, table, zoom=zoom):
-                    answer = click.prompt(
-                        f"[{i + 1}/{len(table)}] {row['source_id']}: Enter for the next, "
-                        "q to stop stepping",
-                        default="",
-                        show_default=False,
-                        err=True,
-                    )
-                    if answer.strip().lower() == "q":
-                        break
-            else:
-                session.zoom("fit")
-            if draw_only:
-                emit(
-                    f"{len(table)} candidates drawn in DS9 {session.target.name!r}; mark them, "
-                    "then run again with --collect",
-                    {"candidates": len(table), "ds9": session.target.name},
-                    as_json,
-                )
-                return
-            how = _MARK_HELP[mark].format(color=keep_color)
-            click.prompt(
-                f"In DS9, {how}; then press Enter here",
-                default="",
-                show_default=False,
-                err=True,
-            )
-        kept = picked_calibrators(session, table, mark=mark, keep_color=keep_color)
-    from xrbid.errors import InputError
-    from xrbid.tables import write_table
-
-    if len(kept) == 0:
-        how = _MARK_HELP[mark].format(color=keep_color)
-        raise InputError(
-            f"none of the {len(table)} candidates is marked as kept in DS9 (--mark {mark}: "
-            f"{how}); nothing written to {output}; mark them and run again with --collect"
-        )
-
-    write_table(kept, output, overwrite=overwrite)
-    emit(
-        f"{len(kept)} of {len(table)} calibrators kept -> {output}",
-        {"kept": kept["source_id"].tolist(), "candidates": len(table), "output": str(output)},
-        as_json,
-    )
-
-
 @ds9.command("blink")
 @click.argument("image", type=IMAGE_FILE, required=False)
-@click.option("--before", type=_EXISTING, help="Regions before the correction.")
-@click.option("--after", type=_EXISTING, help="Regions after the correction.")
+@click.option("--before", type=EXISTING_FILE, help="Regions before the correction.")
+@click.option("--after", type=EXISTING_FILE, help="Regions after the correction.")
 @click.option(
     "--mode",
     type=click.Choice(["blink", "tile", "single"]),
@@ -413,8 +151,8 @@ def blink(
     mode: str,
     interval: float,
     stop: bool,
-    display: _Display,
-    ds9_session: _Session,
+    display: Display,
+    ds9_session: Session,
     as_json: bool,
 ) -> None:
     """Blink IMAGE with the positions before and after an astrometric correction.
@@ -447,7 +185,7 @@ def blink(
     if image is None or before is None or after is None:
         raise click.UsageError("give IMAGE, --before and --after (or --stop)")
     display.check()
-    _check_image(image)
+    check_image_arg(image)
     with ds9_session.connect() as session:
         first, second = blink_before_after(
             session, image, before, after, interval=interval, mode=mode, scale=display.scale,
@@ -473,7 +211,7 @@ def blink(
 
 
 @ds9.command("stamps")
-@click.argument("table_path", metavar="TABLE", type=_EXISTING)
+@click.argument("table_path", metavar="TABLE", type=EXISTING_FILE)
 @click.option(
     "--image",
     type=IMAGE_FILE,
@@ -505,7 +243,7 @@ def blink(
 @click.option(
     "--candidates",
     "candidates_path",
-    type=_EXISTING,
+    type=EXISTING_FILE,
     default=None,
     help="Counterparts table (xrbid counterparts -o): candidates drawn numbered by rank.",
 )
@@ -520,8 +258,8 @@ def stamps(
     size: float,
     pixels: int,
     candidates_path: Path | None,
-    display: _Display,
-    ds9_session: _Session,
+    display: Display,
+    ds9_session: Session,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -542,7 +280,7 @@ def stamps(
     from xrbid.tables import read_table
 
     display.check()
-    _check_image(image)
+    check_image_arg(image)
     table = read_table(table_path)
     candidates = read_table(candidates_path) if candidates_path is not None else None
     with ds9_session.connect() as session:
@@ -568,3 +306,8 @@ def stamps(
         },
         as_json,
     )
+
+
+from .ds9_calibrators import calibrators as _calibrators  # noqa: E402
+
+ds9.add_command(_calibrators)
