@@ -2,15 +2,18 @@
 
 The worker processes are forked from one server process that imported this module once
 (`many.py`), instead of each importing pandas, astropy, scipy and matplotlib on its own.
-A module missing here is imported by the worker when a step needs it.
+A module missing here is imported by the worker when a step needs it; one that is not
+installed (pyarrow is optional) is left out.
 """
 
 import importlib
 
 MODULES = [
+    "astropy.io.ascii",  # ECSV
     "astropy.table",
     "matplotlib.figure",
     "matplotlib.patches",
+    "pyarrow.parquet",
     "scipy.spatial",
     "xrbid.align",
     "xrbid.figures",
@@ -23,4 +26,7 @@ MODULES = [
 ]
 
 for _name in MODULES:
-    importlib.import_module(_name)
+    try:
+        importlib.import_module(_name)
+    except ImportError:
+        pass
