@@ -167,7 +167,7 @@ def from_tangent_plane(xi: Any, eta: Any, ra0: float, dec0: float) -> tuple[np.n
 
 
 def separation_arcsec(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
-    """True angular distance between positions, in arcsec (Vincenty formula, broadcast).
+    """True angular distance between positions, in arcsec (ERFA eraSeps, broadcast).
 
     Parameters
     ----------
@@ -184,10 +184,12 @@ def separation_arcsec(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
     >>> round(float(separation_arcsec(359.9999, 0.0, 0.0001, 0.0)), 6)
     0.72
     """
-    from astropy.coordinates import angular_separation
+    # ERFA's eraSeps (astropy's own C library) rather than astropy.coordinates, whose import
+    # (every frame, astropy.table) would cost a run more than its matching
+    import erfa
 
     ra1, dec1, ra2, dec2 = (np.radians(v) for v in _deg_arrays(ra1, dec1, ra2, dec2))
-    return np.asarray(angular_separation(ra1, dec1, ra2, dec2)) * ARCSEC_PER_RAD
+    return np.asarray(erfa.seps(ra1, dec1, ra2, dec2)) * ARCSEC_PER_RAD
 
 
 def centroid(ra: Any, dec: Any) -> tuple[float, float]:

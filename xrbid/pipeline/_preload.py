@@ -9,12 +9,13 @@ installed (pyarrow is optional) is left out.
 import importlib
 
 MODULES = [
-    "astropy.io.ascii",  # ECSV
-    "astropy.table",
+    "astropy.units",
+    "erfa",
     "matplotlib.figure",
     "matplotlib.patches",
     "pyarrow.parquet",
     "scipy.spatial",
+    "xrbid._ecsv",
     "xrbid.align",
     "xrbid.figures",
     "xrbid.regions",
