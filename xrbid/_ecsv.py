@@ -19,7 +19,16 @@ bytes for the tables xrbid writes, with neither cost:
 
 Columns this writer does not cover (object, bytes, complex, dates, float16/float128,
 multidimensional, text holding line breaks) send the whole table to astropy's writer, so the
-result is always astropy's. Column formats, descriptions and table metadata have no place in
+result is always astropy's, except where astropy's file would not read back as written:
+
+- a row whose first cell is text starting with ``#`` reads as a comment there (the row is
+  lost): this writer quotes such a cell, which astropy's reader takes as the text;
+- text holding a line boundary of `str.splitlines` other than the line feed (carriage
+  return, vertical tab, form feed, the file/group/record separators, NEL, U+2028, U+2029)
+  is split into several rows, or changed, by astropy's reader, whoever wrote it:
+  `write_ecsv` raises ValueError rather than write such a file.
+
+Column formats, descriptions and table metadata have no place in
 :class:`EcsvColumn`: a caller that needs them writes with astropy.
 """
 
@@ -50,6 +59,8 @@ _ROWS_PER_BLOCK = 50_000  # rows joined at a time (bounds the text held in memor
 _EMPTY = "\x1a2b=48Av%0-V3p>bX"
 _QUOTED_EMPTY = '""'
 _COMMENT = re.compile(r"\s*#")  # astropy quotes every name when the first one looks like this
+# str.splitlines' line boundaries other than "\n": astropy's ECSV reader splits rows there
+_LINE_SEPARATORS = ("\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _DIALECT = {"delimiter": " ", "quotechar": '"', "doublequote": True, "escapechar": None}
 
 
@@ -86,11 +97,18 @@ def write_ecsv(columns: Sequence[EcsvColumn], path: str | os.PathLike) -> None:
     path : str or path-like
         The file, created or replaced (the caller takes care of atomicity and overwriting).
 
+    Raises
+    ------
+    ValueError
+        A text cell holds a line boundary other than the line feed, which astropy's ECSV
+        reader does not read back as written.
+
     Notes
     -----
     The file is UTF-8. astropy's writer uses the locale's encoding, UTF-8 on any usual
     system; on another, this file is still valid ECSV, whose encoding is UTF-8.
     """
+    _check_separators(columns)
     cells = _cells(columns)
     if cells is None:
         astropy_table(columns).write(path, format="ascii.ecsv", overwrite=True)
@@ -99,6 +117,23 @@ def write_ecsv(columns: Sequence[EcsvColumn], path: str | os.PathLike) -> None:
     with open(path, "w", encoding="utf-8", newline="") as stream:
         stream.write(header)
         _write_body(stream, cells, len(columns[0].data) if columns else 0)
+
+
+def _check_separators(columns: Sequence[EcsvColumn]) -> None:
+    """Refuse text that astropy's ECSV reader would split into rows (see the module notes)."""
+    for c in columns:
+        data = np.asarray(c.data)
+        if data.dtype.kind not in "UO" or not data.size:
+            continue
+        cells = [v for v in data.ravel().tolist() if isinstance(v, str)]
+        text = "".join(cells)  # one scan a separator, in C
+        for sep in _LINE_SEPARATORS:
+            if sep in text:
+                hit = next(i for i, v in enumerate(cells) if sep in v)
+                raise ValueError(
+                    f"column {c.name!r}, row {hit}, holds the line separator {sep!r}, which "
+                    "ECSV cannot keep; replace it in the text"
+                )
 
 
 def astropy_table(columns: Sequence[EcsvColumn]) -> Table:
@@ -231,6 +266,13 @@ def _quoted(cells: list[str]) -> list[str]:
     return text
 
 
+def _quote_comment(cell: str) -> str:
+    """A row's first cell, quoted when the line would otherwise read as a comment."""
+    if _COMMENT.match(cell) is None:
+        return cell
+    return '"' + cell.replace('"', '""') + '"'
+
+
 def _write_body(stream, cells: list[tuple[np.ndarray, np.ndarray | None]], nrows: int) -> None:
     """Join the cells of each row by spaces and write the rows, a block of rows at a time."""
     for start in range(0, nrows, _ROWS_PER_BLOCK):
@@ -238,5 +280,7 @@ def _write_body(stream, cells: list[tuple[np.ndarray, np.ndarray | None]], nrows
         columns = [
             _as_text(data[part], None if mask is None else mask[part]) for data, mask in cells
         ]
+        if columns and cells[0][0].dtype.kind == "U":
+            columns[0] = [_quote_comment(c) for c in columns[0]]
         stream.write(os.linesep.join(map(" ".join, zip(*columns))))
         stream.write(os.linesep)
