@@ -80,6 +80,16 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
         run_many([good], scheduler="tcp://127.0.0.1:1")
 
 
+@pytest.mark.parametrize("address", ["bogus!!", "nowhere://x:1", ""])
+def test_scheduler_that_is_not_an_address_is_one_line(tmp_path, address):
+    good = tmp_path / "good.toml"
+    good.write_text(m101_toml())
+    with pytest.raises(InputError, match="no dask scheduler answers at") as err:
+        run_many([good], scheduler=address)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
 def test_on_a_running_dask_scheduler(tmp_path):
     from dask.distributed import LocalCluster
 

@@ -154,7 +154,8 @@ def _on_dask(paths, todo, options, workers, scheduler, method="spawn"):
         if scheduler is not None:
             try:
                 client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                # OSError/TimeoutError: nothing answers; ValueError/TypeError: not an address
                 raise InputError(
                     f"no dask scheduler answers at {scheduler} ({exc}); start one "
                     "(dask scheduler) or leave out --scheduler to use local processes"
