@@ -117,3 +117,14 @@ def test_pixel_or_angle_lengths(write_config, tmp_path):
         load_config(write_config(base + '[optical.detection]\nfwhm = "2px"\n'))
     with pytest.raises(InputError, match=r"\[optical.images\].F814W: file .*nope.fits does not"):
         load_config(write_config(base.replace(str(image), str(tmp_path / "nope.fits"))))
+
+
+@pytest.mark.parametrize("folder", ["/", "../../../../../../../../../.."])
+def test_output_folder_filesystem_root_refused(write_config, folder):
+    path = write_config(m101_toml(folder=folder))
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}: [outputs].folder is the filesystem root /; give the galaxy a folder of its "
+        'own, e.g. folder = "xrbid-output"'
+    )

@@ -447,5 +447,12 @@ def _resolve(cfg: GalaxyConfig, path: Path) -> GalaxyConfig:
     sections = {
         name: getattr(cfg, name).model_copy(update=changes) for name, changes in updates.items()
     }
-    outputs = cfg.outputs.model_copy(update={"folder": absolute(cfg.outputs.folder).resolve()})
+    folder = absolute(cfg.outputs.folder).resolve()
+    if folder == Path(folder.anchor):
+        # a run writes a dozen files and its state folder here, and removes its stale outputs
+        raise InputError(
+            f"{path}: [outputs].folder is the filesystem root {folder}; give the galaxy a "
+            'folder of its own, e.g. folder = "xrbid-output"'
+        )
+    outputs = cfg.outputs.model_copy(update={"folder": folder})
     return cfg.model_copy(update={**sections, "outputs": outputs, "path": path.resolve()})
