@@ -130,6 +130,7 @@ def select(
           --id "2CXO J140251.0+542420" --id "2CXO J140248.0+542403"
       xrbid csc select m101_unique.ecsv --ids-file calibrators.txt -o calibrators.ecsv
     """
+    from xrbid.errors import InputError
     from xrbid.tables import (
         check_table_output,
         read_table,
@@ -140,7 +141,12 @@ def select(
     wanted = source_ids(ids, ids_file, required=True)
     check_table_output(output, overwrite)
     df = read_table(table_path, required=["source_id"], what="selecting sources")
-    out = select_sources(df, wanted, missing=missing)
+    try:
+        out = select_sources(df, wanted, missing=missing)
+    except InputError as exc:
+        if "IDs not in the table" not in str(exc):
+            raise
+        raise InputError(f"{exc} (or accept them with --missing warn)") from None
     write_table(out, output, overwrite=overwrite, headers=headers)
     data = {"rows": len(out), "sources": _n_sources(out), "requested": len(wanted)}
     text = f"{len(out)} rows ({data['sources']} of {len(set(wanted))} requested sources found)"

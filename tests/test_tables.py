@@ -607,3 +607,10 @@ def test_read_table_or_regions_refuses_a_region_file_without_sky_coordinates():
         read_table_or_regions(pyregion / "test01_img.reg", what="optical table")
     with pytest.raises(InputError, match="expected a table"):
         read_table_or_regions(42, what="optical table")
+
+
+def test_select_missing_ids_error_names_no_option(m101):
+    # the library is called from commands without a --missing option and from `xrbid run`
+    with pytest.raises(InputError) as exc:
+        select_sources(m101, ["nonsense"])
+    assert str(exc.value).endswith("IDs not in the table: 'nonsense'; check the IDs")

@@ -63,7 +63,8 @@ def select_sources(
     ids : str or iterable of str
         Source ID(s); blanks around them are ignored.
     missing : {"error", "warn"}
-        What to do about IDs not in the table: raise, or warn and go on.
+        What to do about IDs not in the table: raise, or warn and go on. The error names
+        neither choice (a caller offers its own way to go on, such as a command's option).
 
     Returns
     -------
@@ -100,7 +101,7 @@ def select_sources(
         more = f" and {len(absent) - 10} more" if len(absent) > 10 else ""
         message = f"{len(absent)} of {len(wanted)} IDs not in the table: {shown}{more}"
         if missing == "error":
-            raise InputError(f"{message}; check the IDs (or accept them with --missing warn)")
+            raise InputError(f"{message}; check the IDs")
         warnings.warn(message, XrbidWarning, stacklevel=2)
     out = df.loc[hit].reset_index(drop=True)
     out.attrs = dict(df.attrs)

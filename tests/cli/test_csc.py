@@ -123,7 +123,7 @@ def test_select_ids_file(unique_ecsv, tmp_path):
 def test_select_missing_ids(unique_ecsv, tmp_path):
     out = tmp_path / "cal.csv"
     result = run("csc", "select", unique_ecsv, "--id", CALIBRATORS[0], "--id", "2CXO J1", "-o", out)
-    assert_user_error(result, "'2CXO J1'", "not in the table")
+    assert_user_error(result, "'2CXO J1'", "not in the table", "--missing warn")
     assert not out.exists()
 
     args = ["--id", CALIBRATORS[0], "--id", "2CXO J1", "--missing", "warn"]

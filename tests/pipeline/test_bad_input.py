@@ -137,3 +137,16 @@ def test_an_input_beside_the_outputs_is_accepted(tmp_path, write_config):
     )
     plan = plan_galaxy(write_config(text))
     assert [s.state for s in plan] == ["would run"] * len(plan)
+
+
+def test_calibrator_id_not_in_the_table(tmp_path, write_config):
+    ids = ["2CXO J140251.0+542420", "2CXO J000000.0+000000"]
+    config = write_config(m101_toml(ids=ids))
+    with pytest.raises(InputError) as err:
+        run_galaxy(config)
+    # one line, naming the key; no option of another command (xrbid run has no --missing)
+    assert str(err.value) == (
+        "M101: step calibrators: [calibrators].ids: 1 of 2 IDs not in the table: "
+        "'2CXO J000000.0+000000'; check the IDs"
+    )
+    assert not (tmp_path / "out" / "calibrators.ecsv").exists()
