@@ -42,6 +42,9 @@ def test_three_galaxies_on_two_workers_one_failing(tmp_path):
     assert bad.failed_step == "calibrators"
     assert bad.error.startswith("Gb: step calibrators: [calibrators].ids:")
     assert "2CXO J999999.9+999999" in bad.error and "\n" not in bad.error
+    # the summary counts the step that ran (and was kept) before the failure
+    assert [(s.step, s.state) for s in bad.steps] == [("xray", "ran")]
+    assert (tmp_path / "out_b" / "xray_sources.reg").exists()
     assert (tmp_path / "out_a" / "report.html").exists()
     assert (tmp_path / "out_c" / "report.html").exists()
     assert not (tmp_path / "out_b" / "report.html").exists()

@@ -34,7 +34,12 @@ def _failed(path: str, exc: BaseException) -> GalaxyResult:
     text = str(exc) if isinstance(exc, XrbidError) else f"{type(exc).__name__}: {exc}"
     name = getattr(exc, "galaxy", None) or Path(path).stem
     return GalaxyResult(
-        name, str(path), ok=False, error=text, failed_step=getattr(exc, "step", None)
+        name,
+        str(path),
+        ok=False,
+        error=text,
+        failed_step=getattr(exc, "step", None),
+        steps=list(getattr(exc, "steps", [])),  # those that finished before the failure
     )
 
 

@@ -315,9 +315,11 @@ def _run_locked(
             status = StepStatus(step.name, "ran", seconds=manifest["seconds"], summary=summary)
             result.steps.append(status)
             notify(cfg.name, status)
-    except BaseException:
+    except BaseException as exc:
         # the steps that finished keep their outputs; the failing one leaves nothing
         _commit(folder, staging, ran)
+        with contextlib.suppress(AttributeError):
+            exc.steps = list(result.steps)  # what finished (and was kept), for a summary
         raise
     _commit(folder, staging, ran)
     result.seconds = time.perf_counter() - t0
