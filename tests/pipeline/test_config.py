@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import TESTDATA
 from xrbid.errors import InputError
 from xrbid.pipeline import load_config, parse_image_spec, template
-from xrbid.pipeline.config import GalaxyConfig
+from xrbid.pipeline.config import GalaxyConfig, file_stem
 
 from .conftest import m101_toml
 
@@ -104,6 +104,14 @@ def test_template_is_valid_toml_with_the_documented_defaults():
     assert '# fallback = "ellipse"' in text and '# radius = "2sigma"' in text
     with pytest.raises(InputError, match="use letters"):
         template('bad "name"')
+
+
+@pytest.mark.parametrize("name", [".", "..", "-x", " M101", "+", "_"])
+def test_template_name_starts_with_a_letter_or_digit(name):
+    with pytest.raises(InputError, match="start with a letter or digit"):
+        template(name)
+    assert file_stem("30 Dor") == "30dor"
+    assert tomllib.loads(template("30 Dor"))["galaxy"]["name"] == "30 Dor"
 
 
 def test_pixel_or_angle_lengths(write_config, tmp_path):

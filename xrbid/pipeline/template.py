@@ -86,8 +86,12 @@ folder = "{stem}-output"
 
 def template(name: str, file: str | None = None) -> str:
     """A commented configuration template for the galaxy ``name`` (TOML text)."""
-    if not re.fullmatch(r"[A-Za-z0-9 _.+-]+", name):
-        raise InputError(f"galaxy name {name!r}: use letters, digits, spaces and _ . + - only")
+    # a letter or digit first: "." or ".." would name the file "..toml" or "...toml"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.+-]*", name):
+        raise InputError(
+            f"galaxy name {name!r}: start with a letter or digit, then use letters, digits, "
+            "spaces and _ . + - only"
+        )
     return TEMPLATE.format(name=name, stem=file_stem(name), file=file or f"{file_stem(name)}.toml")
 
 
