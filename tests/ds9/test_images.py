@@ -116,6 +116,15 @@ def test_a_geis_waiver_chip_is_refused(ds9, testdata) -> None:
     assert ds9.frames() == []
 
 
-def test_an_image_spec_and_ext_together_are_refused(ds9, flt) -> None:
-    with pytest.raises(InputError, match="names its extension already"):
-        ds9.open_image(parse_image_spec(f"{flt}[SCI,2]"), ext=1)
+def test_an_extension_in_brackets_of_a_plain_string(ds9, flt) -> None:
+    ds9.open_image(f"{flt}[SCI,2]")
+    header = shown_header(ds9)
+    assert (header["EXTNAME"], header["EXTVER"]) == ("SCI", 2)
+
+
+@pytest.mark.parametrize("image", ["{flt}[SCI,2]", "spec"])
+def test_an_extension_given_twice_is_refused(ds9, flt, image) -> None:
+    named = parse_image_spec(f"{flt}[SCI,2]") if image == "spec" else image.format(flt=flt)
+    with pytest.raises(InputError, match=r"the extension is given twice, in \[...\] and as ext="):
+        ds9.open_image(named, ext=1)
+    assert ds9.frames() == []

@@ -35,8 +35,9 @@ class ImagesMixin:
         Parameters
         ----------
         path : path or ImageSpec
-            The FITS file, or what :func:`xrbid.photometry.parse_image_spec` read from
-            ``IMAGE[ext]`` (its extension is used).
+            The FITS file, or one extension of it: ``"f.fits[SCI,2]"`` (a name that is not
+            itself a file), read by :func:`xrbid.photometry.parse_image_spec` as the commands
+            read it, or the `ImageSpec` that function returns.
         frame : {"new", "current"}
             ``new``: a new frame, except when the current frame shows no image (as in a DS9
             just started), which is used; ``current``: replace the image of the current frame.
@@ -152,13 +153,19 @@ def check_image(
         No such file, a path DS9 cannot take, no such extension, an extension without an
         image, or a GEIS waiver chip.
     """
+    if isinstance(image, str | os.PathLike) and "[" in os.fspath(image):
+        if not Path(image).exists():  # "f.fits[SCI,2]", read as the commands read it
+            from ..photometry.image_spec import parse_image_spec
+
+            image = parse_image_spec(image)
     # an ImageSpec exists only once its module is imported: the plain-path case stays free
     # of the photometry stack
     spec_module = sys.modules.get("xrbid.photometry.image_spec")
     if spec_module is not None and isinstance(image, spec_module.ImageSpec):
         if ext is not None or chip is not None:
+            given = "/".join(k for k, v in (("ext", ext), ("chip", chip)) if v is not None)
             raise InputError(
-                f"{image} names its extension already; do not give ext= or chip= with it"
+                f"{image}: the extension is given twice, in [...] and as {given}=; give it once"
             )
         image, ext, chip = image.path, image.ext, image.chip
     path = _image_path(image)
