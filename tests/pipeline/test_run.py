@@ -285,6 +285,48 @@ def test_staging_left_by_a_killed_run_is_removed(tmp_path, write_config):
     assert not (tmp_path / "out" / "best.ecsv").exists()
 
 
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda m: m["outputs"].update({"../precious.txt": "0" * 64}),
+        lambda m: m["outputs"].update({str(m["_abs"]): "0" * 64}),
+        lambda m: m["outputs"].update({".": "0" * 64}),
+        lambda m: m.update(outputs=["xray_sources.reg"]),
+        lambda m: m.update(outputs="xray_sources.reg"),
+        lambda m: m["outputs"].update({"xray_sources.reg": 5}),
+        lambda m: m.update(summary=[1]),
+        lambda m: m.update(step="best"),
+        lambda m: m.pop("key"),
+    ],
+    ids=["parent", "absolute", "dot", "list", "text", "digest", "summary", "step", "nokey"],
+)
+def test_a_tampered_manifest_reruns_the_step_and_touches_nothing_outside(
+    tmp_path, write_config, tamper
+):
+    # a shared output folder whose .xrbid/ was edited: never a traceback, never a file
+    # outside the folder removed (a run deletes the outputs an earlier run recorded)
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep\n")
+    config = write_config(m101_toml())
+    run_galaxy(config, until="xray")
+    path = tmp_path / "out" / STATE_DIR / "xray.json"
+    manifest = json.loads(path.read_text())
+    manifest["_abs"] = precious
+    tamper(manifest)
+    manifest.pop("_abs")
+    path.write_text(json.dumps(manifest))
+    assert [s.state for s in plan_galaxy(config, until="xray")] == ["would run"]
+    result = run_galaxy(config, until="xray")
+    assert [s.state for s in result.steps] == ["ran"]
+    assert precious.read_text() == "keep\n"
+    assert (tmp_path / "out" / "xray_sources.reg").is_file()
+    assert json.loads(path.read_text())["outputs"] == {"xray_sources.reg": _digest(tmp_path)}
+
+
+def _digest(tmp_path):
+    return xrbid.pipeline.state.file_hash(tmp_path / "out" / "xray_sources.reg")
+
+
 def test_classify_with_a_fixed_density(tmp_path, write_config):
     """Chance coincidences and match probabilities of the M101 candidates (no photometry of
     M101 ships, so no donor masses): n_chance = pi r_2sigma^2 rho, p_chance = 1 - exp(-n)."""

@@ -73,12 +73,37 @@ class Manifest(dict):
 
 
 def read_manifest(folder: Path, step: str) -> Manifest | None:
-    """The manifest of ``step`` in the output ``folder``, or None (absent or unreadable)."""
+    """The manifest of ``step`` in the output ``folder``, or None (absent or unreadable).
+
+    A manifest that is not what `commit` writes (another step's, outputs that are not plain
+    file names of the folder with their hashes, a summary that is not a mapping) is taken
+    as absent: the step runs again. Its output names are never followed out of the folder
+    (a run removes the outputs an earlier run recorded and no longer writes).
+    """
     try:
         data = json.loads((folder / STATE_DIR / f"{step}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return Manifest(data) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or data.get("step") != step:
+        return None
+    outputs = data.get("outputs", {})
+    if not isinstance(outputs, dict) or not all(
+        _plain_name(n) and isinstance(d, str) for n, d in outputs.items()
+    ):
+        return None
+    if not isinstance(data.get("key"), str) or not isinstance(data.get("summary", {}), dict):
+        return None
+    return Manifest(data)
+
+
+def _plain_name(name: object) -> bool:
+    """Whether ``name`` is a file name in the folder itself (no folder part, not . or ..)."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..", STATE_DIR)
+        and not any(c in name for c in ("/", "\\", "\x00"))
+        and Path(name).name == name
+    )
 
 
 LOCK_FILE = "lock"
