@@ -259,3 +259,24 @@ def test_projection_roundtrip_property(ra0, dec0, xi, eta):
     rho = np.hypot(xi, eta) / 206264.80624709636
     expected = np.degrees(np.arctan(rho)) * 3600
     assert separation_arcsec(ra, dec, ra0, dec0) == pytest.approx(expected, abs=1e-6)
+
+
+def test_separation_small_and_antipodal_hand_values():
+    # 1 milliarcsec along the equator: the chord formula loses nothing at this size.
+    assert separation_arcsec(10.0, 0.0, 10.0 + 1e-3 / 3600, 0.0) == pytest.approx(1e-3, rel=1e-6)
+    # Antipodes: 180 deg = 648000", where an arccos of the dot product is ill-conditioned.
+    assert separation_arcsec(0.0, 30.0, 180.0, -30.0) == pytest.approx(648000.0, rel=1e-12)
+    assert separation_arcsec(0.0, 90.0, 0.0, -90.0) == pytest.approx(648000.0, rel=1e-12)
+
+
+def test_separation_does_not_import_astropy_coordinates():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from xrbid.sky import separation_arcsec; "
+        "separation_arcsec([1.0], [2.0], [1.1], [2.1]); "
+        "print('astropy.coordinates' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
