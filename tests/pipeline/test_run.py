@@ -327,6 +327,29 @@ def _digest(tmp_path):
     return xrbid.pipeline.state.file_hash(tmp_path / "out" / "xray_sources.reg")
 
 
+def test_odd_leftovers_named_like_staging_are_removed_without_following_links(
+    tmp_path, write_config
+):
+    import subprocess
+    import sys
+
+    config = write_config(m101_toml())
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    pid = int(dead.stdout)
+    state = tmp_path / "out" / STATE_DIR
+    state.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "f").write_text("keep\n")
+    (state / f"staging-{pid}-file").write_text("half\n")
+    (state / f"staging-{pid}-link").symlink_to(victim, target_is_directory=True)
+    run_galaxy(config, until="xray")
+    assert not [p for p in state.iterdir() if p.name.startswith("staging-")]
+    assert (victim / "f").read_text() == "keep\n"
+
+
 def test_classify_with_a_fixed_density(tmp_path, write_config):
     """Chance coincidences and match probabilities of the M101 candidates (no photometry of
     M101 ships, so no donor masses): n_chance = pi r_2sigma^2 rho, p_chance = 1 - exp(-n)."""

@@ -185,8 +185,21 @@ def staging_dir(folder: Path) -> Path:
     for old in state.glob("staging-*"):
         pid = old.name.split("-")[1]
         if pid.isdigit() and not _alive(int(pid)):
-            discard(old)
+            _remove_left(old)
     return Path(tempfile.mkdtemp(prefix=f"staging-{os.getpid()}-", dir=state))
+
+
+def _remove_left(path: Path) -> None:
+    """Remove what a killed run left; a file or a link is unlinked (never followed).
+
+    Whatever cannot be removed stays: it is only garbage in the state folder, and this run
+    stages elsewhere.
+    """
+    with contextlib.suppress(OSError):
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
 
 
 def _alive(pid: int) -> bool:
