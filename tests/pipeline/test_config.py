@@ -136,3 +136,10 @@ def test_output_folder_filesystem_root_refused(write_config, folder):
         f"{path}: [outputs].folder is the filesystem root /; give the galaxy a folder of its "
         'own, e.g. folder = "xrbid-output"'
     )
+
+
+def test_config_saved_with_a_byte_order_mark(tmp_path):
+    # Windows editors save UTF-8 with a BOM; tomllib refuses it at line 1, column 1
+    path = tmp_path / "m101.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + m101_toml().encode("utf-8"))
+    assert load_config(path).name == "M101"

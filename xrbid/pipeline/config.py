@@ -399,7 +399,7 @@ def load_config(path: str | os.PathLike) -> GalaxyConfig:
     except IsADirectoryError:
         raise InputError(f"{path} is a folder; give a .toml configuration file") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # a BOM, as Windows editors write
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{path}: not a valid TOML file ({exc})") from None
     try:
