@@ -90,7 +90,7 @@ def run(
       xrbid run examples/m101.toml --dry-run   # what would run, and why
       xrbid run examples/*.toml -j 2           # several galaxies on dask
     """
-    from xrbid.errors import InputError
+    from xrbid.errors import InputError, XrbidError
     from xrbid.pipeline import plan_galaxy, run_galaxy, run_many
 
     if init_name is not None:
@@ -130,10 +130,19 @@ def run(
             def confirm(message: str) -> None:
                 click.prompt(message, default="", show_default=False, err=True)
 
-        result = run_galaxy(
-            configs[0], force=force, until=until, overwrite=overwrite, progress=progress,
-            confirm=confirm,
-        )  # fmt: skip
+        try:
+            result = run_galaxy(
+                configs[0], force=force, until=until, overwrite=overwrite, progress=progress,
+                confirm=confirm,
+            )  # fmt: skip
+        except XrbidError as exc:
+            if not as_json:
+                raise
+            # --json promises a summary on stdout, failed galaxies included (as with several)
+            from xrbid.pipeline.many import _failed
+
+            result = _failed(str(configs[0]), exc)
+            click.echo(f"Error: {exc}", err=True)
         results = [result]
     else:
 

@@ -61,6 +61,23 @@ def test_bad_config_is_one_line_and_exit_1(tmp_path):
     assert res.exit_code == 1 and "give a galaxy configuration" in res.output
 
 
+def test_json_of_a_failing_galaxy_is_still_json_on_stdout(tmp_path):
+    config = tmp_path / "m101.toml"
+    config.write_text(m101_toml(ids=["2CXO J000000.0+000000"]))
+    res = run("run", config, "--json")
+    assert res.exit_code == 1
+    data = json.loads(res.stdout)
+    assert len(data) == 1 and data[0]["ok"] is False and data[0]["name"] == "M101"
+    assert data[0]["failed_step"] == "calibrators"
+    assert data[0]["error"].startswith("M101: step calibrators: [calibrators].ids: 1 of 1 IDs")
+    assert [(s["step"], s["state"]) for s in data[0]["steps"]] == [("xray", "ran")]
+    assert res.stderr.strip().splitlines() == [f"Error: {data[0]['error']}"]
+    # without --json the same failure is the one error line and no summary
+    res = run("run", config, "-q")
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [f"Error: {data[0]['error']}"]
+
+
 def test_installed_command_on_the_shipped_example(tmp_path):
     """The console script on examples/m101.toml, as `make demo` runs it (output elsewhere)."""
     text = (ROOT / "examples" / "m101.toml").read_text()
