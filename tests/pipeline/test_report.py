@@ -104,3 +104,19 @@ def test_images_report_in_chromium(browser, tmp_path):
     phot = xrbid.read_table(tmp_path / "goodsn" / "photometry.ecsv")
     assert _tables(browser) == {"photometry": len(phot)}
     assert {"f606w_mag", "f814w_mag", "f850lp_mag"} <= set(phot.columns)
+
+
+def test_table_positions_tell_nearby_candidates_apart():
+    import pandas as pd
+
+    from xrbid.pipeline.report import _frame_table
+
+    # two candidates 0.18" apart in RA at dec 54 deg (1e-4 deg * cos 54 = 0.21"), a NaN
+    df = pd.DataFrame(
+        {"ra": [210.80220, 210.80230, float("nan")], "dec": [54.34890, 54.34890, 54.3],
+         "separation": [0.1359, 0.3782, 1.0]}
+    )  # fmt: skip
+    html = _frame_table(df, ["ra", "dec", "separation"], "t")
+    assert ">210.802200<" in html and ">210.802300<" in html and ">54.348900<" in html
+    assert ">54.300000<" in html and ">–<" in html
+    assert ">0.1359<" in html  # other columns keep their 4 decimals

@@ -82,6 +82,19 @@ def _num(value: Any, digits: int = 4) -> str:
     return f"{f:.{digits}f}".rstrip("0").rstrip(".") if abs(f) < 1e6 else f"{f:.4g}"
 
 
+# sky positions to 1e-6 deg (3.6 mas), every row the same width: candidates of one X-ray
+# source lie within an arcsec of each other, which 4 decimals (0.36") cannot tell apart
+COORD_DIGITS = {"ra": 6, "dec": 6}
+
+
+def _coord(value: Any, digits: int) -> str:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return _e(value)
+    return "–" if f != f else f"{f:.{digits}f}"
+
+
 def _image(path: Path, alt: str, caption: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return (
@@ -103,7 +116,10 @@ def _frame_table(df: pd.DataFrame, columns: Sequence[str], table_id: str) -> str
     cells = []
     for c in cols:
         values = df[c].to_numpy()
-        if values.dtype.kind == "f":
+        if values.dtype.kind == "f" and c in COORD_DIGITS:
+            digits = COORD_DIGITS[c]
+            cells.append([f'<td data-v="{v!r}">{_coord(v, digits)}</td>' for v in values.tolist()])
+        elif values.dtype.kind == "f":
             cells.append([f'<td data-v="{v!r}">{_num(v)}</td>' for v in values.tolist()])
         elif values.dtype.kind in "iub":
             cells.append([f"<td>{_e(v)}</td>" for v in values.tolist()])
