@@ -286,7 +286,7 @@ class ImageFileParam(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
         if not isinstance(value, str | os.PathLike):  # converted already (an ImageSpec)
             return value
-        if "[" not in str(value) or Path(value).exists():
+        if "[" not in str(value) or _exists(value):
             return super().convert(value, param, ctx)
         from xrbid.photometry.image_spec import ImageSpec, parse_image_spec
 
@@ -295,6 +295,15 @@ class ImageFileParam(click.Path):
         except XrbidError as exc:
             self.fail(str(exc), param, ctx)
         return ImageSpec(super().convert(spec.path, param, ctx), spec.ext, spec.chip)
+
+
+def _exists(value: str | os.PathLike) -> bool:
+    """Whether a file of that name exists; False for a name the system cannot take (too long,
+    a NUL byte), which the parser then reads or refuses in one line."""
+    try:
+        return Path(value).exists()
+    except (OSError, ValueError):
+        return False
 
 
 IMAGE_FILE = ImageFileParam()

@@ -83,12 +83,13 @@ def load_image_arg(spec: str, ext: str | None, chip: int | None, **kwargs: Any):
     """The image of an IMAGE argument (``IMAGE[ext]``, ``[chip=N]``; ``--ext``/``--chip``
     override), with the load keywords that are not None."""
     from xrbid.photometry import load_image
+    from xrbid.photometry.image_spec import extension_key
     from xrbid.photometry.images import parse_image_spec
 
     image = parse_image_spec(spec)
     path, options = image.path, image.options
     if ext is not None:
-        options["ext"] = int(ext) if ext.isdigit() else ext
+        options["ext"] = extension_key(ext)
     if chip is not None:
         options["chip"] = chip
     return load_image(path, **options, **{k: v for k, v in kwargs.items() if v is not None})

@@ -64,3 +64,13 @@ def test_phot_detect_reads_the_same_forms(a478, tmp_path):
     bad = run("phot", "detect", f"{a478}[1,2,3]", "-o", tmp_path / "t.ecsv")
     assert bad.exit_code == 1
     assert "cannot read [1,2,3] as an extension" in bad.output
+
+
+@pytest.mark.parametrize("inner", ["²", "9" * 5000, "SCI,2,3"])
+def test_ds9_show_refuses_an_unreadable_extension_in_one_line(a478, inner):
+    # '²' passed str.isdigit() and broke int(); 5000 digits made the file-name lookup fail
+    # with "File name too long": both were tracebacks
+    res = run("ds9", "show", f"{a478}[{inner}]", "--target", "nobody-here")
+    assert res.exit_code == 2, res.output
+    assert "cannot read [" in res.output and "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)

@@ -121,9 +121,6 @@ def _same_sip(a: WCS, b: WCS) -> bool:
 
 
 def _ext_key(ext: int | str) -> int | str | tuple[str, int]:
-    if isinstance(ext, str) and "," in ext:
-        name, ver = ext.split(",", 1)
-        return (name.strip(), int(ver))
-    if isinstance(ext, str) and ext.isdigit():
-        return int(ext)
-    return ext
+    from ..photometry.image_spec import extension_key
+
+    return extension_key(ext)

@@ -10,7 +10,7 @@ from typing import Any
 
 from xrbid.errors import InputError
 
-__all__ = ["ImageSpec", "parse_image_spec"]
+__all__ = ["ImageSpec", "extension_key", "parse_image_spec"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,47 @@ class ImageSpec:
 
 _IMAGE_SPEC = re.compile(r"^(?P<path>.+?)\[(?P<inner>[^\[\]]*)\]$")
 _CHIP = re.compile(r"chip\s*=\s*(?P<n>\S*)", re.IGNORECASE)
-_EXTNAME = re.compile(r"[A-Za-z][\w-]*(\s*,\s*\d+)?")
+# ASCII only: str.isdigit() and \d also take digits such as '²' or '١', which int() refuses or
+# reads as another number; an index or version has at most 9 digits (int() refuses a number of
+# more than 4300 digits, and no FITS file has a billion extensions)
+_NUMBER = re.compile(r"[0-9]{1,9}")
+_EXTNAME = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_-]*)(\s*,\s*(?P<ver>[0-9]{1,9}))?")
+
+
+def extension_key(ext: int | str) -> int | str | tuple[str, int]:
+    """An extension as astropy's ``HDUList.index_of`` takes it: ``2`` or ``"2"`` -> ``2``,
+    ``"SCI"`` -> ``"SCI"``, ``"SCI,2"`` -> ``("SCI", 2)``.
+
+    The one reader of extension values (from ``IMAGE[ext]``, ``ext=`` or ``--ext``).
+
+    Raises
+    ------
+    InputError
+        ``ext`` is none of these forms (a negative index, ``SCI,2,3``, ``SCI,abc`` ...).
+    """
+    if isinstance(ext, int) and not isinstance(ext, bool):
+        if ext < 0:
+            raise InputError(f"extension {ext}: an index is 0 or more")
+        return ext
+    text = str(ext).strip()
+    if _NUMBER.fullmatch(text):
+        return int(text)
+    match = _EXTNAME.fullmatch(text) if isinstance(ext, str) else None
+    if match is None:
+        raise InputError(
+            f"cannot read {ext!r} as an extension; give an index (1), a name (SCI) or a name "
+            "and version (SCI,2)"
+        )
+    return match["name"] if match["ver"] is None else (match["name"], int(match["ver"]))
+
+
+def _exists(text: str) -> bool:
+    """Whether a file of that name exists; False for a name the system cannot take (too
+    long, a NUL byte), which no file has."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def parse_image_spec(spec: str | os.PathLike) -> ImageSpec:
@@ -83,17 +123,17 @@ def parse_image_spec(spec: str | os.PathLike) -> ImageSpec:
     """
     text = os.fspath(spec)
     match = _IMAGE_SPEC.match(text)
-    if match is None or Path(text).exists():
+    if match is None or _exists(text):
         return ImageSpec(Path(text))
     path, inner = Path(match.group("path")), match.group("inner").strip()
     chip = _CHIP.fullmatch(inner)
     if chip is not None:
-        if not chip.group("n").isdigit() or int(chip.group("n")) < 1:
+        if not _NUMBER.fullmatch(chip.group("n")) or int(chip.group("n")) < 1:
             raise InputError(
                 f"{text}: [chip=N] needs a group number N of 1 or more, e.g. {path}[chip=2]"
             )
         return ImageSpec(path, chip=int(chip.group("n")))
-    if inner.isdigit():
+    if _NUMBER.fullmatch(inner):
         return ImageSpec(path, ext=int(inner))
     if _EXTNAME.fullmatch(inner):
         return ImageSpec(path, ext=inner)

@@ -28,7 +28,7 @@ from xrbid.errors import CalibrationError, InputError, XrbidWarning
 
 from .image_coords import world_to_pixel
 from .image_masks import _weight_map, footprint_mask, read_mask
-from .image_spec import ImageSpec, parse_image_spec
+from .image_spec import ImageSpec, extension_key, parse_image_spec
 
 __all__ = [
     "HSTImage",
@@ -268,14 +268,7 @@ def _celestial_wcs(header: fits.Header, hdul: fits.HDUList | None, label: str) -
 
 def _pick_hdu(hdul: fits.HDUList, ext: Any) -> tuple[int, str]:
     if ext is not None:
-        key: Any = ext
-        if isinstance(ext, str):
-            parts = [p.strip() for p in ext.split(",")]
-            key = (
-                int(parts[0])
-                if parts[0].isdigit()
-                else ((parts[0], int(parts[1])) if len(parts) == 2 else parts[0])
-            )
+        key = extension_key(ext)
         listing = ", ".join(f"{i}:{h.name}" for i, h in enumerate(hdul))
         try:
             index = hdul.index_of(key)
