@@ -76,6 +76,15 @@ def ask_archive(
     )
 
 
+#: The numpydoc description of a cone, as `_center` and `_radius_arcsec` read it; inserted in
+#: the docstrings of `query_csc` and `query_gaia` with `xrbid._docs.insert_doc`.
+CONE_PARAMETERS = """\
+center : SkyCoord or (float, float)
+    Cone centre; a pair is (ra, dec) in degrees.
+radius : Quantity or float
+    Cone radius; a number is in arcsec."""
+
+
 def _center(center: Any) -> tuple[float, float]:
     """(ra, dec) in degrees from a SkyCoord or a pair of numbers in degrees."""
     if hasattr(center, "icrs"):

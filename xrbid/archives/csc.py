@@ -9,8 +9,10 @@ from typing import Any
 import pandas as pd
 from astropy.table import Table
 
+from .._docs import insert_doc
 from ..errors import ArchiveError, InputError
 from ._common import (
+    CONE_PARAMETERS,
     _center,
     _first,
     _radius_arcsec,
@@ -177,6 +179,7 @@ def _run_tap(url: str, query: str, timeout: float) -> Table:
     return table
 
 
+@insert_doc(cone_parameters=CONE_PARAMETERS)
 def query_csc(
     center: Any,
     radius: Any,
@@ -192,10 +195,7 @@ def query_csc(
 
     Parameters
     ----------
-    center : SkyCoord or (float, float)
-        Cone centre; a pair is (ra, dec) in degrees.
-    radius : Quantity or float
-        Cone radius; a number is in arcsec.
+    {cone_parameters}
     release : {"2.1", "2.0"}
         CSC release.
     level : {"observation", "master"}

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
+from .._docs import insert_doc
 from ..errors import ArchiveError, InputError
 from ._common import (
+    CONE_PARAMETERS,
     _center,
     _first,
     _radius_arcsec,
@@ -154,6 +156,7 @@ def _run_gaia(url: str, query: str, fmt: str, timeout: float) -> Table:
     return table
 
 
+@insert_doc(cone_parameters=CONE_PARAMETERS)
 def query_gaia(
     center: Any,
     radius: Any,
@@ -170,10 +173,7 @@ def query_gaia(
 
     Parameters
     ----------
-    center : SkyCoord or (float, float)
-        Cone centre; a pair is (ra, dec) in degrees.
-    radius : Quantity or float
-        Cone radius; a number is in arcsec.
+    {cone_parameters}
     release : {"DR3", "EDR3", "DR2"}
         Gaia release.
     epoch : astropy.time.Time, str or float, optional
