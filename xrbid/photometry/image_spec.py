@@ -69,7 +69,7 @@ def extension_key(ext: int | str) -> int | str | tuple[str, int]:
     """
     if isinstance(ext, int) and not isinstance(ext, bool):
         if ext < 0:
-            raise InputError(f"extension {ext}: an index is 0 or more")
+            raise InputError(f"no extension {ext}: an index is 0 or more")
         return ext
     text = str(ext).strip()
     if _NUMBER.fullmatch(text):

@@ -268,8 +268,11 @@ def _celestial_wcs(header: fits.Header, hdul: fits.HDUList | None, label: str) -
 
 def _pick_hdu(hdul: fits.HDUList, ext: Any) -> tuple[int, str]:
     if ext is not None:
-        key = extension_key(ext)
         listing = ", ".join(f"{i}:{h.name}" for i, h in enumerate(hdul))
+        try:
+            key = extension_key(ext)
+        except InputError as exc:  # say what the file has, as for a name it lacks
+            raise InputError(f"{hdul.filename()}: {exc}; extensions are {listing}") from None
         try:
             index = hdul.index_of(key)
         except (KeyError, IndexError) as exc:
