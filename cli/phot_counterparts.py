@@ -6,7 +6,7 @@ import warnings
 
 import click
 
-from xrbid.errors import InputError
+from xrbid.errors import InputError, XrbidWarning
 
 from ._common import XrbidCommand, emit
 from ._options import filter_values, json_option, output_option, overwrite_option, plot_option
@@ -118,7 +118,7 @@ def counterparts(
         warnings.warn(
             f"{candidates} has no candidates (no optical source inside any X-ray circle); "
             "the output is an empty table with the photometry columns",
-            UserWarning,
+            XrbidWarning,
             stacklevel=1,
         )
     with progress(len(imgs), "filters", len(cands) > 20000 and not as_json) as update:
