@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from xrbid.errors import ColumnError, InputError
-from xrbid.schema import canonical_name, numeric_column, require_columns, sky_positions
+from xrbid.schema import (
+    SCHEMA,
+    _to_canonical_units,
+    canonical_name,
+    numeric_column,
+    require_columns,
+    sky_positions,
+)
 
 
 def test_require_columns_names_the_missing_column_and_what_needs_it():
@@ -82,3 +94,101 @@ def test_sky_positions_refuses_a_dec_beyond_the_pole():
     with pytest.raises(InputError, match=r"Dec outside \[-90, 90\]"):
         sky_positions(pd.DataFrame({"ra": [10.0], "dec": [120.0]}), "cat")
     sky_positions(pd.DataFrame({"ra": [0.0, 359.9], "dec": [-90.0, 90.0]}))  # the poles are fine
+
+
+# --- units: the declared spellings of the schema units ------------------------------------------
+
+_SPELLED = [(spec, text) for spec in SCHEMA if spec.unit for text in spec.unit_spellings]
+
+
+def test_the_csc_units_are_declared_spellings():
+    # every unit of the M101 CSCview export is the schema unit or a declared spelling of it
+    by_name = {spec.name: spec for spec in SCHEMA}
+    assert "erg/s/cm^2" in by_name["flux"].unit_spellings
+    assert "erg/s/cm^2" in by_name["flux_lolim"].unit_spellings
+    assert "erg/s/cm^2" in by_name["flux_hilim"].unit_spellings
+    assert len(_SPELLED) >= 5
+
+
+@pytest.mark.parametrize(("spec", "text"), _SPELLED, ids=[f"{s.name}:{t}" for s, t in _SPELLED])
+def test_every_declared_spelling_is_the_schema_unit_by_astropy(spec, text):
+    # astropy.units is the reference: the spelling parses (as a file's unit is parsed) to the
+    # same unit, so the conversion a file in this spelling would get is no conversion at all
+    from astropy import units as u
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)  # "multiple slashes": still parsed
+        file_unit = u.Unit(text, parse_strict="raise")
+    assert not isinstance(file_unit, u.UnrecognizedUnit)
+    assert file_unit == u.Unit(spec.unit)
+    assert file_unit.to(u.Unit(spec.unit)) == 1.0
+    assert text != spec.unit
+
+
+def test_spellings_of_other_units_are_not_declared():
+    # a near miss must not pass as a spelling: these are other units or other scales
+    by_name = {spec.name: spec for spec in SCHEMA}
+    for col, text in [("flux", "erg/s"), ("flux", "W/m^2"), ("ra", "rad"), ("counts", "s")]:
+        assert text not in by_name[col].unit_spellings
+
+
+def test_declared_spellings_are_read_as_they_are_without_astropy_units():
+    # a fresh interpreter: converting a table whose units are all declared spellings (the M101
+    # CSC export's) changes no value and does not import astropy.units
+    code = """
+import json, sys
+import pandas as pd
+from xrbid.schema import _to_canonical_units
+df = pd.DataFrame({"ra": [1.5], "dec": [2.5], "theta": [3.0], "counts": [4.0],
+                   "flux": [5e-15], "err_ang": [6.0], "exptime": [7.0]})
+units = {"ra": "deg", "dec": "degree", "theta": "arcmin", "counts": "count",
+         "flux": "erg/s/cm^2", "err_ang": "deg", "exptime": "s"}
+_to_canonical_units(df, units, "t")
+print(json.dumps([df.iloc[0].tolist(), "astropy.units" in sys.modules]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    values, imported = json.loads(out.stdout)
+    assert values == [1.5, 2.5, 3.0, 4.0, 5e-15, 6.0, 7.0]
+    assert imported is False
+
+
+def test_any_other_unit_text_is_converted_by_astropy():
+    # not declared: parsed by astropy and converted (1 W m-2 = 1e7 erg/s / 1e4 cm2 = 1e3 erg/s/cm2;
+    # 1 arcsec = 1/3600 deg; 1 ks = 1000 s)
+    df = pd.DataFrame({"flux": [2.0], "ra": [36.0], "exptime": [1.5], "counts": [7.0]})
+    units = {"flux": "W m-2", "ra": "arcsec", "exptime": "ks", "counts": "count"}
+    _to_canonical_units(df, units, "t")
+    assert df["flux"].iloc[0] == pytest.approx(2.0e3, rel=1e-15)
+    assert df["ra"].iloc[0] == pytest.approx(0.01, rel=1e-15)
+    assert df["exptime"].iloc[0] == pytest.approx(1500.0, rel=1e-15)
+    assert df["counts"].iloc[0] == 7.0
+
+
+def test_a_unit_of_another_kind_is_still_refused():
+    df = pd.DataFrame({"flux": [2.0]})
+    with pytest.raises(ColumnError, match=r"'flux' is in erg/s, which cannot be converted"):
+        _to_canonical_units(df, {"flux": "erg/s"}, "t")
+
+
+def test_the_m101_votable_reads_without_astropy_units(m101_vot):
+    # the CSC export's flux is written erg/s/cm^2: read as written, the values of the file
+    code = f"""
+import json, sys
+from xrbid.tables import read_table
+df = read_table({str(m101_vot)!r})
+print(json.dumps([df["flux"].tolist(), "astropy.units" in sys.modules]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    flux, imported = json.loads(out.stdout)
+    assert imported is False
+    reference = _fluxes(m101_vot)
+    assert len(flux) == len(reference) == 3492
+    np.testing.assert_array_equal(np.array(flux, dtype=float), reference)
+
+
+def _fluxes(path) -> np.ndarray:
+    """The flux_aper_b column (NaN where empty), read by astropy's VOTable parser."""
+    from astropy.io.votable import parse_single_table
+
+    values = parse_single_table(str(path)).array["flux_aper_b"]
+    return np.ma.filled(values.astype(float), np.nan)

@@ -60,6 +60,11 @@ class ColumnSpec:
         Other accepted names.
     fallback : tuple of str
         Names used only when no other name of this column is present.
+    unit_spellings : tuple of str
+        Other spellings of exactly ``unit`` (the same unit, scale 1) that files use, such as
+        CSC's ``erg/s/cm^2`` for ``erg / (s cm2)``. A file column whose unit is written as
+        ``unit`` or one of these is read as it is, without parsing the unit with
+        `astropy.units`; the tests check every spelling against `astropy.units`.
     """
 
     name: str
@@ -69,6 +74,7 @@ class ColumnSpec:
     xrbid: str | None = None
     aliases: tuple[str, ...] = ()
     fallback: tuple[str, ...] = ()
+    unit_spellings: tuple[str, ...] = ()
 
     def accepted_names(self) -> list[str]:
         """All names this column is read from, canonical first, fallbacks last."""
@@ -79,16 +85,30 @@ class ColumnSpec:
         return list(dict.fromkeys(names))
 
 
-def _limits(name: str, unit: str | None, what: str, csc: str, xrbid: str) -> list[ColumnSpec]:
+def _limits(
+    name: str, unit: str | None, what: str, csc: str, xrbid: str, spellings: tuple[str, ...] = ()
+) -> list[ColumnSpec]:
     """A measured column and its 68% lower/upper confidence limits."""
     band = csc.endswith("_b")  # CSC puts the band letter last: src_cnts_aper_lolim_b
     lo_csc = f"{csc[:-2]}_lolim_b" if band else f"{csc}_lolim"
     hi_csc = f"{csc[:-2]}_hilim_b" if band else f"{csc}_hilim"
+    lo, hi = f"{what}, 68% lower limit", f"{what}, 68% upper limit"
     return [
-        ColumnSpec(name, unit, what, (csc,), xrbid),
-        ColumnSpec(f"{name}_lolim", unit, f"{what}, 68% lower limit", (lo_csc,), f"{xrbid} lolim"),
-        ColumnSpec(f"{name}_hilim", unit, f"{what}, 68% upper limit", (hi_csc,), f"{xrbid} hilim"),
+        ColumnSpec(name, unit, what, (csc,), xrbid, unit_spellings=spellings),
+        ColumnSpec(
+            f"{name}_lolim", unit, lo, (lo_csc,), f"{xrbid} lolim", unit_spellings=spellings
+        ),
+        ColumnSpec(
+            f"{name}_hilim", unit, hi, (hi_csc,), f"{xrbid} hilim", unit_spellings=spellings
+        ),
     ]
+
+
+# Spellings of the schema units seen in files: CSC's VOTables (CSCview and TAP) and astropy's
+# own generic, FITS and VOUnit renderings of the unit (what other tools write).
+_DEG = ("degree",)
+_COUNT = ("ct",)
+_FLUX = ("erg/s/cm^2", "erg/s/cm2", "erg s-1 cm-2", "erg cm-2 s-1", "erg.s**-1.cm**-2")
 
 
 SCHEMA: tuple[ColumnSpec, ...] = (
@@ -99,8 +119,8 @@ SCHEMA: tuple[ColumnSpec, ...] = (
         ("name",),
         "CSC ID",
     ),
-    ColumnSpec("ra", "deg", "Right ascension (ICRS)", ("ra",), "RA"),
-    ColumnSpec("dec", "deg", "Declination (ICRS)", ("dec",), "Dec"),
+    ColumnSpec("ra", "deg", "Right ascension (ICRS)", ("ra",), "RA", unit_spellings=_DEG),
+    ColumnSpec("dec", "deg", "Declination (ICRS)", ("dec",), "Dec", unit_spellings=_DEG),
     ColumnSpec(
         "theta",
         "arcmin",
@@ -115,6 +135,7 @@ SCHEMA: tuple[ColumnSpec, ...] = (
         "Aperture-corrected net counts, broad band (0.5-7.0 keV)",
         "src_cnts_aper_b",
         "Counts",
+        _COUNT,
     ),
     ColumnSpec(
         "err_r0",
@@ -136,6 +157,7 @@ SCHEMA: tuple[ColumnSpec, ...] = (
         "Position angle of the error ellipse major axis (from north)",
         ("err_ellipse_ang",),
         "Err Ellipse Angle",
+        unit_spellings=_DEG,
     ),
     ColumnSpec("exptime", "s", "Exposure (live) time of the observation", ("livetime",), "ExpTime"),
     ColumnSpec("obsid", None, "Chandra observation ID", ("obsid",), "ObsID"),
@@ -169,6 +191,7 @@ SCHEMA: tuple[ColumnSpec, ...] = (
         "Aperture-corrected energy flux, broad band (0.5-7.0 keV)",
         "flux_aper_b",
         "Flux",
+        _FLUX,
     ),
     *_limits(
         "hard_hs",
@@ -470,13 +493,25 @@ def _units_of(df: pd.DataFrame) -> dict[str, str]:
 
 
 def _to_canonical_units(df: pd.DataFrame, units: dict[str, str], source: str) -> None:
-    """Convert schema columns whose file unit differs from the schema unit (in place)."""
-    from astropy import units as u
+    """Convert schema columns whose file unit differs from the schema unit (in place).
 
+    A unit written as the schema unit or one of its declared spellings
+    (`ColumnSpec.unit_spellings`) needs no conversion, and is recognised without
+    `astropy.units`, whose import costs a table read of a CSC file (every unit of which is
+    such a spelling) more than the read itself. Any other unit text is parsed by astropy.
+    """
+    todo = {}
     for col, unit_text in units.items():
         spec = _BY_NAME.get(col)
         if spec is None or spec.unit is None or col not in df.columns:
             continue
+        if unit_text != spec.unit and unit_text not in spec.unit_spellings:
+            todo[col] = (spec, unit_text)
+    if not todo:
+        return
+    from astropy import units as u
+
+    for col, (spec, unit_text) in todo.items():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", u.UnitsWarning)
