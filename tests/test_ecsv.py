@@ -290,3 +290,35 @@ def test_text_with_line_feeds_reads_back(tmp_path):
     path = tmp_path / "t.ecsv"
     write_ecsv([EcsvColumn("s", np.array(["a\nb", "c"]))], path)
     assert Table.read(path, format="ascii.ecsv")["s"].tolist() == ["a\nb", "c"]
+
+
+@pytest.mark.parametrize("unit", sorted(_ecsv._ASTROPY_SPELLING))
+def test_declared_unit_spellings_are_astropys(tmp_path, unit):
+    # the table of spellings is astropy's own: the unit as Column.unit writes it, and a file
+    # in it is the bytes astropy's writer gives
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _ecsv._ASTROPY_SPELLING[unit] == str(u.Unit(unit, parse_strict="silent"))
+    assert_same_as_astropy([EcsvColumn("a", np.ones(2), unit=unit)], tmp_path)
+
+
+def test_every_schema_unit_has_a_declared_spelling():
+    from xrbid.schema import SCHEMA
+
+    assert {s.unit for s in SCHEMA if s.unit} <= set(_ecsv._ASTROPY_SPELLING)
+
+
+def test_writing_schema_units_does_not_import_astropy_units(tmp_path):
+    code = (
+        "import sys, pandas as pd\n"
+        "from xrbid.tables import write_table\n"
+        "df = pd.DataFrame({'ra': [1.5], 'theta': [2.0], 'counts': [3.0], 'flux': [4e-15],"
+        " 'exptime': [5.0], 'err_r0': [0.5]})\n"
+        f"write_table(df, {str(tmp_path / 'x.ecsv')!r})\n"
+        "print('astropy.units' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    tab = astropy_read(tmp_path / "x.ecsv")
+    assert tab["counts"].unit == u.count and tab["flux"].unit == u.erg / u.s / u.cm**2
+    assert tab["theta"].unit == u.arcmin and tab["err_r0"].unit == u.arcsec

@@ -179,9 +179,29 @@ def _header(layout: tuple[tuple[str, np.dtype, str | None], ...]) -> str:
     return "".join(f"# {line}{os.linesep}" for line in lines) + names + os.linesep
 
 
+# How astropy's Column.unit spells the units of xrbid's schema (xrbid.schema.SCHEMA) and a
+# few other common ones, so that writing a table in those units does not import
+# astropy.units (a quarter of a second, more than writing the table); the tests check every
+# entry against astropy.units. Any other unit text is spelled by astropy itself.
+_ASTROPY_SPELLING = {
+    "deg": "deg",
+    "arcsec": "arcsec",
+    "arcmin": "arcmin",
+    "mas": "mas",
+    "s": "s",
+    "count": "ct",
+    "pix": "pix",
+    "mag": "mag",
+    "erg / (s cm2)": "erg / (s cm2)",
+}
+
+
 @lru_cache(maxsize=256)
 def _unit_text(unit: str) -> str:
     """``unit`` as astropy's ``Column.unit`` holds and writes it."""
+    known = _ASTROPY_SPELLING.get(unit)
+    if known is not None:
+        return known
     from astropy import units as u
 
     with warnings.catch_warnings():
