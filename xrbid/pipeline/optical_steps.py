@@ -56,15 +56,16 @@ def _opt_outputs(cfg: GalaxyConfig) -> list[str]:
 
 
 def _opt_work(ctx: Context) -> dict[str, Any]:
-    import astropy.units as u
-
-    import xrbid
-
     cfg = ctx.cfg
     if cfg.optical.sources is not None:
         df = read_positions(cfg.optical.sources, "the optical source list ([optical].sources)")
         ctx.data["optical"] = df
         return {"sources": len(df), "from": cfg.optical.sources.name}
+    # detection on an image (astropy.units only here: a source list needs no units)
+    import astropy.units as u
+
+    import xrbid
+
     filt = _detect_filter(cfg)
     det = cfg.optical.detection
     img = load_image(cfg, filt)
