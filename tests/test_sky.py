@@ -10,6 +10,7 @@ from astropy.wcs import WCS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xrbid import sky
 from xrbid.errors import InputError
 from xrbid.sky import (
     centroid,
@@ -32,6 +33,14 @@ def _field(ra0: float, dec0: float, n: int, radius_arcsec: float, seed: int):
     pa = rng.uniform(0, 360, n)
     c = SkyCoord(ra0 * u.deg, dec0 * u.deg).directional_offset_by(pa * u.deg, r * u.arcsec)
     return c.ra.deg, c.dec.deg
+
+
+@pytest.fixture(params=["kdtree", "dense"])
+def way(request, monkeypatch):
+    """Run a test with the KD-tree and with the dense (numpy) way of matching."""
+    dense = request.param == "dense"
+    monkeypatch.setattr(sky, "_dense", lambda pairs: dense)
+    return request.param
 
 
 def _tan_wcs(ra0: float, dec0: float) -> WCS:
@@ -129,7 +138,7 @@ def test_separation_hand_values():
 
 
 @pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
-def test_match_nearest_matches_astropy(ra0, dec0):
+def test_match_nearest_matches_astropy(ra0, dec0, way):
     ra1, dec1 = _field(ra0, dec0, 150, 60.0, seed=6)
     ra2, dec2 = _field(ra0, dec0, 400, 60.0, seed=7)
     idx, sep = match_nearest(ra1, dec1, ra2, dec2, max_sep=2.0)
@@ -142,7 +151,7 @@ def test_match_nearest_matches_astropy(ra0, dec0):
     assert np.all(np.isnan(sep[~within]))
 
 
-def test_match_nearest_units_and_edge_cases():
+def test_match_nearest_units_and_edge_cases(way):
     ra2, dec2 = [0.0, 359.9997], [0.0, 0.0]  # the second is 1.08" away across the wrap
     idx, sep = match_nearest([0.00005, 359.9998], [0.0, 0.0], ra2, dec2, max_sep="0.5arcsec")
     assert idx.tolist() == [0, 1]
@@ -165,7 +174,7 @@ def test_match_nearest_bad_input():
 
 
 @pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
-def test_match_within_scalar_radius_matches_search_around_sky(ra0, dec0):
+def test_match_within_scalar_radius_matches_search_around_sky(ra0, dec0, way):
     ra1, dec1 = _field(ra0, dec0, 100, 40.0, seed=8)
     ra2, dec2 = _field(ra0, dec0, 300, 40.0, seed=9)
     i1, i2, sep = match_within(ra1, dec1, ra2, dec2, radius=3.0)
@@ -182,7 +191,7 @@ def test_match_within_scalar_radius_matches_search_around_sky(ra0, dec0):
     np.testing.assert_allclose(sep, c1[i1].separation(c2[i2]).arcsec, rtol=1e-9)
 
 
-def test_match_within_per_row_radius_brute_force():
+def test_match_within_per_row_radius_brute_force(way):
     ra1, dec1 = _field(359.9999, 45.0, 60, 30.0, seed=10)
     ra2, dec2 = _field(359.9999, 45.0, 200, 30.0, seed=11)
     radius = np.random.default_rng(12).uniform(0.5, 5.0, 60)
@@ -197,7 +206,7 @@ def test_match_within_per_row_radius_brute_force():
     assert len(e1) > 10
 
 
-def test_match_within_edges_and_bad_input():
+def test_match_within_edges_and_bad_input(way):
     i1, i2, sep = match_within([0.0], [0.0], [], [], radius=1)
     assert i1.size == i2.size == sep.size == 0
     i1, i2, sep = match_within([0.0, 0.0], [0.0, 0.0], [0.0], [0.0], radius=[1.0, 1.0])
@@ -280,3 +289,192 @@ def test_separation_does_not_import_astropy_coordinates():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the dense (numpy) way of matching against the KD-tree way ---------------------------------
+
+
+def _both(fn, *args, **kwargs):
+    """``fn`` run with the KD-tree and with the dense way: (kdtree result, dense result)."""
+    out = []
+    for dense in (False, True):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(sky, "_dense", lambda pairs, dense=dense: dense)
+            out.append(fn(*args, **kwargs))
+    return out
+
+
+def _assert_same(a, b):
+    """Arrays of the same dtype and the same values, bit for bit (NaN where NaN)."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        np.testing.assert_array_equal(x, y, strict=True)
+        assert x.tobytes() == y.tobytes()
+
+
+def _first_of_duplicates(ra, dec, idx):
+    """For each index, the first index of set 2 at exactly the same position."""
+    first = {}
+    for j, key in enumerate(zip(ra.tolist(), dec.tolist())):
+        first.setdefault(key, j)
+    return np.array([first[(ra[j], dec[j])] if j >= 0 else -1 for j in idx])
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+@pytest.mark.parametrize("max_sep", [2.0, np.inf])
+def test_match_nearest_dense_is_the_kdtree_on_random_fields(ra0, dec0, max_sep):
+    ra1, dec1 = _field(ra0, dec0, 300, 60.0, seed=21)
+    ra2, dec2 = _field(ra0, dec0, 700, 60.0, seed=22)
+    kd, dense = _both(match_nearest, ra1, dec1, ra2, dec2, max_sep=max_sep)
+    _assert_same(kd, dense)
+    # and both are scipy's own KD-tree answer (no ties in random positions)
+    from scipy.spatial import cKDTree
+
+    _, ref = cKDTree(sky.unit_vectors(ra2, dec2)).query(sky.unit_vectors(ra1, dec1))
+    found = dense[0] >= 0
+    assert found.sum() > 50
+    np.testing.assert_array_equal(dense[0][found], ref[found])
+    if np.isinf(max_sep):
+        assert found.all()
+    else:
+        assert (~found).sum() > 20  # some have nothing within 2"
+        ref_sep = separation_arcsec(ra1, dec1, ra2[ref], dec2[ref])
+        np.testing.assert_array_equal(found, ref_sep <= max_sep)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_match_nearest_exact_duplicates_give_the_first_index_both_ways(seed):
+    # set 2 lists positions several times, in shuffled order; set 1 holds some of the same
+    # positions (distance 0 to each copy) and others near them
+    rng = np.random.default_rng(seed)
+    ra, dec = _field(0.0001, 30.0, 80, 20.0, seed=100 + seed)
+    copies = rng.integers(0, 80, 120)
+    order = rng.permutation(200)
+    ra2 = np.concatenate([ra, ra[copies]])[order]
+    dec2 = np.concatenate([dec, dec[copies]])[order]
+    near_ra, near_dec = _field(0.0001, 30.0, 60, 20.0, seed=200 + seed)
+    ra1 = np.concatenate([ra[:40], near_ra])
+    dec1 = np.concatenate([dec[:40], near_dec])
+    kd, dense = _both(match_nearest, ra1, dec1, ra2, dec2, max_sep=5.0)
+    _assert_same(kd, dense)
+    expected = _first_of_duplicates(ra2, dec2, dense[0])
+    np.testing.assert_array_equal(dense[0], expected)
+    assert np.all(dense[1][:40] == 0.0)
+    # the tree alone picks another copy for many of them: the test exercises the tie rule
+    from scipy.spatial import cKDTree
+
+    _, tree_pick = cKDTree(sky.unit_vectors(ra2, dec2)).query(sky.unit_vectors(ra1, dec1))
+    assert np.sum(tree_pick != dense[0]) > 10
+
+
+def test_match_nearest_mirror_ties_give_the_first_index():
+    # (0, +d) and (0, -d) are exactly as far from (0, 0): the one listed first wins, both ways
+    ra1, dec1 = [0.0, 180.0], [0.0, 0.0]
+    for ra2, dec2, first in [
+        ([0.0, 0.0, 180.0, 180.0], [1e-4, -1e-4, -1e-4, 1e-4], [0, 2]),
+        ([0.0, 0.0, 180.0, 180.0], [-1e-4, 1e-4, 1e-4, -1e-4], [0, 2]),
+        ([10.0, 0.0, 0.0, 180.0, 180.0], [0.0, -1e-4, 1e-4, 1e-4, -1e-4], [1, 3]),
+    ]:
+        kd, dense = _both(match_nearest, ra1, dec1, ra2, dec2, max_sep=1.0)
+        _assert_same(kd, dense)
+        assert dense[0].tolist() == first
+        np.testing.assert_allclose(dense[1], [0.36, 0.36], rtol=1e-9)
+
+
+def test_match_nearest_at_the_pole_where_every_ra_is_as_near():
+    # a ring of positions about the pole: mathematically all equally far from it, their
+    # chords differ only by rounding (near-ties) and both ways decide them alike
+    ring = np.arange(0.0, 360.0, 7.5)
+    ra2 = np.concatenate([ring, ring + 3.0])
+    dec2 = np.concatenate([np.full(ring.size, 89.9995), np.full(ring.size, 89.9990)])
+    ra1 = np.array([0.0, 90.0, 33.3, 0.0])
+    dec1 = np.array([90.0, 90.0, 90.0, -90.0])
+    kd, dense = _both(match_nearest, ra1, dec1, ra2, dec2, max_sep=2.0)
+    _assert_same(kd, dense)
+    assert np.all(dense[0][:3] < ring.size) and dense[0][3] == -1
+    np.testing.assert_allclose(dense[1][:3], 1.8, rtol=1e-6)  # 0.0005 deg from the pole
+
+
+def test_match_nearest_across_the_ra_wrap_both_ways():
+    ra2, dec2 = [359.9999, 0.0002, 180.0], [0.0, 0.0, 0.0]
+    ra1, dec1 = [0.00001, 359.99999, 0.00015], [0.0, 0.0, 0.0]
+    kd, dense = _both(match_nearest, ra1, dec1, ra2, dec2, max_sep=1.0)
+    _assert_same(kd, dense)
+    # hand values on the equator: 0.00011 deg = 0.396" to 359.9999 across the wrap (0.684" to
+    # 0.0002); 0.00009 deg = 0.324"; 0.00005 deg = 0.18"
+    assert dense[0].tolist() == [0, 0, 1]
+    np.testing.assert_allclose(dense[1], [0.396, 0.324, 0.18], rtol=1e-9)
+
+
+def test_match_nearest_small_edges_both_ways():
+    one = ([1.0], [1.0])
+    for args in [
+        ([], [], [1.0], [1.0]),  # nothing to match
+        ([1.0], [1.0], [], []),  # nothing to search
+        (*one, [1.0], [1.0]),  # one position each, the same
+        (*one, [1.1], [1.0]),  # one, too far
+        ([1.0, 1.0], [1.0, 1.0], [1.0, 1.0002], [1.0002, 1.0]),  # repeated rows of set 1
+    ]:
+        kd, dense = _both(match_nearest, *args, max_sep=2.0)
+        _assert_same(kd, dense)
+    kd, dense = _both(match_nearest, [1.0, 1.0], [1.0, 1.0], [1.0, 1.0002], [1.0002, 1.0])
+    # 0.0002 deg of RA at Dec 1 is 0.72" cos(1 deg), nearer than 0.0002 deg of Dec (0.72")
+    assert dense[0].tolist() == [1, 1]
+    np.testing.assert_allclose(dense[1], 0.72 * np.cos(np.radians(1.0)), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("ra0", "dec0"), CENTRES)
+def test_match_within_dense_is_the_kdtree_on_random_fields(ra0, dec0):
+    ra1, dec1 = _field(ra0, dec0, 200, 40.0, seed=31)
+    ra2, dec2 = _field(ra0, dec0, 600, 40.0, seed=32)
+    radius = np.random.default_rng(33).uniform(0.5, 4.0, 200)
+    radius[[5, 17]] = np.nan, -1.0
+    kd, dense = _both(match_within, ra1, dec1, ra2, dec2, radius)
+    _assert_same(kd, dense)
+    assert dense[0].size > 100
+    assert 5 not in dense[0] and 17 not in dense[0]
+
+
+def test_match_within_duplicates_pole_and_wrap_both_ways():
+    ra2 = np.array([0.0, 0.0, 359.9999, 0.0001, 0.0001, 10.0, 20.0, 10.0])
+    dec2 = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 89.9999, 89.9999, 89.9999])
+    ra1 = np.array([0.0, 359.99995, 0.0, 200.0])
+    dec1 = np.array([0.0, 0.0, 0.0, 90.0])
+    kd, dense = _both(match_within, ra1, dec1, ra2, dec2, radius=0.5)
+    _assert_same(kd, dense)
+    i1, i2, sep = dense
+    assert i1.tolist() == [0] * 5 + [1] * 3 + [2] * 5 + [3] * 3
+    # the two copies of (0, 0) at 0", in the order of set 2, then 0.36" (0.0001 deg) to
+    # 359.9999 across the wrap and to the two copies of 0.0001
+    for row in (0, 2):
+        assert i2[i1 == row][:2].tolist() == [0, 1]
+        assert sorted(i2[i1 == row][2:].tolist()) == [2, 3, 4]
+        np.testing.assert_allclose(sep[i1 == row], [0, 0, 0.36, 0.36, 0.36], rtol=1e-9)
+    # 0.00005 deg = 0.18" from 359.99995 to (0, 0) twice and to 359.9999; 0.54" to 0.0001
+    assert sorted(i2[i1 == 1].tolist()) == [0, 1, 2]
+    np.testing.assert_allclose(sep[i1 == 1], 0.18, rtol=1e-6)
+    # from the pole, 0.0001 deg = 0.36" to each position at Dec 89.9999
+    assert sorted(i2[i1 == 3].tolist()) == [5, 6, 7]
+    np.testing.assert_allclose(sep[i1 == 3], 0.36, rtol=1e-6)
+    assert np.all(np.diff(sep[i1 == 3]) >= 0)
+    kd, dense = _both(match_within, [], [], ra2, dec2, radius=1.0)
+    _assert_same(kd, dense)
+
+
+def test_small_matches_do_not_import_scipy_spatial_and_large_ones_do():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from xrbid.sky import match_nearest, match_within\n"
+        "n = int(sys.argv[1]); ra = np.linspace(10, 10.1, n); dec = np.full(n, 5.0)\n"
+        "match_nearest(ra, dec, ra + 1e-5, dec, max_sep=1)\n"
+        "match_within(ra, dec, ra + 1e-5, dec, radius=1)\n"
+        "print('scipy.spatial' in sys.modules)"
+    )
+    for n, imported in [(900, "False"), (1100, "True")]:  # 1e6 pairs lie between
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(n)], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == imported

@@ -9,6 +9,8 @@ Units: RA/Dec in degrees, tangent-plane coordinates, separations and radii in ar
 
 from __future__ import annotations
 
+import itertools
+import sys
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,21 @@ from .errors import InputError
 
 # astropy.units, astropy.coordinates and scipy.spatial are imported where they are used: a
 # command that reads this module for to_arcsec alone does not pay for them.
+
+# Matching computes every distance at once with numpy, instead of building a KD-tree, when the
+# two sets have at most this many pairs: the tables of one galaxy (hundreds of X-ray sources,
+# a few thousand optical ones) are matched in milliseconds either way, and importing
+# scipy.spatial (about 0.2 s) would cost more than the matching. Both ways give the same
+# results, bit for bit (see match_nearest and match_within).
+DENSE_PAIRS = 1_000_000
+
+
+def _dense(pairs: int) -> bool:
+    """Whether to match ``pairs`` pairs with numpy rather than with a KD-tree."""
+    # once scipy.spatial is imported (by the process, or a worker that preloads it), its
+    # KD-tree is the faster way at any size
+    return pairs <= DENSE_PAIRS and "scipy.spatial" not in sys.modules
+
 
 __all__ = [
     "centroid",
@@ -296,8 +313,20 @@ def match_nearest(
     -------
     index : numpy.ndarray of int
         Index into set 2 of the nearest position, or -1 where none lies within ``max_sep``.
+        Of positions at the same distance (a position listed twice), the first in set 2.
     sep : numpy.ndarray of float
         Its separation in arcsec (NaN where ``index`` is -1).
+
+    Notes
+    -----
+    The nearest position is the one of smallest chord between unit vectors (`unit_vectors`),
+    found with a KD-tree (`scipy.spatial.cKDTree`); its separation is the true angular
+    distance (`separation_arcsec`). When the two sets have at most `DENSE_PAIRS` pairs and
+    `scipy.spatial` is not imported yet, every chord is computed at once with numpy instead:
+    a galaxy's tables are matched without importing `scipy.spatial`, which takes longer than
+    the matching. The two ways give identical results: the KD-tree's pick is kept where the
+    second nearest is clearly farther, and near ties (within 1e-12) are decided on the chords
+    numpy computes, the first index winning, as the dense way decides every row.
 
     Examples
     --------
@@ -315,18 +344,69 @@ def match_nearest(
     sep = np.full(n1, np.nan)
     if n1 == 0 or ra2.size == 0:
         return index, sep
-    from scipy.spatial import cKDTree
-
-    tree = cKDTree(unit_vectors(ra2, dec2))
+    v1, v2 = unit_vectors(ra1, dec1), unit_vectors(ra2, dec2)
     bound = _chord(max_sep) * (1 + 1e-9) + 1e-15 if np.isfinite(max_sep) else np.inf
-    dist, idx = tree.query(unit_vectors(ra1, dec1), k=1, distance_upper_bound=bound)
-    found = np.isfinite(dist)
+    if _dense(n1 * ra2.size):
+        idx, found = _nearest_dense(v1, v2, bound)
+    else:
+        idx, found = _nearest_kdtree(v1, v2, bound)
     exact = separation_arcsec(ra1[found], dec1[found], ra2[idx[found]], dec2[idx[found]])
     keep = exact <= max_sep
     rows = np.flatnonzero(found)[keep]
     index[rows] = idx[found][keep]
     sep[rows] = exact[keep]
     return index, sep
+
+
+def _square_chords(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared chords between unit vectors ``a`` (..., 3) and ``b``, broadcast.
+
+    Computed one component at a time, in one order, so that a pair's value is the same bits
+    whether it comes from a dense matrix or from a list of pairs.
+    """
+    d = a[..., 0] - b[..., 0]
+    out = d * d
+    d = a[..., 1] - b[..., 1]
+    out += d * d
+    d = a[..., 2] - b[..., 2]
+    out += d * d
+    return out
+
+
+def _nearest_dense(v1: np.ndarray, v2: np.ndarray, bound: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest of ``v2`` to each ``v1`` (first of equal chords); whether it is within ``bound``."""
+    sq = _square_chords(v1[:, None, :], v2[None, :, :])
+    idx = np.argmin(sq, axis=1)  # the first index of the smallest value
+    best = np.take_along_axis(sq, idx[:, None], axis=1)[:, 0]
+    return idx, best < bound * bound
+
+
+def _nearest_kdtree(v1: np.ndarray, v2: np.ndarray, bound: float) -> tuple[np.ndarray, np.ndarray]:
+    """`_nearest_dense` with a KD-tree: the same indices for the rows found."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(v2)
+    if len(v2) == 1:
+        dist, idx = tree.query(v1, k=1, distance_upper_bound=bound)
+        return np.where(np.isfinite(dist), idx, 0), np.isfinite(dist)
+    dist, idx = tree.query(v1, k=2, distance_upper_bound=bound)
+    found = np.isfinite(dist[:, 0])
+    nearest = np.where(found, idx[:, 0], 0)
+    # The tree picks among equal chords in its own order, and computes chords with its own
+    # rounding: where the second nearest is not clearly farther, the row is decided on the
+    # chords numpy computes, over every position about as near, the first index winning.
+    tied = np.flatnonzero(found & (dist[:, 1] <= dist[:, 0] * (1 + 1e-12)))
+    if tied.size:
+        radius = dist[tied, 0] * (1 + 1e-9) + 1e-12
+        near = tree.query_ball_point(v1[tied], radius)
+        counts = np.fromiter(map(len, near), dtype=np.intp, count=tied.size)
+        cand = np.fromiter(itertools.chain.from_iterable(near), np.intp, int(counts.sum()))
+        row = np.repeat(tied, counts)
+        sq = _square_chords(v1[row], v2[cand])
+        order = np.lexsort((cand, sq, row))
+        first = np.r_[True, row[order][1:] != row[order][:-1]]
+        nearest[row[order][first]] = cand[order][first]
+    return nearest, found
 
 
 def match_within(
@@ -347,9 +427,19 @@ def match_within(
     Returns
     -------
     i1, i2 : numpy.ndarray of int
-        Indices into sets 1 and 2 of each pair, sorted by ``i1`` then by separation.
+        Indices into sets 1 and 2 of each pair, sorted by ``i1``, then by separation, then
+        by ``i2``.
     sep : numpy.ndarray of float
         Separation of each pair in arcsec.
+
+    Notes
+    -----
+    The pairs within the largest radius are found as chords between unit vectors, with a
+    KD-tree (`scipy.spatial.cKDTree`), or, when the two sets have at most `DENSE_PAIRS` pairs
+    and `scipy.spatial` is not imported yet, with numpy over every pair at once: a galaxy's
+    tables are matched without importing `scipy.spatial`, which takes longer than the
+    matching. Each pair's true separation is then compared with its radius; the chords only
+    bound the search (with a margin), so both ways keep the same pairs, in the same order.
 
     Examples
     --------
@@ -364,9 +454,9 @@ def match_within(
     if np.ndim(radius) == 0 and not isinstance(radius, np.ndarray):
         radius = np.full(ra1.size, to_arcsec(radius, what="radius"))
     else:
-        from astropy import units as u
-
-        if isinstance(radius, u.Quantity):
+        # a Quantity exists only once astropy.units is imported: no need to import it to ask
+        u = sys.modules.get("astropy.units")
+        if u is not None and isinstance(radius, u.Quantity):
             radius = radius.to_value(u.arcsec)
         radius = np.asarray(radius, dtype=float)
         if radius.ndim == 0:
@@ -383,14 +473,17 @@ def match_within(
         return empty, empty.copy(), np.array([], dtype=float)
     rows = np.flatnonzero(usable)
     bound = _chord(radius[rows].max()) * (1 + 1e-9) + 1e-15
-    from scipy.spatial import cKDTree
+    v1, v2 = unit_vectors(ra1[rows], dec1[rows]), unit_vectors(ra2, dec2)
+    # All pairs within the largest radius; the per-row radii are applied afterwards.
+    if _dense(rows.size * ra2.size):
+        near = _square_chords(v1[:, None, :], v2[None, :, :]) <= bound * bound
+        i, i2 = np.nonzero(near)
+    else:
+        from scipy.spatial import cKDTree
 
-    # All pairs within the largest radius, in C; the per-row radii are applied afterwards.
-    pairs = cKDTree(unit_vectors(ra1[rows], dec1[rows])).sparse_distance_matrix(
-        cKDTree(unit_vectors(ra2, dec2)), bound, output_type="ndarray"
-    )
-    i1 = rows[pairs["i"].astype(np.intp)]
-    i2 = pairs["j"].astype(np.intp)
+        pairs = cKDTree(v1).sparse_distance_matrix(cKDTree(v2), bound, output_type="ndarray")
+        i, i2 = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
+    i1 = rows[i]
     sep = separation_arcsec(ra1[i1], dec1[i1], ra2[i2], dec2[i2])
     keep = sep <= radius[i1]
     i1, i2, sep = i1[keep], i2[keep], sep[keep]
