@@ -133,7 +133,7 @@ def run(
         try:
             result = run_galaxy(
                 configs[0], force=force, until=until, overwrite=overwrite, progress=progress,
-                confirm=confirm,
+                confirm=confirm, figure_process=True,
             )  # fmt: skip
         except XrbidError as exc:
             if not as_json:

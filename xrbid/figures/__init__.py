@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from .._lazy import lazy_dir, lazy_getattr
 from ._save import FIGURE_FORMATS, check_figure_path, figure_format, save_figure
-from .alignment import alignment_title, plot_alignment
-from .cmd import cmd_data, model_tracks, parse_color, plot_cmd
 
-# the finder charts read images through xrbid.photometry (photutils): imported on first use,
-# so that saving a plot does not load the photometry stack
-_LAZY = dict.fromkeys(
-    ["Stamp", "finder_chart", "finder_paths", "make_stamp", "write_finder_charts"], ".finder"
-)
+# imported on first use: the finder charts read images through xrbid.photometry (photutils),
+# the CMD needs pandas; saving a plot, or a plotting process drawing the alignment, loads
+# neither
+_LAZY = {
+    **dict.fromkeys(
+        ["Stamp", "finder_chart", "finder_paths", "make_stamp", "write_finder_charts"], ".finder"
+    ),
+    **dict.fromkeys(["cmd_data", "model_tracks", "parse_color", "plot_cmd"], ".cmd"),
+    **dict.fromkeys(["alignment_title", "plot_alignment"], ".alignment"),
+}
 
 __all__ = [
     "FIGURE_FORMATS",

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from xrbid.align import AlignmentSolution
 
-__all__ = ["alignment_title", "plot_alignment"]
+__all__ = ["alignment_title", "draw_alignment", "pair_offsets", "plot_alignment"]
 
 # left, bottom, width, height of the axes of a new figure, in figure fractions
 _AXES_RECT = (0.13, 0.21, 0.83, 0.71)
@@ -59,6 +59,59 @@ def plot_alignment(
     >>> fig = plot_alignment(solution, field="M101")
     >>> save_figure(fig, "m101_alignment.pdf")  # doctest: +SKIP
     """
+    dx, dy, used = pair_offsets(solution)
+    return draw_alignment(
+        dx,
+        dy,
+        used,
+        (solution.shift_x, solution.shift_y),
+        (solution.std_x, solution.std_y),
+        title=title if title is not None else alignment_title(solution, field),
+        ax=ax,
+    )
+
+
+def pair_offsets(solution: AlignmentSolution) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dx``, ``dy`` (arcsec, reference − X-ray) and ``used`` (bool) of the calibrator pairs."""
+    pairs = solution.pairs
+    if not len(pairs):
+        return np.zeros(0), np.zeros(0), np.zeros(0, bool)
+    return (
+        pairs["dx"].to_numpy(float),
+        pairs["dy"].to_numpy(float),
+        pairs["used"].to_numpy(bool),
+    )
+
+
+def draw_alignment(
+    dx: np.ndarray,
+    dy: np.ndarray,
+    used: np.ndarray,
+    shift: tuple[float, float],
+    std: tuple[float, float],
+    *,
+    title: str,
+    ax: Axes | None = None,
+) -> Figure:
+    """`plot_alignment` from plain numbers: the offsets, the shift and its scatter.
+
+    Parameters
+    ----------
+    dx, dy : numpy.ndarray, shape (n,)
+        Offsets reference − X-ray of the calibrator pairs, arcsec (Δα cos δ, Δδ).
+    used : numpy.ndarray of bool, shape (n,)
+        Whether each pair entered the solution.
+    shift, std : (float, float)
+        The shift and its 1σ scatter (x, y), arcsec; NaN draws no cross or ellipse.
+    title : str
+        The axes title (`alignment_title`).
+    ax : matplotlib.axes.Axes, optional
+        Draw on these axes; by default a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from matplotlib.patches import Ellipse
 
     if ax is None:
@@ -70,11 +123,8 @@ def plot_alignment(
         ax = fig.add_axes(_AXES_RECT)
     else:
         fig = ax.figure
-    pairs = solution.pairs
-    if len(pairs):
-        used = pairs["used"].to_numpy(bool)
-        dx = pairs["dx"].to_numpy(float)
-        dy = pairs["dy"].to_numpy(float)
+    if len(dx):
+        used = np.asarray(used, bool)
         ax.scatter(dx[used], dy[used], s=20, color="C0", label=f"used ({used.sum()})", zorder=3)
         if (~used).any():
             ax.scatter(
@@ -86,7 +136,8 @@ def plot_alignment(
                 label=f"not used ({(~used).sum()})",
                 zorder=2,
             )
-    sx, sy = solution.shift_x, solution.shift_y
+    sx, sy = shift
+    std_x, std_y = std
     if np.isfinite(sx) and np.isfinite(sy):
         ax.plot(
             sx,
@@ -99,16 +150,16 @@ def plot_alignment(
             zorder=4,
             label=f'shift ({sx:+.3f}", {sy:+.3f}")',
         )
-        if np.isfinite(solution.std_x) and np.isfinite(solution.std_y):
+        if np.isfinite(std_x) and np.isfinite(std_y):
             ax.add_patch(
                 Ellipse(
                     (sx, sy),
-                    2 * solution.std_x,
-                    2 * solution.std_y,
+                    2 * std_x,
+                    2 * std_y,
                     fill=False,
                     color="C3",
                     ls="--",
-                    label=f'1σ ({solution.std_x:.3f}", {solution.std_y:.3f}")',
+                    label=f'1σ ({std_x:.3f}", {std_y:.3f}")',
                 )
             )
     ax.axhline(0, color="0.8", lw=0.8, zorder=1)
@@ -119,7 +170,7 @@ def plot_alignment(
         ax.invert_xaxis()  # east to the left
     ax.set_xlabel("Δα cos δ (arcsec; east to the left)")
     ax.set_ylabel("Δδ (arcsec; north up)")
-    ax.set_title(title if title is not None else alignment_title(solution, field), fontsize=10)
+    ax.set_title(title, fontsize=10)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(
             fontsize=9,

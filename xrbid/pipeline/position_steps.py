@@ -58,7 +58,9 @@ def _align_work(ctx: Context) -> dict[str, Any]:
     sol.write_json(ctx.out("alignment.json"))
     sol.write_matched_regions(ctx.out("alignment_matched.reg"))
     if wants_figure(cfg, "alignment"):
-        sol.plot_residuals(ctx.out("alignment.png"))
+        from ..figures._jobs import alignment_job
+
+        ctx.figure("alignment.png", *alignment_job(sol))
     ctx.data["align"] = sol
     return {
         "method": sol.method,
@@ -90,6 +92,7 @@ ALIGN = Step(
     _align_params,
     _align_inputs,
     enabled=has_xray,
+    draws=lambda cfg: wants_figure(cfg, "alignment"),
 )
 
 

@@ -13,13 +13,15 @@ import fnmatch
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._version import __version__
 from ..errors import InputError, OutputExistsError, XrbidError
+from ..figures._save import FIGURE_FORMATS
+from . import render
 from .config import GalaxyConfig, load_config
 from .state import (
     STATE_DIR,
@@ -134,15 +136,23 @@ def _config_hash(cfg: GalaxyConfig) -> str:
     return file_hash(cfg.path) if cfg.path is not None else ""
 
 
+def _is_figure(name: str) -> bool:
+    return Path(name).suffix.lower() in FIGURE_FORMATS
+
+
 def _inputs(step: Step, cfg: GalaxyConfig, manifests: dict[str, Manifest]) -> dict[str, str]:
     inputs = {label: file_hash(p) for label, p in step.inputs(cfg).items()}
-    upstream = step.needs if step.name != "report" else tuple(manifests)
+    report = step.name == "report"
+    upstream = step.needs if not report else tuple(manifests)
     for up in upstream:
         m = manifests.get(up)
         if m is None:
             continue  # a disabled step
         for name, digest in m.get("outputs", {}).items():
-            inputs[f"{up}/{name}"] = digest
+            # only the report reads figures; the steps after one that draws need not wait
+            # for its figures (drawn in the plotting process, see render.py)
+            if report or not _is_figure(name):
+                inputs[f"{up}/{name}"] = digest
         if step.name == "report":
             inputs[f"{up}#key"] = m["key"]
     if step.name == "report":
@@ -176,28 +186,42 @@ def plan_galaxy(
     """
     cfg = config if isinstance(config, GalaxyConfig) else load_config(config)
     _check_inputs(cfg)
+    return list(_plan(cfg, _select(cfg, until, force), force))
+
+
+def _plan(cfg: GalaxyConfig, steps: list[Step], force: Sequence[str]) -> Iterator[StepStatus]:
+    """The status each of ``steps`` would have (``would run`` or ``up to date``), in order."""
     folder = cfg.outputs.folder
     manifests: dict[str, Manifest] = {}
     pending: set[str] = set()
-    out = []
-    for step in _select(cfg, until, force):
+    for step in steps:
         old = read_manifest(folder, step.name)
         after = [u for u in (step.needs if step.name != "report" else pending) if u in pending]
         if step.name in force:
-            out.append(StepStatus(step.name, "would run", "forced"))
+            yield StepStatus(step.name, "would run", "forced")
         elif after:
-            out.append(StepStatus(step.name, "would run", f"after {', '.join(after)}"))
+            yield StepStatus(step.name, "would run", f"after {', '.join(after)}")
         elif old is None:
-            out.append(StepStatus(step.name, "would run", "never ran"))
+            yield StepStatus(step.name, "would run", "never ran")
         else:
             key = make_key(step.name, step.params(cfg), _inputs(step, cfg, manifests))
             if old.up_to_date(key, folder):
                 manifests[step.name] = old
-                out.append(StepStatus(step.name, "up to date", "", summary=old.get("summary", {})))
+                yield StepStatus(step.name, "up to date", "", summary=old.get("summary", {}))
                 continue
-            out.append(StepStatus(step.name, "would run", "inputs or parameters changed"))
+            yield StepStatus(step.name, "would run", "inputs or parameters changed")
         pending.add(step.name)
-    return out
+
+
+def _will_draw(cfg: GalaxyConfig, steps: list[Step], force: Sequence[str]) -> bool:
+    """Whether a step that draws a figure is going to run (worth a plotting process)."""
+    last = max((i for i, s in enumerate(steps) if s.draws(cfg)), default=None)
+    if last is None:
+        return False
+    return any(
+        status.state == "would run" and STEPS[status.step].draws(cfg)
+        for status in _plan(cfg, steps[: last + 1], force)
+    )
 
 
 def run_galaxy(
@@ -208,6 +232,7 @@ def run_galaxy(
     overwrite: bool = False,
     progress: Progress | None = None,
     confirm: Callable[[str], None] | None = None,
+    figure_process: bool = False,
 ) -> GalaxyResult:
     """Run one galaxy's steps in this process; recompute only what changed.
 
@@ -227,6 +252,11 @@ def run_galaxy(
     confirm : callable, optional
         Called with a message when the user must act in DS9 (``[calibrators].ds9``); returns
         when they are done. Without it, interactive calibrator picking is refused.
+    figure_process : bool
+        Draw the figures in a plotting process started at the beginning of the run, so that
+        importing matplotlib and drawing overlap the other steps (`xrbid.pipeline.render`);
+        started only when a step that draws is going to run. The files are the same either
+        way. ``xrbid run`` with one configuration uses it; galaxies run in parallel do not.
 
     Returns
     -------
@@ -248,7 +278,7 @@ def run_galaxy(
     except OSError as exc:
         raise InputError(f"[outputs].folder: cannot create {folder} ({exc.strerror})") from None
     with folder_lock(folder):
-        return _run_locked(cfg, steps, folder, force, progress, confirm, t0)
+        return _run_locked(cfg, steps, folder, force, progress, confirm, t0, figure_process)
 
 
 def _run_locked(
@@ -259,16 +289,42 @@ def _run_locked(
     progress: Progress | None,
     confirm: Callable[[str], None] | None,
     t0: float,
+    figure_process: bool = False,
 ) -> GalaxyResult:
     """The body of `run_galaxy`, with the output folder held by this process."""
     staging = staging_dir(folder)
-    ctx = Context(cfg=cfg, folder=folder, staging=staging, confirm=confirm)
+    figures = None
+    if figure_process and _will_draw(cfg, steps, force):
+        figures = render.FigureProcess(staging)
+        figures.start()
+    try:
+        return _run_steps(cfg, steps, folder, staging, force, progress, confirm, t0, figures)
+    finally:
+        if figures is not None:
+            figures.close()
+
+
+def _run_steps(
+    cfg: GalaxyConfig,
+    steps: list[Step],
+    folder: Path,
+    staging: Path,
+    force: Sequence[str],
+    progress: Progress | None,
+    confirm: Callable[[str], None] | None,
+    t0: float,
+    figures: render.FigureProcess | None,
+) -> GalaxyResult:
+    ctx = Context(cfg=cfg, folder=folder, staging=staging, confirm=confirm, figures=figures)
     result = GalaxyResult(cfg.name, str(cfg.path or ""), ok=True, folder=str(folder))
     manifests: dict[str, Manifest] = {}
     ran: list[Manifest] = []
+    drawing: list[tuple[Manifest, list[render.FigureJob]]] = []  # figures still to collect
     notify = progress or (lambda name, status: None)
     try:
         for step in steps:
+            if step.name == "report":  # it reads the figures
+                _figures_in_place(cfg, figures, drawing, staging, ran)
             inputs = _inputs(step, cfg, manifests)
             ctx.inputs[step.name] = {k: v for k, v in inputs.items() if "/" not in k}
             params = step.params(cfg)
@@ -291,7 +347,11 @@ def _run_locked(
                     # a fresh context: the step's files reach the staging folder at once even
                     # when the caller has an output transaction open (the commit joins it)
                     summary = contextvars.Context().run(step.work, ctx)
-                except XrbidError as exc:
+                except BaseException as exc:
+                    if figures is not None:
+                        figures.take()  # a failed step's figures are not kept
+                    if not isinstance(exc, XrbidError):
+                        raise
                     err = type(exc)(f"{cfg.name}: step {step.name}: {exc}")
                     err.step, err.galaxy = step.name, cfg.name
                     raise err from exc
@@ -312,18 +372,82 @@ def _run_locked(
             manifests[step.name] = manifest
             ctx.summaries[step.name] = summary
             ran.append(manifest)
+            if figures is not None and figures.pending:
+                drawing.append((manifest, figures.take()))
             status = StepStatus(step.name, "ran", seconds=manifest["seconds"], summary=summary)
             result.steps.append(status)
             notify(cfg.name, status)
+        _figures_in_place(cfg, figures, drawing, staging, ran)
     except BaseException as exc:
-        # the steps that finished keep their outputs; the failing one leaves nothing
+        # the steps that finished keep their outputs (their figures drawn, here if need be:
+        # after Ctrl-C the plotting process gets render.GRACE seconds); the failing one
+        # leaves nothing
+        grace = None if isinstance(exc, Exception) else render.GRACE
+        for manifest, _ in _collect(figures, drawing, staging, grace=grace):
+            ran.remove(manifest)
+        if figures is not None:
+            figures.close()  # nothing more to draw: it must not write into staging
         _commit(folder, staging, ran)
         with contextlib.suppress(AttributeError):
             exc.steps = list(result.steps)  # what finished (and was kept), for a summary
         raise
+    if figures is not None:
+        figures.close()
     _commit(folder, staging, ran)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _collect(
+    figures: render.FigureProcess | None,
+    drawing: list[tuple[Manifest, list[render.FigureJob]]],
+    staging: Path,
+    *,
+    grace: float | None = None,
+) -> list[tuple[Manifest, XrbidError]]:
+    """Put the figures of the steps that ran in the staging folder; record their hashes.
+
+    Each figure comes from the plotting process (waited for until ``render.TIMEOUT`` seconds
+    after it was sent, or ``grace`` seconds from now if that is sooner), or is drawn here.
+    Returns the steps whose figure could not be drawn at all, with the error.
+    """
+    failed = []
+    while drawing:
+        manifest, jobs = drawing.pop(0)
+        notes: set[str] = set()
+        try:
+            for job in jobs:
+                deadline = job.sent + render.TIMEOUT
+                if grace is not None:
+                    deadline = min(deadline, time.monotonic() + grace)
+                notes.update(figures.collect(job, deadline))
+        except XrbidError as exc:
+            failed.append((manifest, exc))
+            continue
+        outputs = {**manifest["outputs"], **{j.name: file_hash(staging / j.name) for j in jobs}}
+        manifest["outputs"] = dict(sorted(outputs.items()))
+        if notes:
+            summary = manifest["summary"]
+            summary["warnings"] = sorted(notes.union(summary.get("warnings", [])))
+    return failed
+
+
+def _figures_in_place(
+    cfg: GalaxyConfig,
+    figures: render.FigureProcess | None,
+    drawing: list[tuple[Manifest, list[render.FigureJob]]],
+    staging: Path,
+    ran: list[Manifest],
+) -> None:
+    """`_collect`; a step whose figure cannot be drawn is not kept, and the run fails."""
+    failed = _collect(figures, drawing, staging)
+    for manifest, _ in failed:
+        ran.remove(manifest)
+    if failed:
+        manifest, exc = failed[0]
+        err = type(exc)(f"{cfg.name}: step {manifest['step']}: {exc}")
+        err.step, err.galaxy = manifest["step"], cfg.name
+        raise err from exc
 
 
 def _written(staging: Path, before: set[str]) -> list[str]:

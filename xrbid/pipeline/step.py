@@ -8,12 +8,16 @@ when the earlier step was up to date) and writes its outputs into the staging fo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import GalaxyConfig
+
+if TYPE_CHECKING:
+    from .render import FigureProcess
 
 __all__ = ["Context", "Step"]
 
@@ -30,6 +34,7 @@ class Context:
     inputs: dict[str, dict[str, str]] = field(default_factory=dict)
     ran: list[str] = field(default_factory=list)
     confirm: Callable[[str], None] | None = None
+    figures: FigureProcess | None = None
 
     def out(self, name: str) -> Path:
         """Where a step writes its output ``name`` (in the staging folder)."""
@@ -39,6 +44,20 @@ class Context:
         """An output of an earlier step: the staged one of this run, else the committed one."""
         staged = self.staging / name
         return staged if staged.exists() else self.folder / name
+
+    def figure(self, name: str, kind: str, values: dict[str, Any], arrays: dict[str, Any]) -> None:
+        """Draw the output figure ``name`` from plain data (see `xrbid.figures._jobs`).
+
+        With a plotting process (`xrbid.pipeline.render`) the figure is handed to it and the
+        step goes on; the run puts the file in place before the report or the commit.
+        Otherwise it is drawn here, now.
+        """
+        values = json.loads(json.dumps(values))  # what the plotting process would receive
+        if self.figures is not None and self.figures.submit(name, kind, values, arrays):
+            return
+        from ..figures._jobs import render
+
+        render(kind, values, arrays, self.out(name))
 
     def get(self, step: str) -> Any:
         """The result of an earlier step (loaded from its outputs if it did not run now)."""
@@ -65,6 +84,10 @@ def _nothing(ctx: Context) -> None:
     return None
 
 
+def _never(cfg: GalaxyConfig) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Step:
     """One step: its dependencies, inputs, parameters, outputs and the work itself.
@@ -85,6 +108,9 @@ class Step:
         ``cfg -> dict``: the parameters and input files whose change makes it run again.
     enabled : callable
         ``cfg -> bool``: whether this configuration runs the step.
+    draws : callable
+        ``cfg -> bool``: whether the step draws a figure with `Context.figure` (a run then
+        starts its plotting process early, see `xrbid.pipeline.render`).
     """
 
     name: str
@@ -96,3 +122,4 @@ class Step:
     params: Callable[[GalaxyConfig], dict[str, Any]] = _no_params
     inputs: Callable[[GalaxyConfig], dict[str, Path]] = _no_inputs
     enabled: Callable[[GalaxyConfig], bool] = _always
+    draws: Callable[[GalaxyConfig], bool] = _never
