@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, XrbidWarning
+from . import errors
+from .errors import InputError
 from .schema import numeric_column, require_columns, sky_positions
 from .sky import fields_apart, match_nearest, match_within, to_arcsec
 
@@ -54,7 +55,7 @@ def _check_radii(xray: pd.DataFrame, radius: np.ndarray, column: str) -> None:
         warnings.warn(
             f"{int(missing.sum())} of {len(radius)} X-ray sources have no finite {column} "
             f"(first: {ids[k]}) and get no candidates",
-            XrbidWarning,
+            errors.XrbidWarning,
             stacklevel=3,
         )
 
@@ -151,7 +152,7 @@ def best_observations(df: pd.DataFrame) -> pd.DataFrame:
             "their best observation): they have no search circle; give them one with "
             "positional_uncertainty's fallback ('ellipse' needs err_r0, 'zero' uses the "
             "alignment scatter alone)",
-            XrbidWarning,
+            errors.XrbidWarning,
             stacklevel=2,
         )
     return best
@@ -308,7 +309,7 @@ def find_counterparts(
         warnings.warn(
             "the X-ray table has several rows per source; candidates are listed per row "
             "(pick one row per source first with best_observations / xrbid best)",
-            XrbidWarning,
+            errors.XrbidWarning,
             stacklevel=2,
         )
     xra = numeric_column(xray, "ra")
@@ -320,7 +321,7 @@ def find_counterparts(
     i1, i2, sep = match_within(xra, xdec, ora, odec, radius)
     if i1.size == 0 and len(xra) and len(ora):
         warnings.warn(
-            _nothing_found(xray, xra, xdec, radius, ora, odec), XrbidWarning, stacklevel=2
+            _nothing_found(xray, xra, xdec, radius, ora, odec), errors.XrbidWarning, stacklevel=2
         )
 
     out: dict[str, Any] = {

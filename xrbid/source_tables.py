@@ -12,8 +12,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from . import errors
 from ._io import reading
-from .errors import InputError, XrbidWarning
+from .errors import InputError
 from .schema import require_columns
 
 __all__ = ["read_ids", "read_table_or_regions", "select_sources", "unique_sources"]
@@ -102,7 +103,7 @@ def select_sources(
         message = f"{len(absent)} of {len(wanted)} IDs not in the table: {shown}{more}"
         if missing == "error":
             raise InputError(f"{message}; check the IDs")
-        warnings.warn(message, XrbidWarning, stacklevel=2)
+        warnings.warn(message, errors.XrbidWarning, stacklevel=2)
     out = df.loc[hit].reset_index(drop=True)
     out.attrs = dict(df.attrs)
     return out

@@ -38,7 +38,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, XrbidWarning
+from . import errors
+from .errors import InputError
 from .schema import numeric_column, require_columns
 
 __all__ = [
@@ -303,7 +304,7 @@ def positional_uncertainty(
         warnings.warn(
             f"{int(np.sum(theta > THETA_SUSPICIOUS))} rows have theta > {THETA_SUSPICIOUS:g} "
             f"(max {np.nanmax(theta):.4g}); theta must be in arcmin: check the unit",
-            XrbidWarning,
+            errors.XrbidWarning,
             stacklevel=2,
         )
 
@@ -336,7 +337,7 @@ def positional_uncertainty(
             f"{n_none} rows have no usable theta/counts and no error ellipse (err_r0): their "
             "radii are NaN (pu_method 'none'); use fallback='zero' to give them the alignment "
             "scatter alone",
-            XrbidWarning,
+            errors.XrbidWarning,
             stacklevel=2,
         )
     return out
@@ -392,6 +393,6 @@ def _check_same_field(df: pd.DataFrame, sigma_astro: Any) -> None:
         warnings.warn(
             f"the alignment solution comes from another field: {text}; its scatter may not "
             "hold for these sources (align this field's calibrators first)",
-            XrbidWarning,
+            errors.XrbidWarning,
             stacklevel=3,
         )

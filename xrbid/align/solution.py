@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import errors
 from .._io import write_text_atomic
-from ..errors import ColumnError, InputError, XrbidWarning
+from ..errors import ColumnError, InputError
 from ..sky import from_tangent_plane, separation_arcsec, tangent_plane
 
 __all__ = [
@@ -498,7 +499,7 @@ def apply_shift(
                 f"{int(far.sum())} row(s) lie more than {FIELD_LIMIT_ARCSEC / 3600:g} deg from "
                 f"the solution's tangent point ({solution.ra0:.5f}, {solution.dec0:.5f}); a "
                 "shift measured in one field may not hold there",
-                XrbidWarning,
+                errors.XrbidWarning,
                 stacklevel=2,
             )
         xi, eta = tangent_plane(ra, dec, solution.ra0, solution.dec0)

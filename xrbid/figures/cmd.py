@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from xrbid.errors import ColumnError, InputError, XrbidWarning
+from xrbid import errors
+from xrbid.errors import ColumnError, InputError
 
 from ._save import new_axes
 
@@ -378,7 +379,7 @@ def _label_points(
         warnings.warn(
             f"no candidate drawn on the CMD matches the label(s) {', '.join(unmatched)}; "
             f"give SOURCE_ID or SOURCE_ID:RANK as in the table's {label_column} and rank",
-            XrbidWarning,
+            errors.XrbidWarning,
             stacklevel=3,
         )
     for x, y, text in zip(chosen["colour"], chosen["mag"], chosen["label"]):
