@@ -478,3 +478,21 @@ def test_small_matches_do_not_import_scipy_spatial_and_large_ones_do():
             [sys.executable, "-c", code, str(n)], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == imported
+
+
+def test_match_within_radii_up_to_the_whole_sky_both_ways():
+    # radii of 0.5 and 200 deg: the band of Dec is clipped at the poles, nothing is lost
+    ra1, dec1 = [0.0, 10.0, 250.0], [0.0, -80.0, 89.0]
+    ra2, dec2 = [180.0, 5.0, 359.0, 0.0, 90.0], [0.0, 89.0, -89.5, 0.4, -90.0]
+    kd, dense = _both(match_within, ra1, dec1, ra2, dec2, [0.5 * 3600, 720000.0, 1800.0])
+    _assert_same(kd, dense)
+    i1, i2, sep = dense
+    # (10, -80) reaches every position, nearest first; (250, 89) is 1.7 deg from (5, 89)
+    assert i1.tolist() == [0, 1, 1, 1, 1, 1] and i2.tolist() == [3, 2, 4, 3, 0, 1]
+    # 0.4 deg along the meridian; the others against the spherical law of cosines
+    assert sep[0] == pytest.approx(0.4 * 3600, rel=1e-12)
+    a = np.radians
+    cos_sep = np.sin(a(-80.0)) * np.sin(a(np.array(dec2)[i2[1:]])) + np.cos(a(-80.0)) * np.cos(
+        a(np.array(dec2)[i2[1:]])
+    ) * np.cos(a(np.array(ra2)[i2[1:]] - 10.0))
+    np.testing.assert_allclose(sep[1:], np.degrees(np.arccos(cos_sep)) * 3600, rtol=1e-9)

@@ -20,11 +20,12 @@ from .errors import InputError
 # astropy.units, astropy.coordinates and scipy.spatial are imported where they are used: a
 # command that reads this module for to_arcsec alone does not pay for them.
 
-# Matching computes every distance at once with numpy, instead of building a KD-tree, when the
-# two sets have at most this many pairs: the tables of one galaxy (hundreds of X-ray sources,
-# a few thousand optical ones) are matched in milliseconds either way, and importing
-# scipy.spatial (about 0.2 s) would cost more than the matching. Both ways give the same
-# results, bit for bit (see match_nearest and match_within).
+# Matching uses numpy alone, instead of a KD-tree, when the two sets have at most this many
+# pairs (every chord at once for the nearest position; the pairs close in Dec for the pairs
+# within a radius): the tables of one galaxy (hundreds of X-ray sources, a few thousand
+# optical ones) are matched in milliseconds either way, and importing scipy.spatial (about
+# 0.2 s) would cost more than the matching. Both ways give the same results, bit for bit
+# (see match_nearest and match_within).
 DENSE_PAIRS = 1_000_000
 
 
@@ -409,6 +410,26 @@ def _nearest_kdtree(v1: np.ndarray, v2: np.ndarray, bound: float) -> tuple[np.nd
     return nearest, found
 
 
+def _dec_band_pairs(
+    dec1: np.ndarray, dec2: np.ndarray, arcsec: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i, j) whose Dec differ by at most ``arcsec`` (with a margin).
+
+    Two positions are at least their difference in Dec apart, so these pairs include every
+    pair within ``arcsec``. Found on the Dec-sorted set 2 with `numpy.searchsorted`.
+    """
+    order = np.argsort(dec2, kind="stable")
+    sorted_dec = dec2[order]
+    margin = min(arcsec / 3600.0, 180.0) * (1 + 1e-9) + 1e-12
+    lo = np.searchsorted(sorted_dec, dec1 - margin, side="left")
+    hi = np.searchsorted(sorted_dec, dec1 + margin, side="right")
+    counts = hi - lo
+    i = np.repeat(np.arange(dec1.size), counts)
+    start = np.cumsum(counts) - counts
+    at = np.arange(int(counts.sum())) - np.repeat(start - lo, counts)
+    return i, order[at]
+
+
 def match_within(
     ra1: Any, dec1: Any, ra2: Any, dec2: Any, radius: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -436,10 +457,11 @@ def match_within(
     -----
     The pairs within the largest radius are found as chords between unit vectors, with a
     KD-tree (`scipy.spatial.cKDTree`), or, when the two sets have at most `DENSE_PAIRS` pairs
-    and `scipy.spatial` is not imported yet, with numpy over every pair at once: a galaxy's
-    tables are matched without importing `scipy.spatial`, which takes longer than the
-    matching. Each pair's true separation is then compared with its radius; the chords only
-    bound the search (with a margin), so both ways keep the same pairs, in the same order.
+    and `scipy.spatial` is not imported yet, with numpy as the pairs whose Dec differ by at
+    most that radius: a galaxy's tables are matched without importing `scipy.spatial`, which
+    takes longer than the matching. Each pair's true separation is then compared with its
+    radius; the candidates only bound the search (with a margin), so both ways keep the same
+    pairs, in the same order.
 
     Examples
     --------
@@ -472,15 +494,16 @@ def match_within(
     if not usable.any():
         return empty, empty.copy(), np.array([], dtype=float)
     rows = np.flatnonzero(usable)
-    bound = _chord(radius[rows].max()) * (1 + 1e-9) + 1e-15
-    v1, v2 = unit_vectors(ra1[rows], dec1[rows]), unit_vectors(ra2, dec2)
-    # All pairs within the largest radius; the per-row radii are applied afterwards.
+    largest = radius[rows].max()
+    # Candidate pairs, a superset of those within the largest radius; the true separations
+    # and the per-row radii decide afterwards.
     if _dense(rows.size * ra2.size):
-        near = _square_chords(v1[:, None, :], v2[None, :, :]) <= bound * bound
-        i, i2 = np.nonzero(near)
+        i, i2 = _dec_band_pairs(dec1[rows], dec2, largest)
     else:
         from scipy.spatial import cKDTree
 
+        bound = _chord(largest) * (1 + 1e-9) + 1e-15
+        v1, v2 = unit_vectors(ra1[rows], dec1[rows]), unit_vectors(ra2, dec2)
         pairs = cKDTree(v1).sparse_distance_matrix(cKDTree(v2), bound, output_type="ndarray")
         i, i2 = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
     i1 = rows[i]
