@@ -15,9 +15,15 @@ Both return an `AlignmentSolution` (``solution.py``), whose JSON file is read ba
 its shift on the tangent plane.
 """
 
+from .._lazy import lazy_dir, lazy_getattr
 from .median import align_median
 from .solution import FORMAT, AlignmentSolution, apply_shift, read_solution, read_solution_data
-from .wls import QA_FLAGS, WLSOptions, align_wls, align_wls_stacks
+
+# The weighted least-squares fit and its engine are imported on first use: a median alignment
+# (the XRBID workflow, and every run configured with it) need not import them.
+_LAZY = dict.fromkeys(["QA_FLAGS", "WLSOptions", "align_wls", "align_wls_stacks"], ".wls")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
+__dir__ = lazy_dir(_LAZY, globals())
 
 __all__ = [
     "FORMAT",
