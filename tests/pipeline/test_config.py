@@ -143,3 +143,21 @@ def test_config_saved_with_a_byte_order_mark(tmp_path):
     path = tmp_path / "m101.toml"
     path.write_bytes(b"\xef\xbb\xbf" + m101_toml().encode("utf-8"))
     assert load_config(path).name == "M101"
+
+
+def test_the_angle_units_of_a_configuration_are_astropys():
+    # the configuration reads angles through its own table of units (no astropy import on a
+    # run); astropy.units is the reference for every factor and for parsed values
+    from astropy import units as u
+
+    from xrbid.pipeline.config import _ARCSEC_PER, _angle
+
+    marks = {'"': "arcsec", "'": "arcmin"}  # the astronomers' marks, as xrbid.sky reads them
+    for unit, factor in _ARCSEC_PER.items():
+        if unit is None:
+            assert factor == 1.0  # a bare number is arcsec
+            continue
+        assert u.Unit(marks.get(unit, unit)).to(u.arcsec) == pytest.approx(factor, rel=1e-15)
+    for text in ["2arcsec", "0.5arcmin", "1500mas", "0.001deg", "1e-3 deg", "+.25arcmin"]:
+        assert _angle(text, "x") == pytest.approx(u.Quantity(text).to_value(u.arcsec), rel=1e-15)
+    assert _angle('1.2"', "x") == pytest.approx(1.2) and _angle("0.5'", "x") == pytest.approx(30.0)
