@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
@@ -150,3 +152,51 @@ def test_calibrator_id_not_in_the_table(tmp_path, write_config):
         "'2CXO J000000.0+000000'; check the IDs"
     )
     assert not (tmp_path / "out" / "calibrators.ecsv").exists()
+
+
+def _in_image_coordinates(src, dst):
+    """``src`` (a DS9 file of fk5 circles) said in image coordinates, radii in pixels."""
+    text = re.sub(r"(?m)^fk5$", "image", src.read_text())
+    dst.write_text(re.sub(r', [0-9.]+"\)', ", 5)", text))
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("key", "step", "name"),
+    [
+        ("[optical].sources", "optical", "M101_daoclean_f555w_acs_fk5.reg"),
+        ("[alignment].reference", "align", "M101_astrocorrect.reg"),
+    ],
+)
+def test_a_region_file_in_image_coordinates_is_refused_at_its_step(
+    tmp_path, write_config, key, step, name
+):
+    """Regions without sky positions are refused where they are read, not later as rows
+    without RA/Dec in the matching of another step."""
+    image = _in_image_coordinates(OPTICAL / name, tmp_path / f"image_{name}")
+    config = write_config(m101_toml().replace(str(OPTICAL / name), str(image)))
+    with pytest.raises(InputError) as err:
+        run_galaxy(config)
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith(f"M101: step {step}: {image} (")
+    assert key in text
+    assert "the region file has no sky coordinates" in text
+    assert "row(s) have no valid RA/Dec" not in text
+
+
+def test_regions_in_image_coordinates_are_left_out_of_an_optical_list(tmp_path, write_config):
+    """A source list with some regions in image coordinates: those have no sky position and are
+    left out (as the step commands do), the run is the one of the list without them."""
+    clean = OPTICAL / "M101_daoclean_f555w_acs_fk5.reg"
+    mixed = tmp_path / "mixed.reg"
+    mixed.write_text(clean.read_text() + "image\ncircle(100,200,3)\npoint(1,1)\n# a comment\n")
+    for source, folder in ((clean, "clean"), (mixed, "mixed")):
+        text = m101_toml(folder=folder).replace(str(clean), str(source))
+        run_galaxy(write_config(text, f"{folder}.toml"), until="counterparts")
+    for table in ("optical_sources.ecsv", "candidates.ecsv"):
+        clean_out, mixed_out = tmp_path / "clean" / table, tmp_path / "mixed" / table
+        if clean_out.exists():
+            assert mixed_out.read_bytes() == clean_out.read_bytes()
+    candidates = (tmp_path / "mixed" / "candidates.ecsv").read_text()
+    assert candidates.count('\n"2CXO J') > 100

@@ -44,19 +44,21 @@ def read_positions(path: Path, what: str) -> pd.DataFrame:
     Raises
     ------
     InputError
-        A region file without sky positions, or a table without ``ra``/``dec``.
+        A region file without sky positions, or a table without ``ra``/``dec``. Regions in
+        image coordinates are left out, as `xrbid.source_tables.read_table_or_regions` does.
     """
-    if path.suffix.lower() == ".reg":
-        from ..regions import read_regions
+    from ..source_tables import read_table_or_regions
 
-        regs = read_regions(path)
+    # the same rule as the step commands: regions in image coordinates have no sky position
+    # and are left out (a file with none on the sky is an error), instead of reaching the
+    # matching as rows without RA/Dec
+    if path.suffix.lower() == ".reg":
+        regs = read_table_or_regions(path, what=f"{path} ({what})")
         if not {"ra", "dec"} <= set(regs.columns) or len(regs) == 0:
             raise InputError(f"{path}: no fk5/icrs regions with sky positions for {what}")
         keep = [c for c in ("ra", "dec", "label") if c in regs.columns]
         return regs[keep].reset_index(drop=True)
-    from ..tables import read_table
-
-    return read_table(path, required=["ra", "dec"], what=what)
+    return read_table_or_regions(path, what=what, required=["ra", "dec"])
 
 
 def load_image(cfg: GalaxyConfig, filt: str) -> Any:
