@@ -48,6 +48,11 @@ def test_angles_in_any_unit(write_config, text, expected):
         ('method = "mean"', "", "[alignment].method: Input should be 'median' or 'wls'"),
         ('max_sep = "two"', "", "[alignment].max_sep: max_sep 'two' is not an angle"),
         ('max_sep = "-1arcsec"', "", "[alignment].max_sep: max_sep must be a positive angle"),
+        # integers past a float's range (TOML's have no limit), and TOML's nan and inf
+        (f"max_sep = {10**400}", "", "[alignment].max_sep: max_sep must be a positive angle"),
+        (f"max_sep = -{10**400}", "", "[alignment].max_sep: max_sep must be a positive angle"),
+        ("max_sep = nan", "", "[alignment].max_sep: max_sep must be a positive angle"),
+        ("max_sep = inf", "", "[alignment].max_sep: max_sep must be a positive angle"),
         ("clip = true", "", "[alignment].clip:"),
         ("", 'figures = ["alignment", "movie"]', "[outputs.figures].1: Input should be"),
     ],

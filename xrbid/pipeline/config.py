@@ -54,7 +54,10 @@ def _angle(value: Any, what: str) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{what} must be an angle like 2arcsec, not {value!r}")
     if isinstance(value, int | float):
-        arcsec = float(value)
+        try:
+            arcsec = float(value)
+        except OverflowError:  # a TOML integer has no size limit; past a float's, refused below
+            arcsec = float("inf")
     else:
         m = _ANGLE.match(str(value))
         if not m:
