@@ -215,6 +215,28 @@ def test_match_within_edges_and_bad_input(way):
         match_within([0.0, 1.0], [0.0, 0.0], [0.0], [0.0], radius=[1.0, 2.0, 3.0])
 
 
+def test_match_two_dimensional_positions_are_refused(way):
+    # indices refer to a list of positions: a 2-D array is an error, not a garbage match
+    ra, dec = np.full((2, 2), 10.0), np.full((2, 2), 20.0)
+    for fn in (match_nearest, match_within):
+        with pytest.raises(InputError, match="one-dimensional"):
+            fn(ra, dec, [10.0], [20.0], 1.0)
+        with pytest.raises(InputError, match="one-dimensional"):
+            fn([10.0], [20.0], ra, dec, 1.0)
+
+
+def test_match_within_infinite_radius_finds_nothing_unlike_max_sep(way):
+    # 0.0001 deg of Dec apart: 0.36"
+    i1, i2, sep = match_within([10.0, 10.0], [20.0, 20.0], [10.0], [20.0001], radius=np.inf)
+    assert i1.size == i2.size == sep.size == 0
+    i1, i2, sep = match_within([10.0, 10.0], [20.0, 20.0], [10.0], [20.0001], [np.inf, 1.0])
+    assert i1.tolist() == [1] and i2.tolist() == [0]
+    np.testing.assert_allclose(sep, [0.36], rtol=1e-9)
+    idx, sep = match_nearest([10.0], [20.0], [10.0], [20.0001], max_sep=np.inf)
+    assert idx.tolist() == [0]
+    np.testing.assert_allclose(sep, [0.36], rtol=1e-9)
+
+
 def test_to_arcsec():
     assert to_arcsec(2) == 2.0
     assert to_arcsec("0.5arcmin") == pytest.approx(30.0)

@@ -288,6 +288,11 @@ def _chord(arcsec: Any) -> np.ndarray:
 
 
 def _check_positions(ra: np.ndarray, dec: np.ndarray, what: str) -> None:
+    if ra.ndim != 1 or dec.ndim != 1:
+        # indices into a list of positions: a 2-D array would be matched as garbage
+        raise InputError(
+            f"{what}: RA and Dec must be one-dimensional (shapes {ra.shape} and {dec.shape})"
+        )
     if ra.shape != dec.shape:
         raise InputError(f"{what}: RA and Dec have different lengths ({ra.size} and {dec.size})")
     if not (np.all(np.isfinite(ra)) and np.all(np.isfinite(dec))):
@@ -442,8 +447,9 @@ def match_within(
     ra2, dec2 : array_like
         Positions to search, in degrees.
     radius : float, str, Quantity or array_like
-        Search radius in arcsec: one value for all centres, or one per centre (NaN or
-        negative radii find nothing).
+        Search radius in arcsec: one value for all centres, or one per centre (NaN, infinite
+        or negative radii find nothing: unlike `match_nearest`'s ``max_sep``, inf is not
+        "no limit" here).
 
     Returns
     -------
