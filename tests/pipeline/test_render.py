@@ -453,3 +453,51 @@ def test_a_job_is_data_never_code(tmp_path):
     finally:
         figures.close()
     assert not (staging / "x.png").exists() and not (tmp_path / "pwned").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# the CMD of a run on images, drawn the same way
+
+
+def _goodsn(tmp_path: Path, folder: str) -> Path:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "examples" / "goodsn.toml").read_text()
+    text = text.replace('"../testdata/', f'"{root / "testdata"}/')
+    text = text.replace('folder = "../demo-output/goodsn"', f'folder = "{tmp_path / folder}"')
+    text += '\nfigures = ["cmd"]\n'
+    path = tmp_path / f"{folder}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cmd_of_a_run_on_images_drawn_by_the_plotting_process(tmp_path):
+    run_galaxy(_goodsn(tmp_path, "here"))
+    seen = {}
+
+    def look():
+        seen["workers"] = _workers()
+
+    there = _goodsn(tmp_path, "there")
+    assert run_galaxy(there, figure_process=True, progress=_at("report", look)).ok
+    assert len(seen["workers"]) == 1
+    assert _gone(seen["workers"][0].pid)
+    here, there = tmp_path / "here", tmp_path / "there"
+    assert (there / "cmd.png").read_bytes() == (here / "cmd.png").read_bytes()
+    m_here = json.loads((here / STATE_DIR / "photometry.json").read_text())
+    m_there = json.loads((there / STATE_DIR / "photometry.json").read_text())
+    assert m_there["outputs"] == m_here["outputs"]
+    assert m_there["outputs"]["cmd.png"] == _sha(there / "cmd.png")
+    assert m_there["summary"] == m_here["summary"]
+    # the job of a photometry table draws what plot_cmd draws (the photometry read back)
+    from xrbid.figures import plot_cmd, save_figure
+    from xrbid.figures._jobs import cmd_job
+
+    phot = xrbid.read_table(here / "photometry.ecsv")
+    for system in ("vega", None):
+        save_figure(plot_cmd(phot, "F606W-F814W", system=system), tmp_path / f"p{system}.png")
+        kind, values, arrays = cmd_job(phot, "F606W-F814W", system=system)
+        values, arrays = json.loads(json.dumps(values)), decode_arrays(encode_arrays(arrays))
+        render(kind, values, arrays, tmp_path / f"j{system}.png")
+        assert (tmp_path / f"j{system}.png").read_bytes() == (
+            tmp_path / f"p{system}.png"
+        ).read_bytes()

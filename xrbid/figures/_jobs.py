@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +26,12 @@ from xrbid.errors import InputError
 from ._save import save_figure
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from xrbid.align import AlignmentSolution
 
-__all__ = ["KINDS", "alignment_job", "decode_arrays", "encode_arrays", "render"]
+__all__ = ["KINDS", "alignment_job", "cmd_job", "decode_arrays", "encode_arrays", "render"]
 
 Values = dict[str, Any]
 Arrays = dict[str, np.ndarray]
@@ -75,7 +76,48 @@ def _draw_alignment(values: Values, arrays: Arrays) -> Figure:
     )
 
 
-KINDS: dict[str, Callable[[Values, Arrays], Figure]] = {"alignment": _draw_alignment}
+def cmd_job(
+    table: pd.DataFrame, color: str | Sequence[str], *, system: str | None = None
+) -> tuple[str, Values, Arrays]:
+    """The CMD of ``table`` as a job: what ``plot_cmd(table, color, system=system)`` draws.
+
+    Raises
+    ------
+    ColumnError, InputError
+        As `xrbid.figures.plot_cmd`: a magnitude column missing, or nothing to draw.
+    """
+    from .cmd import _nothing_to_draw, _point_arrays, _system_label, cmd_data, parse_color
+
+    blue, red = parse_color(color)
+    points = cmd_data(table, (blue, red), red)
+    if not points["drawable"].any():
+        raise _nothing_to_draw(table, (blue, red, red), f"{red.lower()}_mag")
+    names = ("colour", "mag", "colour_err", "mag_err", "flagged")
+    arrays = dict(zip(names, _point_arrays(points[points["drawable"]]), strict=True))
+    values = {"filters": [blue, red, red], "system": _system_label(table, (blue, red, red), system)}
+    return "cmd", values, arrays
+
+
+def _draw_cmd(values: Values, arrays: Arrays) -> Figure:
+    from ._cmd_axes import FIGSIZE, draw_points, finish_axes
+    from ._save import new_axes
+
+    blue, red, mag = (str(f) for f in values["filters"])
+    fig, ax = new_axes(None, figsize=FIGSIZE)
+    flagged = np.asarray(arrays["flagged"], bool)
+    draw_points(
+        ax, arrays["colour"], arrays["mag"], arrays["colour_err"], arrays["mag_err"], flagged
+    )
+    finish_axes(
+        ax, blue, red, mag, str(values["system"]), absolute=False, legend=bool(flagged.any())
+    )
+    return fig
+
+
+KINDS: dict[str, Callable[[Values, Arrays], Figure]] = {
+    "alignment": _draw_alignment,
+    "cmd": _draw_cmd,
+}
 """Figure kind -> ``draw(values, arrays) -> Figure``."""
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from xrbid import errors
 from xrbid.errors import ColumnError, InputError
 
+from ._cmd_axes import FIGSIZE, MINUS, draw_points, finish_axes
 from ._save import new_axes
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["cmd_data", "model_tracks", "parse_color", "plot_cmd"]
 
-MINUS = "\N{MINUS SIGN}"
 FLAGS = ("edge", "crowded", "outside", "saturated")
 """Photometry flags (``<filter>_flag_<name>``) that mark a point as unreliable."""
 
@@ -302,48 +302,36 @@ def plot_cmd(
         (name, _track_xy(t, blue, red, mag, f"model track '{name}'")) for name, t in track_items
     ]
 
-    fig, ax = new_axes(ax, figsize=(4.5, 5.0))
+    fig, ax = new_axes(ax, figsize=FIGSIZE)
     shown = points[points["drawable"]]
-    for sel, style in (
-        (~shown["flagged"], dict(fmt="o", ms=4, color="k", mfc="k", ecolor="0.3")),
-        (shown["flagged"], dict(fmt="s", ms=4, color="0.55", mfc="none", ecolor="0.7")),
-    ):
-        part = shown[sel]
-        if part.empty:
-            continue
-        n = len(part)
-        what = "flagged (edge, crowded, outside or saturated)" if style["fmt"] == "s" else ""
-        ax.errorbar(
-            part["colour"].to_numpy(float),
-            part["mag"].to_numpy(float),
-            xerr=_or_none(part["colour_err"]),
-            yerr=_or_none(part["mag_err"]),
-            lw=0.7,
-            capsize=0,
-            label=f"{n} {what}".strip() if what else f"{n} candidate{'s' * (n != 1)}",
-            zorder=3,
-            **style,
-        )
+    draw_points(ax, *_point_arrays(shown))
     for i, (name, (x, y)) in enumerate(track_xy):
         ax.plot(x, y, "-", lw=1.0, color=f"C{i}", label=name, zorder=2)
     _label_points(ax, shown, labels, label_column, table)
     if extinction:
         _reddening_vector(ax, shown, extinction, blue, red, mag, extinction_label)
-    ax.invert_yaxis()
-    sysname = _system_label(table, (blue, red, mag), system)
-    ax.set_xlabel(f"{blue} {MINUS} {red} ({sysname})")
-    ylabel = rf"$M_{{\mathrm{{{mag}}}}}$" if absolute else mag
-    ax.set_ylabel(f"{ylabel} ({sysname})")
-    if shown["flagged"].any() or track_xy:
-        ax.legend(fontsize="small", loc="best", frameon=False)
-    if title:
-        ax.set_title(title)
+    finish_axes(
+        ax,
+        blue,
+        red,
+        mag,
+        _system_label(table, (blue, red, mag), system),
+        absolute=absolute,
+        legend=bool(shown["flagged"].any() or track_xy),
+        title=title,
+    )
     return fig
 
 
-def _or_none(err: pd.Series) -> np.ndarray | None:
-    values = err.to_numpy(float)
-    return None if not np.isfinite(values).any() else np.nan_to_num(values, nan=0.0)
+def _point_arrays(shown: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """``colour, mag, colour_err, mag_err, flagged`` of the points drawn (`draw_points`)."""
+    return (
+        shown["colour"].to_numpy(float),
+        shown["mag"].to_numpy(float),
+        shown["colour_err"].to_numpy(float),
+        shown["mag_err"].to_numpy(float),
+        shown["flagged"].to_numpy(bool),
+    )
 
 
 def _track_items(

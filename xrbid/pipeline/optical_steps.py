@@ -155,7 +155,7 @@ def _phot_work(ctx: Context) -> dict[str, Any]:
 
 
 def _draw_cmd(ctx: Context, phot: pd.DataFrame, images: dict[str, Any], attrs: dict) -> None:
-    import xrbid
+    from ..figures._jobs import cmd_job
 
     p = ctx.cfg.photometry
     if p.cmd is not None:
@@ -163,15 +163,15 @@ def _draw_cmd(ctx: Context, phot: pd.DataFrame, images: dict[str, Any], attrs: d
     else:  # the two bluest filters, by pivot wavelength
         order = sorted(images, key=lambda f: float(images[f].header.get("PHOTPLAM", 0.0)))
         blue, red = order[0], order[1]
+    # the system used (AB when a filter has no Vega offset), not the one asked for
+    used = {v.get("system") for v in attrs.get("photometry", {}).values()}
+    system = used.pop() if len(used) == 1 else p.system
     try:
-        # the system used (AB when a filter has no Vega offset), not the one asked for
-        used = {v.get("system") for v in attrs.get("photometry", {}).values()}
-        system = used.pop() if len(used) == 1 else p.system
-        fig = xrbid.plot_cmd(phot, (blue, red), system=system)
+        job = cmd_job(phot, (blue, red), system=system)
     except InputError as exc:  # nothing to draw: say so instead of an empty plot
         _warn(f"no CMD drawn: {exc}")
     else:
-        xrbid.save_figure(fig, ctx.out("cmd.png"))
+        ctx.figure("cmd.png", *job)
 
 
 PHOTOMETRY = Step(
@@ -184,6 +184,7 @@ PHOTOMETRY = Step(
     _phot_params,
     _image_inputs,
     enabled=lambda cfg: bool(cfg.optical.images),
+    draws=lambda cfg: "cmd.png" in _phot_outputs(cfg),
 )
 
 

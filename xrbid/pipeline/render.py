@@ -4,7 +4,8 @@ Importing matplotlib and drawing a figure cost more than the steps of a run on t
 galaxy runs (``xrbid run CONFIG``) and a step that will run draws a figure, `FigureProcess`
 starts a fresh interpreter (``python -m xrbid.figures._worker``) at the beginning of the run,
 which imports matplotlib on another core while the run reads its tables. A step hands it the
-figure as data (`Context.figure`: a kind, numbers, arrays and the file to write, never code)
+figure as data (`Context.figure`: a kind, numbers, arrays and the file to write, never code;
+the alignment plot and the CMD are drawn this way, the finder charts not yet)
 and goes on; the run waits for the file only before the report reads it, or before it commits
 its outputs, and then records its hash in the step's manifest.
 
