@@ -132,6 +132,26 @@ def test_pixel_or_angle_lengths(write_config, tmp_path):
         load_config(write_config(base.replace(str(image), str(tmp_path / "nope.fits"))))
 
 
+@pytest.mark.parametrize(
+    "value",
+    ['"nanpix"', '"infpix"', '"-2pix"', '"0pix"', '"1e400pix"', "-2.0", "0.0", "nan", "inf"],
+)
+@pytest.mark.parametrize(
+    ("section", "key"), [("optical.detection", "fwhm"), ("photometry", "radius")]
+)
+def test_pixel_lengths_must_be_positive_and_finite(write_config, section, key, value):
+    """Refused with the configuration, not when the step that uses them runs."""
+    image = TESTDATA / "hst-wfpc2-abell478" / "a478hst-cutout.fits"
+    text = f'[galaxy]\nname = "A478"\n[optical.images]\nF814W = "{image}"\n[{section}]\n'
+    path = write_config(text + f"{key} = {value}\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: [{section}].{key}: ")
+    assert "greater than 0" in message or "finite number" in message
+
+
 @pytest.mark.parametrize("folder", ["/", "../../../../../../../../../.."])
 def test_output_folder_filesystem_root_refused(write_config, folder):
     path = write_config(m101_toml(folder=folder))

@@ -161,7 +161,7 @@ class Detection(_Section):
     """``[optical.detection]``: finding sources on one of the images."""
 
     filter: str | None = None
-    fwhm: StrictFloat = 2.0
+    fwhm: StrictFloat = Field(default=2.0, gt=0, allow_inf_nan=False)
     fwhm_unit: Literal["pix", "arcsec"] = "pix"
     threshold: StrictFloat = Field(default=5.0, gt=0)
 
@@ -228,7 +228,7 @@ class Counterparts(_Section):
 class Photometry(_Section):
     """``[photometry]``: aperture photometry of the candidates (with images)."""
 
-    radius: StrictFloat = 3.0
+    radius: StrictFloat = Field(default=3.0, gt=0, allow_inf_nan=False)
     radius_unit: Literal["pix", "arcsec"] = "pix"
     apcorr: Literal["auto", "none"] | StrictFloat = "auto"
     system: Literal["vega", "ab", "st"] = "vega"
