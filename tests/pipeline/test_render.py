@@ -501,3 +501,53 @@ def test_cmd_of_a_run_on_images_drawn_by_the_plotting_process(tmp_path):
         assert (tmp_path / f"j{system}.png").read_bytes() == (
             tmp_path / f"p{system}.png"
         ).read_bytes()
+
+
+# ---------------------------------------------------------------------------------------
+# Ctrl-C at any moment: the plotting process ends with the run, and no step is kept
+# without its figure
+
+
+def test_ctrl_c_while_the_run_waits_for_the_figure_keeps_it(config, reference, monkeypatch):
+    wait = render_mod.FigureProcess._wait
+    calls = []
+
+    def interrupted_once(self, job_id, deadline):
+        calls.append(job_id)
+        if len(calls) == 1:  # Ctrl-C lands while the run waits, before the report
+            raise KeyboardInterrupt
+        return wait(self, job_id, deadline)
+
+    monkeypatch.setattr(render_mod.FigureProcess, "_wait", interrupted_once)
+    with _Watch() as watch, pytest.raises(KeyboardInterrupt):
+        run_galaxy(config, figure_process=True)
+    assert len(calls) == 2  # the figure was waited for again before the commit
+    assert len(watch.seen) == 1 and _gone(watch.seen.pop())
+    out = config.parent / "out"
+    # the alignment is kept with its figure, drawn and hashed; the report did not run
+    align = json.loads((out / STATE_DIR / "align.json").read_text())
+    assert (out / "alignment.png").read_bytes() == reference["png"]
+    assert align["outputs"]["alignment.png"] == _sha(out / "alignment.png")
+    assert not (out / STATE_DIR / "report.json").exists()
+    assert not list((out / STATE_DIR).glob("staging-*"))
+    # the next run keeps the alignment and its figure, and writes the report
+    monkeypatch.setattr(render_mod.FigureProcess, "_wait", wait)
+    again = run_galaxy(config, figure_process=True)
+    assert [s.step for s in again.steps if s.state == "ran"] == ["report"]
+    _check_outputs(config, reference)
+
+
+def test_ctrl_c_just_after_the_plotting_process_started_ends_it(config, monkeypatch):
+    start = render_mod.FigureProcess.start
+    pids = []
+
+    def start_then_interrupted(self):
+        assert start(self)
+        pids.append(self.pid)
+        raise KeyboardInterrupt  # lands as start() returns, before any step
+
+    monkeypatch.setattr(render_mod.FigureProcess, "start", start_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_galaxy(config, figure_process=True)
+    (pid,) = pids
+    assert pid is not None and _gone(pid)  # ended and reaped by the run, not left running

@@ -294,10 +294,10 @@ def _run_locked(
     """The body of `run_galaxy`, with the output folder held by this process."""
     staging = staging_dir(folder)
     figures = None
-    if figure_process and _will_draw(cfg, steps, force):
-        figures = render.FigureProcess(staging)
-        figures.start()
     try:
+        if figure_process and _will_draw(cfg, steps, force):
+            figures = render.FigureProcess(staging)
+            figures.start()  # inside the try: Ctrl-C just after it started still ends it
         return _run_steps(cfg, steps, folder, staging, force, progress, confirm, t0, figures)
     finally:
         if figures is not None:
@@ -409,26 +409,30 @@ def _collect(
 
     Each figure comes from the plotting process (waited for until ``render.TIMEOUT`` seconds
     after it was sent, or ``grace`` seconds from now if that is sooner), or is drawn here.
-    Returns the steps whose figure could not be drawn at all, with the error.
+    Returns the steps whose figure could not be drawn at all, with the error. A step leaves
+    ``drawing`` only when all its figures are in place (or one failed): if the wait is
+    interrupted (Ctrl-C), the rest stay there, for the run to collect before it commits,
+    and no step is committed without its figures.
     """
     failed = []
     while drawing:
-        manifest, jobs = drawing.pop(0)
-        notes: set[str] = set()
+        manifest, jobs = drawing[0]
         try:
-            for job in jobs:
+            while jobs:
+                job = jobs[0]
                 deadline = job.sent + render.TIMEOUT
                 if grace is not None:
                     deadline = min(deadline, time.monotonic() + grace)
-                notes.update(figures.collect(job, deadline))
+                notes = figures.collect(job, deadline)
+                jobs.pop(0)
+                outputs = {**manifest["outputs"], job.name: file_hash(staging / job.name)}
+                manifest["outputs"] = dict(sorted(outputs.items()))
+                if notes:
+                    summary = manifest["summary"]
+                    summary["warnings"] = sorted(set(notes).union(summary.get("warnings", [])))
         except XrbidError as exc:
             failed.append((manifest, exc))
-            continue
-        outputs = {**manifest["outputs"], **{j.name: file_hash(staging / j.name) for j in jobs}}
-        manifest["outputs"] = dict(sorted(outputs.items()))
-        if notes:
-            summary = manifest["summary"]
-            summary["warnings"] = sorted(notes.union(summary.get("warnings", [])))
+        drawing.pop(0)
     return failed
 
 
