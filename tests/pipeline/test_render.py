@@ -551,3 +551,81 @@ def test_ctrl_c_just_after_the_plotting_process_started_ends_it(config, monkeypa
         run_galaxy(config, figure_process=True)
     (pid,) = pids
     assert pid is not None and _gone(pid)  # ended and reaped by the run, not left running
+
+
+# ---------------------------------------------------------------------------------------
+# a figure that cannot be drawn here is one line; the plotting process works where the run
+# does
+
+
+@pytest.mark.parametrize("process", ["none", "cannot start"])
+def test_figure_drawn_here_that_fails_is_one_line(config, monkeypatch, process):
+    from xrbid.figures import _jobs
+
+    def broken(values, arrays):
+        raise RuntimeError("no canvas")
+
+    monkeypatch.setitem(_jobs.KINDS, "alignment", broken)
+    if process == "cannot start":
+        monkeypatch.setattr(sys, "executable", str(config.parent / "no-such-python"))
+    with pytest.raises(XrbidError) as err:
+        run_galaxy(config, figure_process=process != "none")
+    assert str(err.value) == (
+        "M101: step align: cannot draw alignment.png (RuntimeError: no canvas)"
+    )
+    out = config.parent / "out"
+    assert (out / STATE_DIR / "optical.json").is_file()
+    assert not (out / STATE_DIR / "align.json").exists() and not (out / "alignment.png").exists()
+
+
+def test_figure_that_cannot_be_moved_into_place_is_one_line(config):
+    def block():
+        (_staging(config) / "alignment.png").mkdir()  # the drawn file cannot replace it
+
+    with pytest.raises(XrbidError) as err:
+        run_galaxy(config, figure_process=True, progress=_at("optical", block))
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("M101: step align: ") and "alignment.png" in message
+    out = config.parent / "out"
+    assert not (out / STATE_DIR / "align.json").exists() and not (out / "alignment.png").exists()
+    assert not list((out / STATE_DIR).glob("staging-*"))
+
+
+def test_matplotlib_that_cannot_load_is_one_line_at_the_command_line(config):
+    # matplotlib refuses to import with an unknown MPLBACKEND: in the plotting process and here
+    env = {**os.environ, "MPLBACKEND": "no-such-backend"}
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "xrbid"), "run", str(config), "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 1
+    assert out.stderr.startswith("Error: M101: step align: cannot draw alignment.png (ValueError")
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+_IN_PROCESS = "import sys; from xrbid.pipeline import run_galaxy; run_galaxy(sys.argv[1])"
+
+
+def test_plotting_process_reads_the_matplotlibrc_of_the_working_folder(
+    tmp_path, monkeypatch, reference
+):
+    # matplotlib reads ./matplotlibrc first: the figure drawn in this process follows it
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "matplotlibrc").write_text("axes.facecolor: yellow\nfont.size: 13\n")
+    for name in ("here", "there"):
+        (work / f"{name}.toml").write_text(
+            m101_toml(folder=f"out_{name}", extra='figures = ["alignment"]'), encoding="utf-8"
+        )
+    # drawn in a fresh process of its own (this one imported matplotlib long ago)
+    subprocess.run([sys.executable, "-c", _IN_PROCESS, "here.toml"], cwd=work, check=True)
+    here = (work / "out_here" / "alignment.png").read_bytes()
+    assert here != reference["png"]  # the working folder's matplotlibrc was read
+    monkeypatch.chdir(work)
+    with _Watch() as watch:
+        assert run_galaxy(work / "there.toml", figure_process=True).ok
+    assert len(watch.seen) == 1
+    assert (work / "out_there" / "alignment.png").read_bytes() == here

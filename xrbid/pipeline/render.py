@@ -11,9 +11,10 @@ its outputs, and then records its hash in the step's manifest.
 
 If the plotting process cannot start, dies, answers with an error, or has not answered within
 `TIMEOUT` seconds, the figure is drawn in the run's process instead (`xrbid.figures._jobs.render`,
-the very function the plotting process calls: the bytes are the same). The process ends with the
-run, however the run ends. Many galaxies on dask do not use it: their workers already run in
-parallel.
+the very function the plotting process calls: the bytes are the same; the process works in the
+run's working folder, where matplotlib looks for a ``matplotlibrc`` first). The process ends
+with the run, however the run ends. Many galaxies on dask do not use it: their workers already
+run in parallel.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import IO, Any
 
 from ..errors import OutputError
 
-__all__ = ["GRACE", "TIMEOUT", "FigureJob", "FigureProcess", "draw_here"]
+__all__ = ["GRACE", "TIMEOUT", "FigureJob", "FigureProcess", "draw", "draw_here"]
 
 WORKER = "xrbid.figures._worker"
 TIMEOUT = 30.0
@@ -90,12 +91,14 @@ class FigureProcess:
             self.folder.mkdir()
             if not sys.executable:
                 raise OSError("no Python interpreter to start")
+            # the run's own working folder, where matplotlib looks for a matplotlibrc first
+            # (and resolves a relative MATPLOTLIBRC or MPLCONFIGDIR) as it does in this
+            # process; -P keeps that folder off sys.path, so nothing in it shadows a module
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", WORKER, str(os.getpid())],
+                [sys.executable, "-P", "-m", WORKER, str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                cwd=self.folder,  # nothing of the user's folder shadows a module
                 start_new_session=True,  # Ctrl-C reaches the run, which ends the process
             )
         except OSError:
@@ -190,8 +193,9 @@ class FigureProcess:
         answer = self._wait(job.id, deadline)
         drawn = self.folder / job.name
         if answer is not None and answer.get("ok") and drawn.is_file():
-            os.replace(drawn, self.staging / job.name)
-            return [str(w) for w in answer.get("warnings", [])]
+            with contextlib.suppress(OSError):  # if it cannot be moved, it is drawn here
+                os.replace(drawn, self.staging / job.name)
+                return [str(w) for w in answer.get("warnings", [])]
         if answer is None and not self._gone:
             self._hung = True  # no answer in time: it will be killed, not waited for
         return draw_here(job, self.staging / job.name)
@@ -214,16 +218,36 @@ def draw_here(job: FigureJob, path: Path) -> list[str]:
     OutputError
         The figure cannot be drawn (e.g. matplotlib fails to import or to write).
     """
-    from ..errors import XrbidError
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            from ..figures._jobs import render
-
-            render(job.kind, job.values, job.arrays, path)
-        except XrbidError:
-            raise
-        except Exception as exc:
-            raise OutputError(f"cannot draw {job.name} ({type(exc).__name__}: {exc})") from exc
+        draw(job.name, job.kind, job.values, job.arrays, path)
     return sorted({str(w.message) for w in caught if issubclass(w.category, UserWarning)})
+
+
+def draw(name: str, kind: str, values: dict[str, Any], arrays: dict[str, Any], path: Path) -> None:
+    """Draw the figure ``name`` in this process into ``path``; every failure is one line.
+
+    Parameters
+    ----------
+    name : str
+        The figure's output name (for the message).
+    kind, values, arrays
+        The job (`xrbid.figures._jobs.render`).
+    path : Path
+        Where to write it.
+
+    Raises
+    ------
+    OutputError
+        The figure cannot be drawn (e.g. matplotlib fails to import or to write).
+    """
+    from ..errors import XrbidError
+
+    try:
+        from ..figures._jobs import render
+
+        render(kind, values, arrays, path)
+    except XrbidError:
+        raise
+    except Exception as exc:
+        raise OutputError(f"cannot draw {name} ({type(exc).__name__}: {exc})") from exc

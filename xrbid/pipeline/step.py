@@ -51,13 +51,18 @@ class Context:
         With a plotting process (`xrbid.pipeline.render`) the figure is handed to it and the
         step goes on; the run puts the file in place before the report or the commit.
         Otherwise it is drawn here, now.
+
+        Raises
+        ------
+        OutputError
+            Drawn here, it cannot be drawn (one line, as when the plotting process fails).
         """
         values = json.loads(json.dumps(values))  # what the plotting process would receive
         if self.figures is not None and self.figures.submit(name, kind, values, arrays):
             return
-        from ..figures._jobs import render
+        from .render import draw
 
-        render(kind, values, arrays, self.out(name))
+        draw(name, kind, values, arrays, self.out(name))  # as the fallback of the process
 
     def get(self, step: str) -> Any:
         """The result of an earlier step (loaded from its outputs if it did not run now)."""
