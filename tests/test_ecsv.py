@@ -154,6 +154,34 @@ def test_floats_are_spelled_as_numpy_spells_them(tmp_path):
     ]
 
 
+def test_repeated_floats_keep_their_row_and_sign(tmp_path):
+    # Each distinct value is spelled once and the spellings put back in row order: 0.0 and
+    # -0.0 (equal as numbers), NaNs with other bit patterns and values that repeat far apart
+    # must each keep their own row's text.
+    other_nan = np.array([0x7FF8000000000001], dtype=np.uint64).view(np.float64)[0]
+    values = [0.0, -0.0, 0.1, np.nan, 0.0, other_nan, -0.0, 0.1, 2.5, 0.0]
+    cols = [
+        EcsvColumn("x", np.array(values)),
+        EcsvColumn("y", np.array(values, dtype=np.float32)),
+        EcsvColumn("z", np.array(values[::-1])),
+    ]
+    write_ecsv(cols, tmp_path / "f.ecsv")
+    body = (tmp_path / "f.ecsv").read_text().splitlines()[-len(values) :]
+    assert body == [
+        "0.0 0.0 0.0",
+        "-0.0 -0.0 2.5",
+        "0.1 0.1 0.1",
+        "nan nan -0.0",
+        "0.0 0.0 nan",
+        "nan nan 0.0",
+        "-0.0 -0.0 nan",
+        "0.1 0.1 0.1",
+        "2.5 2.5 -0.0",
+        "0.0 0.0 0.0",
+    ]
+    assert_same_as_astropy(cols, tmp_path)
+
+
 def test_empty_table_and_single_row(tmp_path):
     df = photometry_frame(8)
     for part in (df.iloc[:0], df.iloc[:1]):

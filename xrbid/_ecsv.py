@@ -12,7 +12,7 @@ bytes for the tables xrbid writes, with neither cost:
   mapping, width 130), and units spelled as astropy's ``Column.unit`` spells them;
 - the body is converted a column at a time: ``tolist`` gives Python's shortest round-trip
   ``repr`` of a float64, which is numpy's ``str`` of it (float32 goes through numpy's
-  ``astype(str)``); text is stripped of the spaces and tabs astropy strips and quoted by the
+  ``astype(str)``), each distinct value (by its bits) spelled once; text is stripped of the spaces and tabs astropy strips and quoted by the
   csv module with astropy's dialect (space-separated, minimal quoting), a column at a time;
   empty and masked cells are ``""`` as astropy's ``CsvWriter`` writes them; the cells of each
   row are then joined by spaces, a block of rows at a time.
@@ -45,6 +45,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -264,15 +265,44 @@ def _as_text(data: np.ndarray, mask: np.ndarray | None) -> list[str]:
         mask = blank if mask is None else mask | blank
     elif kind == "b":
         text = np.where(data, "True", "False").tolist()
-    elif kind == "f" and data.dtype.itemsize == 4:
-        text = data.astype(str).tolist()  # float32's own shortest spelling, numpy's str of it
+    elif kind == "f":
+        text = _float_text(data)
     else:
-        text = list(map(str, data.tolist()))  # Python's repr of a float64 is numpy's str of it
+        text = list(map(str, data.tolist()))
     if mask is not None and mask.any():
         cells = np.array(text, dtype=object)
         cells[mask] = _QUOTED_EMPTY
         text = cells.tolist()
     return text
+
+
+def _float_text(data: np.ndarray) -> list[str]:
+    """``str`` of each float as numpy spells it, each distinct value spelled once.
+
+    Spelling a float (the shortest text that reads back as it) is most of the time taken to
+    write a table, and tables repeat values (a source's position and flux on each of its
+    observations): the values are grouped by their bits, so that ``-0.0`` keeps its sign.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        float64 or float32 values, shape ``(n,)``.
+
+    Returns
+    -------
+    list of str
+        ``n`` cells.
+    """
+    bits = np.ascontiguousarray(data).view(f"u{data.dtype.itemsize}")
+    codes, distinct = pd.factorize(bits, sort=False)
+    values = distinct.view(data.dtype)
+    if data.dtype.itemsize == 4:
+        spelled = values.astype(str).tolist()  # float32's own shortest spelling, numpy's str
+    else:
+        spelled = list(map(str, values.tolist()))  # Python's repr of a float64 is numpy's str
+    if len(spelled) == len(codes):  # no value repeats: the cells are in order already
+        return spelled
+    return np.array(spelled, dtype=object)[codes].tolist()
 
 
 def _quoted(cells: list[str]) -> list[str]:
