@@ -191,7 +191,8 @@ def test_empty_table_and_single_row(tmp_path):
 
 
 NAMES = ["CSC ID", "yes", "null", "1.5", "a: b", "- x", "[x]", "é", "#c", "x#y", "it's",
-         'say "x"', "~", "&b", "a,b", "2020-01-01", " lead", "trail ", "n" * 140]  # fmt: skip
+         'say "x"', "~", "&b", "a,b", "2020-01-01", " lead", "trail ", "n" * 140, "日本", "😀",
+         "a b " * 40, "!t", "%p", "*a", "|", ">", "?", "0x1F", ".inf", "On", "\ufeff"]  # fmt: skip
 UNITS = ["deg", "erg/s/cm^2", "erg / (s cm2)", "ct/s", "mag", "not a unit", "yes",
          "10**(-13) erg / (cm2 s)", "electron/s"]  # fmt: skip
 
@@ -202,6 +203,20 @@ def test_column_names_yaml_and_csv_quoting(tmp_path, name):
     # every name (first name like a comment, spaces around a name)
     assert_same_as_astropy([EcsvColumn("a", np.arange(3)), EcsvColumn(name, np.ones(3))], tmp_path)
     assert_same_as_astropy([EcsvColumn(name, np.ones(3)), EcsvColumn("b", np.arange(3))], tmp_path)
+
+
+def test_header_without_libyaml_is_the_same(tmp_path, monkeypatch):
+    # PyYAML built without libyaml has only its Python emitter (astropy's): the same header
+    import yaml
+
+    columns = [EcsvColumn(n, np.array([1.5]), unit="deg") for n in NAMES]
+    write_ecsv(columns, tmp_path / "c.ecsv")
+    _ecsv._header.cache_clear()
+    monkeypatch.delattr(yaml, "CSafeDumper")
+    write_ecsv(columns, tmp_path / "python.ecsv")
+    _ecsv._header.cache_clear()
+    assert (tmp_path / "python.ecsv").read_bytes() == (tmp_path / "c.ecsv").read_bytes()
+    assert_same_as_astropy(columns, tmp_path)
 
 
 @pytest.mark.parametrize("unit", UNITS)
