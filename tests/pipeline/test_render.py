@@ -629,3 +629,36 @@ def test_plotting_process_reads_the_matplotlibrc_of_the_working_folder(
         assert run_galaxy(work / "there.toml", figure_process=True).ok
     assert len(watch.seen) == 1
     assert (work / "out_there" / "alignment.png").read_bytes() == here
+
+
+def test_a_large_figure_for_a_process_that_does_not_read_holds_nothing_up(tmp_path):
+    # 20,000 pairs: a job line of ~450 kB, far more than a pipe holds
+    n = 20_000
+    rng = np.random.default_rng(1)
+    arrays = {"dx": rng.normal(size=n), "dy": rng.normal(size=n), "used": np.ones(n, bool)}
+    values = {"shift": [0.1, -0.2], "std": [1.0, 1.0], "title": "many pairs", "dpi": 150}
+    assert len(encode_arrays(arrays)) > 400_000
+    render("alignment", values, arrays, tmp_path / "here.png")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    figures = render_mod.FigureProcess(staging)
+    pid, sent = None, None
+    try:
+        assert figures.start()
+        pid = figures.pid
+        os.kill(pid, signal.SIGSTOP)  # it hangs (or is still importing matplotlib)
+        args = ("alignment.png", "alignment", values, arrays)
+        sent = threading.Thread(target=figures.submit, args=args, daemon=True)
+        sent.start()
+        sent.join(timeout=5.0)
+        assert not sent.is_alive()  # handed over, not written while the run waits
+        (job,) = figures.take()
+        assert figures.collect(job, time.monotonic() + 1.0) == []  # drawn here
+    finally:
+        if sent is not None and sent.is_alive():
+            os.kill(pid, signal.SIGKILL)  # the write holds up the run: end it to end the test
+        t0 = time.monotonic()
+        figures.close()
+    assert time.monotonic() - t0 < 10.0
+    assert _gone(pid)  # killed although stopped, and reaped
+    assert (staging / "alignment.png").read_bytes() == (tmp_path / "here.png").read_bytes()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -72,6 +73,8 @@ class FigureProcess:
         self.pending: list[FigureJob] = []
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
+        self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._answers: dict[int, dict[str, Any]] = {}
         self._cond = threading.Condition()
         self._gone = False
@@ -106,7 +109,22 @@ class FigureProcess:
             return False
         self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
         self._reader.start()
+        # jobs are written by a thread of their own: a process that does not read (it is still
+        # importing, or hangs) never holds the run up, whatever the size of a job
+        self._writer = threading.Thread(target=self._write, args=(self._proc.stdin,), daemon=True)
+        self._writer.start()
         return True
+
+    def _write(self, stream: IO[bytes]) -> None:
+        try:
+            while (line := self._lines.get()) is not None:
+                stream.write(line)
+                stream.flush()
+            stream.close()  # the process ends at the end of its input
+        except (OSError, ValueError):  # the process is gone (or was killed)
+            with self._cond:
+                self._gone = True
+                self._cond.notify_all()
 
     def _read(self, stream: IO[bytes]) -> None:
         for line in stream:
@@ -130,8 +148,7 @@ class FigureProcess:
         if proc is None:
             return
         try:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()  # the process ends at the end of its input
+            self._lines.put(None)  # the writer closes its input after the jobs sent
             if not self._hung:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=2.0)
@@ -139,8 +156,9 @@ class FigureProcess:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            if self._reader is not None:
-                self._reader.join(timeout=2.0)
+            for thread in (self._writer, self._reader):
+                if thread is not None:
+                    thread.join(timeout=2.0)
             with contextlib.suppress(OSError):
                 proc.stdout.close()
 
@@ -164,13 +182,7 @@ class FigureProcess:
                 "path": str(self.folder / name),
             }
         )
-        try:
-            self._proc.stdin.write(line.encode("utf-8") + b"\n")
-            self._proc.stdin.flush()
-        except (OSError, ValueError):  # the process is gone
-            with self._cond:
-                self._gone = True
-            return False
+        self._lines.put(line.encode("utf-8") + b"\n")  # if it cannot be written: drawn here
         self.pending.append(job)
         return True
 
