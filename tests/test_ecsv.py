@@ -105,6 +105,26 @@ def photometry_frame(n: int = 40) -> pd.DataFrame:
     return df
 
 
+def test_float_columns_taken_together_keep_their_values_and_order():
+    # _file_columns converts the numpy float columns of a table at once: each must come out
+    # as pandas gives that column alone (float64, NaN and -0.0 kept), in the table's order,
+    # with nullable Float64 and float16 columns taken one by one
+    df = photometry_frame(8)
+    df.insert(1, "dec", np.array([-0.0, 0.5, np.nan, 1e-300, -2.0, 3.0, np.inf, 7.25]))
+    df["nullable"] = pd.array([1.5, None, 2.0, 3.0, None, 0.0, 1.0, 2.0], dtype="Float64")
+    df["half"] = np.arange(8, dtype=np.float16) / 4
+    columns, _ = _file_columns(df, _units_of(df), "ecsv")
+    assert [c.name for c in columns] == list(df.columns)
+    for c in columns:
+        if c.name in ("ra", "dec", "mag_F555W", "flux32", "half"):
+            expected = df[c.name].to_numpy(dtype=float)
+            assert c.data.dtype == np.float64 and c.mask is None
+            assert c.data.tobytes() == expected.tobytes()
+    nullable = columns[list(df.columns).index("nullable")]  # missing values are NaN
+    assert nullable.mask is None
+    np.testing.assert_array_equal(nullable.data, [1.5, np.nan, 2, 3, np.nan, 0, 1, 2])
+
+
 def test_photometry_style_frame_is_astropys_bytes_and_reads_back(tmp_path):
     df = photometry_frame()
     path = write_table(df, tmp_path / "phot.ecsv")

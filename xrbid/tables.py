@@ -470,7 +470,16 @@ def _file_columns(df: pd.DataFrame, units: dict[str, str], fmt: str):
 
     columns: list[EcsvColumn] = []
     fits_bools: list[str] = []
+    # numpy float columns (NaN for missing values, no mask) are converted together: most of a
+    # table's columns, each of which would otherwise pay pandas' per-column overhead
+    floats = [n for n, dtype in df.dtypes.items() if _plain_float(dtype)]
+    if df.columns.has_duplicates:  # df[name] is then a table: left to the general path below
+        floats = []
+    float_values = dict(zip(floats, df[floats].to_numpy(dtype=float).T)) if floats else {}
     for name in df.columns:
+        if name in float_values:
+            columns.append(EcsvColumn(str(name), float_values[name], None, units.get(name)))
+            continue
         series = df[name]
         if isinstance(series.dtype, pd.CategoricalDtype):  # e.g. pu_method: write the labels
             series = series.astype(series.cat.categories.dtype)
@@ -496,3 +505,8 @@ def _file_columns(df: pd.DataFrame, units: dict[str, str], fmt: str):
             values, mask = series.to_numpy(), None
         columns.append(EcsvColumn(str(name), values, mask, units.get(name)))
     return columns, fits_bools
+
+
+def _plain_float(dtype: object) -> bool:
+    """Whether ``dtype`` is numpy's float32 or float64 (not pandas' nullable Float64)."""
+    return isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8)
