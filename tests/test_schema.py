@@ -164,6 +164,25 @@ def test_any_other_unit_text_is_converted_by_astropy():
     assert df["counts"].iloc[0] == 7.0
 
 
+@pytest.mark.parametrize(
+    ("col", "text"),
+    [("theta", "ARCSEC"), ("theta", "''"), ("flux", "ERG/S/CM^2"), ("err_ang", "Deg"), ("ra", "?")],
+)
+def test_a_unit_astropy_does_not_know_is_used_as_it_is_with_a_warning(col, text):
+    # no conversion can be made: the values stay, and the user is told the unit they are taken
+    # in, since the file's may be of another scale (theta in ARCSEC would be 60 times too big)
+    from xrbid.errors import XrbidWarning
+
+    df = pd.DataFrame({col: [2.5], "other": [1.0]})
+    with pytest.warns(XrbidWarning) as record:
+        _to_canonical_units(df, {col: text, "other": "ARCSEC"}, "t.fits")
+    assert [str(w.message) for w in record] == [
+        f"t.fits: column {col!r} has the unit {text!r}, which astropy does not know; its values "
+        f"are taken to be in {next(s.unit for s in SCHEMA if s.name == col)}"
+    ]
+    assert df[col].iloc[0] == 2.5 and df["other"].iloc[0] == 1.0
+
+
 def test_a_unit_of_another_kind_is_still_refused():
     df = pd.DataFrame({"flux": [2.0]})
     with pytest.raises(ColumnError, match=r"'flux' is in erg/s, which cannot be converted"):

@@ -516,10 +516,22 @@ def _to_canonical_units(df: pd.DataFrame, units: dict[str, str], source: str) ->
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", u.UnitsWarning)
                 file_unit = u.Unit(unit_text, parse_strict="silent")
-            target = u.Unit(spec.unit)
         except ValueError:
+            file_unit = None
+        if file_unit is None or isinstance(file_unit, u.UnrecognizedUnit):
+            # nothing to convert with: the values are used as they are, and the user is told,
+            # since a unit of another scale ('ARCSEC' for theta) would make them wrong
+            from . import errors
+
+            warnings.warn(
+                f"{source}: column {col!r} has the unit {unit_text!r}, which astropy does not "
+                f"know; its values are taken to be in {spec.unit}",
+                errors.XrbidWarning,
+                stacklevel=3,
+            )
             continue
-        if isinstance(file_unit, u.UnrecognizedUnit) or file_unit == target:
+        target = u.Unit(spec.unit)
+        if file_unit == target:
             continue
         try:
             factor = file_unit.to(target)
