@@ -9,10 +9,14 @@ installed (pyarrow is optional) is left out.
 import importlib
 
 MODULES = [
+    "astropy.coordinates",  # ECSV metadata (astropy.table's YAML reader)
+    "astropy.io.ascii",  # ECSV inputs
+    "astropy.table",
     "astropy.units",
     "erfa",
     "matplotlib.figure",
     "matplotlib.patches",
+    "pyarrow.dataset",  # Parquet inputs
     "pyarrow.parquet",
     "scipy.spatial",
     "xrbid._ecsv",
@@ -24,6 +28,8 @@ MODULES = [
     "xrbid.tables",
     "xrbid.uncertainty",
     "xrbid.pipeline.steps",
+    "xrbid.pipeline.many",
+    "dask.multiprocessing",  # what the worker runs a dask task with
 ]
 
 for _name in MODULES:

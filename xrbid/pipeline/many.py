@@ -2,6 +2,12 @@
 
 `run_many` runs several configurations; a galaxy that fails is reported (its result has
 ``ok=False`` and the error's one line) and the others finish.
+
+Local runs use dask's own multiprocessing scheduler on a `ProcessPoolExecutor` whose
+workers are forked from one process that imported the pipeline once (Python's
+``forkserver``, preloading `_preload`): nothing to start but the workers themselves, and
+nothing left for them to import. ``scheduler=ADDRESS`` sends the galaxies to a running
+dask.distributed cluster instead.
 """
 
 from __future__ import annotations
@@ -18,20 +24,32 @@ from .run import GalaxyResult, run_galaxy
 
 __all__ = ["run_many"]
 
+_NEEDS_DASK = (
+    "running several galaxies in parallel needs {}: pip install 'xrbid[dask]' "
+    "(or run them one by one with -j 1)"
+)
+WORKER_DIED = (
+    "its worker process died (killed, out of memory, or a crash in compiled code); "
+    "the other galaxies went on"
+)
 
-def _run_one(path: str, options: dict[str, Any]) -> GalaxyResult:
+
+def _run_one(path: str, options: dict[str, Any], run: Callable = run_galaxy) -> GalaxyResult:
     """Run one galaxy, turning a user error into a failed result (runs on a dask worker)."""
     t0 = time.perf_counter()
     try:
-        return run_galaxy(path, **options)
+        return run(path, **options)
     except Exception as exc:  # a user error, or a bug: reported, the other galaxies go on
         res = _failed(path, exc)
         res.seconds = time.perf_counter() - t0
         return res
 
 
-def _failed(path: str, exc: BaseException) -> GalaxyResult:
-    text = str(exc) if isinstance(exc, XrbidError) else f"{type(exc).__name__}: {exc}"
+def _failed(path: str, exc: BaseException | str) -> GalaxyResult:
+    if isinstance(exc, str):
+        text = exc
+    else:
+        text = str(exc) if isinstance(exc, XrbidError) else f"{type(exc).__name__}: {exc}"
     name = getattr(exc, "galaxy", None) or Path(path).stem
     return GalaxyResult(
         name,
@@ -61,13 +79,13 @@ def run_many(
     configs : sequence of path
         Galaxy configurations (TOML).
     workers : int
-        Local worker processes (one thread each) when no ``scheduler`` is given.
+        Local worker processes (one galaxy at a time each) when no ``scheduler`` is given.
     scheduler : str, optional
         Address of a running dask.distributed scheduler (``tcp://host:8786``).
     force, until, overwrite
         As for `run_galaxy`, for every galaxy.
     on_result : callable, optional
-        Called with each `GalaxyResult` as it finishes (in completion order).
+        Called in this process with each `GalaxyResult` as it finishes (in completion order).
     use_dask : bool, optional
         Run in this process, one galaxy after the other, when false; default: dask unless
         ``workers == 1`` and no scheduler.
@@ -76,26 +94,39 @@ def run_many(
     -------
     list of GalaxyResult
         In the order of ``configs``. A galaxy that failed has ``ok=False`` and the error's
-        one line; the others are not affected.
+        one line; the others are not affected. A galaxy whose worker process died (killed,
+        out of memory, a crash in compiled code) is such a failure too.
 
     Raises
     ------
     InputError
-        ``workers`` below 1, two configurations writing to the same folder, or dask missing.
+        ``workers`` below 1, two configurations writing to the same folder, dask missing,
+        or no scheduler answering at ``scheduler``.
+    KeyboardInterrupt
+        On Ctrl-C: the local workers are stopped first.
     """
     if workers < 1:
         raise InputError(f"-j/--workers must be at least 1, not {workers}")
+    if use_dask is None:
+        use_dask = scheduler is not None or workers > 1
     paths = [str(Path(c)) for c in configs]
+    method = "spawn"
+    if use_dask and scheduler is None and paths:
+        method = _start_worker_server()  # imports in parallel with the configs' validation
     results: dict[int, GalaxyResult] = {}
     todo: list[int] = []
     folders: dict[Path, str] = {}
+
+    def report(i: int, res: GalaxyResult) -> None:
+        results[i] = res
+        if on_result:
+            on_result(res)
+
     for i, path in enumerate(paths):
         try:
             cfg = load_config(path)
         except XrbidError as exc:
-            results[i] = _failed(path, exc)
-            if on_result:
-                on_result(results[i])
+            report(i, _failed(path, exc))
             continue
         other = folders.get(cfg.outputs.folder)
         if other is not None:
@@ -106,21 +137,16 @@ def run_many(
         folders[cfg.outputs.folder] = path
         todo.append(i)
     options = {"force": tuple(force), "until": until, "overwrite": overwrite}
-    if use_dask is None:
-        use_dask = scheduler is not None or workers > 1
-    method = "spawn"
-    if use_dask and todo and scheduler is None:
-        method = _start_worker_server()
-    if not use_dask:
+    if not todo:
+        pass
+    elif not use_dask:
         for i in todo:
-            results[i] = _run_one(paths[i], options)
-            if on_result:
-                on_result(results[i])
-    elif todo:
-        for i, res in _on_dask(paths, todo, options, workers, scheduler, method):
-            results[i] = res
-            if on_result:
-                on_result(res)
+            report(i, _run_one(paths[i], options))
+    elif scheduler is not None:
+        for i, res in _on_cluster(paths, todo, options, scheduler):
+            report(i, res)
+    else:
+        _on_local_pool(paths, todo, options, workers, method, report)
     return [results[i] for i in range(len(paths))]
 
 
@@ -129,63 +155,132 @@ def _start_worker_server() -> str:
 
     The server imports the pipeline's libraries once (`_preload`), while this process goes
     on; each worker is then a fork of it, with nothing left to import. It is Python's
-    ``forkserver``: one single-threaded process, so forking it is safe (this process has
-    the cluster's threads, and is never forked). Where there is no forkserver (Windows),
-    the workers are spawned and import on their own.
+    ``forkserver``: one single-threaded process, so forking it is safe. Where there is no
+    forkserver (Windows), the workers are spawned and import on their own.
     """
     import multiprocessing
     from multiprocessing import forkserver
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return "spawn"
-
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["distributed", "xrbid.pipeline._preload"])
+    ctx.set_forkserver_preload(["xrbid.pipeline._preload"])
     forkserver.ensure_running()  # once a process; it starts here, in parallel with us
     return "forkserver"
 
 
-def _on_dask(paths, todo, options, workers, scheduler, method="spawn"):
+def _on_local_pool(paths, todo, options, workers, method, report, run=run_galaxy) -> None:
+    """Run the galaxies on dask's multiprocessing scheduler, ``workers`` processes.
+
+    dask's local scheduler stops at the first task that raises, and a pool whose worker
+    died (os._exit, a signal, the out-of-memory killer) raises `BrokenProcessPool` for
+    every galaxy then in flight. `_run_one` turns each galaxy's exception into a result, so
+    only a dead worker stops a round: the galaxies not yet started go on in a new pool, and
+    those that were running are run again alone, so that the one that kills its worker
+    alone is the one reported.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         import dask
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.callbacks import Callback
     except ImportError:
-        raise InputError(
-            "running several galaxies in parallel needs dask.distributed: "
-            "pip install 'xrbid[dask]' (or run them one by one with -j 1)"
-        ) from None
-    cluster = None
-    try:
-        if scheduler is not None:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError, TypeError) as exc:
-                # OSError/TimeoutError: nothing answers; ValueError/TypeError: not an address
-                raise InputError(
-                    f"no dask scheduler answers at {scheduler} ({exc}); start one "
-                    "(dask scheduler) or leave out --scheduler to use local processes"
-                ) from None
+        raise InputError(_NEEDS_DASK.format("dask")) from None
+
+    ctx = multiprocessing.get_context(method)
+    pending = list(todo)  # not started
+    alone: list[int] = []  # were running beside another galaxy when a worker died
+    while pending or alone:
+        if alone:
+            batch, n = [alone.pop(0)], 1
         else:
-            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-                cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address="127.0.0.1:0",  # status page on a free local port
-                    silence_logs=40,
-                )
-            client = Client(cluster)
-        with client:
-            futures = {
-                client.submit(_run_one, paths[i], options, pure=False, key=f"xrbid-run-{i}"): i
-                for i in todo
-            }
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    yield i, fut.result()
-                except Exception as exc:  # a bug or a lost worker: report it, keep going
-                    yield i, _failed(paths[i], exc)
-    finally:
-        if cluster is not None:
-            cluster.close()
+            batch, n, pending = pending, min(workers, len(pending)), []
+        pool = ProcessPoolExecutor(n, mp_context=ctx)
+        left = list(batch)  # not finished
+        running: set[int] = set()
+        try:
+            _round(dask, Callback, pool, paths, batch, options, run, report, running, left)
+        except BrokenProcessPool:
+            if len(running) == 1:
+                (i,) = running
+                report(i, _failed(paths[i], WORKER_DIED))
+            else:
+                alone.extend(sorted(running))
+            pending = [i for i in left if i not in running] + pending
+        except BaseException:  # Ctrl-C, or a bug here: no worker left behind
+            _stop(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _round(dask, Callback, pool, paths, batch, options, run, report, running, left) -> None:
+    """Run ``batch`` on ``pool``; keep ``running`` and ``left`` (not finished) up to date."""
+    # dask's local scheduler starts first the ready task whose key sorts last: keys that
+    # count down start the galaxies in the order given
+    width = len(str(len(batch)))
+    index = {f"xrbid-run-{len(batch) - k:0{width}d}": i for k, i in enumerate(batch)}
+
+    class _Progress(Callback):
+        # called in this process, by dask's scheduler loop, as each task starts and ends
+        def _pretask(self, key, dsk, state):
+            running.add(index[key])
+
+        def _posttask(self, key, result, dsk, state, worker_id):
+            running.discard(index[key])
+            left.remove(index[key])
+            report(index[key], result)
+
+    tasks = [
+        dask.delayed(_run_one, pure=False)(paths[i], options, run, dask_key_name=key)
+        for key, i in index.items()
+    ]
+    with _Progress():
+        # one galaxy per submission (dask's default batches 6), so that results and
+        # failures come back one by one and both workers stay busy to the end
+        dask.compute(*tasks, scheduler="processes", pool=pool, chunksize=1, optimize_graph=False)
+
+
+def _stop(pool) -> None:
+    """Stop a pool's worker processes now, even those in the middle of a galaxy."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+
+
+def _on_cluster(paths, todo, options, scheduler):
+    """Run the galaxies on a running dask.distributed cluster; yield (index, result)."""
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise InputError(_NEEDS_DASK.format("dask.distributed")) from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        # OSError/TimeoutError: nothing answers; ValueError/TypeError: not an address
+        raise InputError(
+            f"no dask scheduler answers at {scheduler} ({exc}); start one "
+            "(dask scheduler) or leave out --scheduler to use local processes"
+        ) from None
+    with client:
+        futures = {
+            client.submit(_run_one, paths[i], options, pure=False, key=f"xrbid-run-{i}"): i
+            for i in todo
+        }
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                yield i, fut.result()
+            except Exception as exc:  # a bug or a lost worker: report it, keep going
+                yield i, _failed(paths[i], exc)
