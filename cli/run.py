@@ -59,7 +59,7 @@ def _summary_table(results) -> list[str]:
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="Several galaxies: local dask worker processes.",
+    help="Several galaxies: local dask worker processes (1: one by one, in this process).",
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Use a running dask.distributed scheduler.")
 @overwrite_option
