@@ -1,9 +1,11 @@
 """What a local dask worker of ``xrbid run`` imports before its first galaxy.
 
 The worker processes are forked from one server process that imported this module once
-(`many.py`), instead of each importing pandas, astropy, scipy and matplotlib on its own.
-A module missing here is imported by the worker when a step needs it; one that is not
-installed (pyarrow is optional) is left out.
+(`many.py`), instead of each importing pandas, astropy and matplotlib on its own. The list
+is what a galaxy with tables (ECSV, Parquet, VOTable) and region files imports; a module
+missing here is imported by the worker when a step needs it (scipy.spatial for large
+matches, photutils for images), and one that is not installed (pyarrow is optional) is left
+out.
 """
 
 import importlib
@@ -11,14 +13,12 @@ import importlib
 MODULES = [
     "astropy.coordinates",  # ECSV metadata (astropy.table's YAML reader)
     "astropy.io.ascii",  # ECSV inputs
-    "astropy.table",
-    "astropy.units",
+    "astropy.table",  # (with astropy.units)
     "erfa",
     "matplotlib.figure",
     "matplotlib.patches",
     "pyarrow.dataset",  # Parquet inputs
     "pyarrow.parquet",
-    "scipy.spatial",
     "xrbid._ecsv",
     "xrbid.align",
     "xrbid.figures",
