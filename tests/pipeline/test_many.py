@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -91,6 +92,11 @@ def test_scheduler_that_is_not_an_address_is_one_line(tmp_path, address):
         run_many([good], scheduler=address)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out").exists()
+    # the client that failed is gone: left to the cyclic collector, its __del__ could run
+    # inside a later Client's start and deadlock on distributed's loop lock
+    from dask.distributed import Client
+
+    assert [o for o in gc.get_objects() if isinstance(o, Client)] == []
 
 
 def test_on_a_running_dask_scheduler(tmp_path):

@@ -12,6 +12,7 @@ dask.distributed cluster instead.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -269,10 +270,18 @@ def _on_cluster(paths, todo, options, scheduler):
         client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         # OSError/TimeoutError: nothing answers; ValueError/TypeError: not an address
+        problem = str(exc)
+    else:
+        problem = None
+    if problem is not None:
+        # The half-made Client is left in a reference cycle, closed by its __del__; were
+        # that run by the cyclic collector inside a later Client's start, which holds
+        # distributed's loop lock, the two would deadlock: it is collected now instead.
+        gc.collect()
         raise InputError(
-            f"no dask scheduler answers at {scheduler} ({exc}); start one "
+            f"no dask scheduler answers at {scheduler} ({problem}); start one "
             "(dask scheduler) or leave out --scheduler to use local processes"
-        ) from None
+        )
     with client:
         futures = {
             client.submit(_run_one, paths[i], options, pure=False, key=f"xrbid-run-{i}"): i
