@@ -662,3 +662,31 @@ def test_a_large_figure_for_a_process_that_does_not_read_holds_nothing_up(tmp_pa
     assert time.monotonic() - t0 < 10.0
     assert _gone(pid)  # killed although stopped, and reaped
     assert (staging / "alignment.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+
+
+def test_deciding_to_start_it_hashes_no_input_twice(config, monkeypatch):
+    import xrbid.pipeline.run as run_mod
+
+    assert run_galaxy(config).ok
+    hashed = []
+    real = run_mod.file_hash
+
+    def counting(path):
+        hashed.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(run_mod, "file_hash", counting)
+    again = run_galaxy(config, figure_process=True)
+    assert {s.state for s in again.steps} == {"up to date"}
+    # the X-ray table (an input of the first step) is hashed once, although both the decision
+    # whether to start a plotting process and the run itself need its hash
+    assert hashed.count("cscresults_M101.vot") == 1
+    # an input changed after its hash was taken is hashed again (its size and time changed)
+    copy = config.parent / "table.vot"
+    copy.write_bytes(b"<VOTABLE/>\n")
+    hashes: dict = {}
+    first = run_mod._input_hash(copy, hashes)
+    with copy.open("ab") as f:
+        f.write(b"\n")
+    assert run_mod._input_hash(copy, hashes) != first
+    assert run_mod._input_hash(copy, hashes) == hashlib.sha256(copy.read_bytes()).hexdigest()

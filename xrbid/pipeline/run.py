@@ -140,8 +140,24 @@ def _is_figure(name: str) -> bool:
     return Path(name).suffix.lower() in FIGURE_FORMATS
 
 
-def _inputs(step: Step, cfg: GalaxyConfig, manifests: dict[str, Manifest]) -> dict[str, str]:
-    inputs = {label: file_hash(p) for label, p in step.inputs(cfg).items()}
+def _input_hash(path: Path, hashes: dict[tuple, str] | None) -> str:
+    """``file_hash(path)``, once per version of the file in a run (``hashes`` remembers)."""
+    if hashes is None:
+        return file_hash(path)
+    st = os.stat(path)
+    key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+    if key not in hashes:
+        hashes[key] = file_hash(path)
+    return hashes[key]
+
+
+def _inputs(
+    step: Step,
+    cfg: GalaxyConfig,
+    manifests: dict[str, Manifest],
+    hashes: dict[tuple, str] | None = None,
+) -> dict[str, str]:
+    inputs = {label: _input_hash(Path(p), hashes) for label, p in step.inputs(cfg).items()}
     report = step.name == "report"
     upstream = step.needs if not report else tuple(manifests)
     for up in upstream:
@@ -189,7 +205,12 @@ def plan_galaxy(
     return list(_plan(cfg, _select(cfg, until, force), force))
 
 
-def _plan(cfg: GalaxyConfig, steps: list[Step], force: Sequence[str]) -> Iterator[StepStatus]:
+def _plan(
+    cfg: GalaxyConfig,
+    steps: list[Step],
+    force: Sequence[str],
+    hashes: dict[tuple, str] | None = None,
+) -> Iterator[StepStatus]:
     """The status each of ``steps`` would have (``would run`` or ``up to date``), in order."""
     folder = cfg.outputs.folder
     manifests: dict[str, Manifest] = {}
@@ -204,7 +225,7 @@ def _plan(cfg: GalaxyConfig, steps: list[Step], force: Sequence[str]) -> Iterato
         elif old is None:
             yield StepStatus(step.name, "would run", "never ran")
         else:
-            key = make_key(step.name, step.params(cfg), _inputs(step, cfg, manifests))
+            key = make_key(step.name, step.params(cfg), _inputs(step, cfg, manifests, hashes))
             if old.up_to_date(key, folder):
                 manifests[step.name] = old
                 yield StepStatus(step.name, "up to date", "", summary=old.get("summary", {}))
@@ -213,14 +234,16 @@ def _plan(cfg: GalaxyConfig, steps: list[Step], force: Sequence[str]) -> Iterato
         pending.add(step.name)
 
 
-def _will_draw(cfg: GalaxyConfig, steps: list[Step], force: Sequence[str]) -> bool:
+def _will_draw(
+    cfg: GalaxyConfig, steps: list[Step], force: Sequence[str], hashes: dict[tuple, str]
+) -> bool:
     """Whether a step that draws a figure is going to run (worth a plotting process)."""
     last = max((i for i, s in enumerate(steps) if s.draws(cfg)), default=None)
     if last is None:
         return False
     return any(
         status.state == "would run" and STEPS[status.step].draws(cfg)
-        for status in _plan(cfg, steps[: last + 1], force)
+        for status in _plan(cfg, steps[: last + 1], force, hashes)
     )
 
 
@@ -294,11 +317,14 @@ def _run_locked(
     """The body of `run_galaxy`, with the output folder held by this process."""
     staging = staging_dir(folder)
     figures = None
+    hashes: dict[tuple, str] = {}  # the input files' hashes, computed once in this run
     try:
-        if figure_process and _will_draw(cfg, steps, force):
+        if figure_process and _will_draw(cfg, steps, force, hashes):
             figures = render.FigureProcess(staging)
             figures.start()  # inside the try: Ctrl-C just after it started still ends it
-        return _run_steps(cfg, steps, folder, staging, force, progress, confirm, t0, figures)
+        return _run_steps(
+            cfg, steps, folder, staging, force, progress, confirm, t0, figures, hashes
+        )
     finally:
         if figures is not None:
             figures.close()
@@ -314,6 +340,7 @@ def _run_steps(
     confirm: Callable[[str], None] | None,
     t0: float,
     figures: render.FigureProcess | None,
+    hashes: dict[tuple, str],
 ) -> GalaxyResult:
     ctx = Context(cfg=cfg, folder=folder, staging=staging, confirm=confirm, figures=figures)
     result = GalaxyResult(cfg.name, str(cfg.path or ""), ok=True, folder=str(folder))
@@ -325,7 +352,7 @@ def _run_steps(
         for step in steps:
             if step.name == "report":  # it reads the figures
                 _figures_in_place(cfg, figures, drawing, staging, ran)
-            inputs = _inputs(step, cfg, manifests)
+            inputs = _inputs(step, cfg, manifests, hashes)
             ctx.inputs[step.name] = {k: v for k, v in inputs.items() if "/" not in k}
             params = step.params(cfg)
             key = make_key(step.name, params, inputs)
