@@ -188,6 +188,36 @@ def test_a_changed_input_file_reruns(tmp_path, write_config):
     assert json.loads((tmp_path / "out" / "alignment.json").read_text())["n_used"] == 5
 
 
+def test_dry_run_says_which_parameter_input_or_output_changed(tmp_path, write_config):
+    config = write_config(m101_toml(alignment='max_sep = "2arcsec"'))
+    run_galaxy(config)
+    out = tmp_path / "out"
+
+    def reasons():
+        return {s.step: s.reason for s in plan_galaxy(config) if s.state == "would run"}
+
+    (out / "candidates.reg").unlink()
+    assert reasons() == {
+        "counterparts": "output candidates.reg removed",
+        "report": "after counterparts",
+    }
+    run_galaxy(config)
+    with open(out / "best_2sig.reg", "a") as f:
+        f.write("# a note\n")
+    assert reasons()["best"] == "output best_2sig.reg edited"
+    run_galaxy(config)
+    write_config(m101_toml(alignment='max_sep = "1.9arcsec"'))
+    got = reasons()
+    assert got["align"] == "parameters changed: max_sep"
+    # the report follows every step that would run, in the steps' order, on every call
+    assert got["report"] == "after align, radii, best, counterparts"
+    assert [reasons()["report"] for _ in range(3)] == [got["report"]] * 3
+    # fewer pairs, a different scatter: new radii, which best has not seen yet
+    write_config(m101_toml(alignment='max_sep = "1arcsec"'))
+    run_galaxy(config, until="radii")
+    assert reasons()["best"] == "inputs changed: radii/radii.ecsv"
+
+
 def _snapshot(folder):
     return {
         p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()

@@ -214,7 +214,7 @@ def _plan(
     """The status each of ``steps`` would have (``would run`` or ``up to date``), in order."""
     folder = cfg.outputs.folder
     manifests: dict[str, Manifest] = {}
-    pending: set[str] = set()
+    pending: list[str] = []  # in step order, so the reasons read the same every time
     for step in steps:
         old = read_manifest(folder, step.name)
         after = [u for u in (step.needs if step.name != "report" else pending) if u in pending]
@@ -225,13 +225,14 @@ def _plan(
         elif old is None:
             yield StepStatus(step.name, "would run", "never ran")
         else:
-            key = make_key(step.name, step.params(cfg), _inputs(step, cfg, manifests, hashes))
-            if old.up_to_date(key, folder):
+            params, inputs = step.params(cfg), _inputs(step, cfg, manifests, hashes)
+            if old.up_to_date(make_key(step.name, params, inputs), folder):
                 manifests[step.name] = old
                 yield StepStatus(step.name, "up to date", "", summary=old.get("summary", {}))
                 continue
-            yield StepStatus(step.name, "would run", "inputs or parameters changed")
-        pending.add(step.name)
+            why = old.changes(params, inputs, folder) or "inputs or parameters changed"
+            yield StepStatus(step.name, "would run", why)
+        pending.append(step.name)
 
 
 def _will_draw(

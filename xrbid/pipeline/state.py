@@ -71,6 +71,47 @@ class Manifest(dict):
                 return False
         return True
 
+    def changes(self, params: dict[str, Any], inputs: dict[str, str], folder: Path) -> str:
+        """Why the step is not up to date, in words (``--dry-run``); ``""`` when it is.
+
+        Parameters
+        ----------
+        params : dict
+            The step's parameters now.
+        inputs : dict
+            The hashes of its inputs now (``name -> SHA-256``).
+        folder : Path
+            The output folder, where the recorded outputs are looked for.
+
+        Returns
+        -------
+        str
+            ``made by xrbid V``, ``parameters changed: a, b``, ``inputs changed: x``,
+            ``output F removed`` or ``output F edited`` (the first that applies, several
+            names joined with commas), ``""`` when nothing differs.
+        """
+        if self.get("version") != __version__:
+            return f"made by xrbid {self.get('version')}"
+        now = json.loads(json.dumps(params, sort_keys=True, default=str))
+        then = self.get("params")
+        then = then if isinstance(then, dict) else {}
+        changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+        if changed:
+            return f"parameters changed: {', '.join(changed)}"
+        before = self.get("inputs")
+        before = before if isinstance(before, dict) else {}
+        changed = sorted(k for k in inputs.keys() | before.keys() if inputs.get(k) != before.get(k))
+        if changed:
+            return f"inputs changed: {', '.join(changed)}"
+        outputs = self.get("outputs", {})
+        removed = [n for n in outputs if not (folder / n).is_file()]
+        if removed:
+            return f"output {', '.join(removed)} removed"
+        edited = [n for n, digest in outputs.items() if file_hash(folder / n) != digest]
+        if edited:
+            return f"output {', '.join(edited)} edited"
+        return ""
+
 
 def read_manifest(folder: Path, step: str) -> Manifest | None:
     """The manifest of ``step`` in the output ``folder``, or None (absent or unreadable).
