@@ -137,7 +137,12 @@ def run_many(
             )
         folders[cfg.outputs.folder] = path
         todo.append(i)
-    options = {"force": tuple(force), "until": until, "overwrite": overwrite}
+    options = {
+        "force": tuple(force),
+        "until": until,
+        "overwrite": overwrite,
+        "figure_process": False,  # the galaxies already run in parallel: no plotting process
+    }
     if not todo:
         pass
     elif not use_dask:
