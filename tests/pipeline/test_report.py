@@ -17,7 +17,7 @@ import xrbid
 from tests.conftest import ROOT
 from xrbid.pipeline import run_galaxy
 
-from .conftest import m101_toml
+from .conftest import OPTICAL, m101_toml
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -120,3 +120,47 @@ def test_table_positions_tell_nearby_candidates_apart():
     assert ">210.802200<" in html and ">210.802300<" in html and ">54.348900<" in html
     assert ">54.300000<" in html and ">–<" in html
     assert ">0.1359<" in html  # other columns keep their 4 decimals
+
+
+def _pairs_row(report):
+    text = report.read_text(encoding="utf-8")
+    # the row of the alignment section (the summary's is "alignment pairs used")
+    start = text.index(">pairs used</th><td")
+    start = text.index(">", start + len(">pairs used</th><td")) + 1
+    return text[start : text.index("</td>", start)]
+
+
+def test_report_says_why_calibrators_were_left_out(tmp_path, write_config):
+    import numpy as np
+
+    # WLS keeps calibrators whose row has theta < 10' (a row without theta is left out too)
+    config = write_config(m101_toml(alignment='method = "wls"'))
+    assert run_galaxy(config).ok
+    cal = xrbid.read_table(tmp_path / "out" / "calibrators.ecsv")
+    off = int((~(cal["theta"].to_numpy(float) < 10.0)).sum())
+    assert off > 0
+    row = _pairs_row(tmp_path / "out" / "report.html")
+    assert row == (
+        f"{len(cal) - off} of {len(cal)} calibrators; left out: {off} off-axis (θ ≥ 10′, or "
+        "no θ in the row)"
+    )
+    # the median: the calibrators with no reference position within max_sep
+    config = write_config(m101_toml(alignment='max_sep = "1arcsec"', folder="median"))
+    assert run_galaxy(config).ok
+    cal = xrbid.read_table(tmp_path / "median" / "calibrators.ecsv")
+    ref = xrbid.read_regions(OPTICAL / "M101_astrocorrect.reg")
+    dra = (cal["ra"].to_numpy()[:, None] - ref["ra"].to_numpy()[None, :]) * np.cos(
+        np.radians(cal["dec"].to_numpy()[:, None])
+    )
+    ddec = cal["dec"].to_numpy()[:, None] - ref["dec"].to_numpy()[None, :]
+    far = int((np.hypot(dra, ddec).min(axis=1) * 3600 > 1.0).sum())
+    assert far > 0
+    row = _pairs_row(tmp_path / "median" / "report.html")
+    assert row == (
+        f"{len(cal) - far} of {len(cal)} calibrators; left out: {far} no optical source "
+        "within [alignment].max_sep"
+    )
+    # all used: nothing to explain
+    config = write_config(m101_toml(folder="all"))
+    assert run_galaxy(config).ok
+    assert _pairs_row(tmp_path / "all" / "report.html") == "9 of 9 calibrators"

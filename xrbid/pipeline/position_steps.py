@@ -70,6 +70,11 @@ def _align_work(ctx: Context) -> dict[str, Any]:
         "std_y": sol.std_y,
         "n_used": sol.n_used,
         "n_calibrators": len(cal),
+        # why the others were not used: the WLS input selection, no optical match
+        "left_out": {
+            **{k: int(n) for k, n in sol.selection.items() if n},
+            **({"unmatched": len(sol.unmatched)} if len(sol.unmatched) else {}),
+        },
         "significant": bool(sol.significant),
         "applied": shift_applied(cfg, sol.significant),
         "flags": [k for k, v in sol.flags.items() if v],

@@ -210,7 +210,7 @@ def _alignment_section(ctx: Context) -> str:
         ("shift Δξ, Δη (optical − X-ray)", f'{_num(a["shift_x"])}", {_num(a["shift_y"])}"'),
         ("scatter σx, σy", f'{_num(a["std_x"])}", {_num(a["std_y"])}"'),
         ("significance", sig),
-        ("pairs used", f"{a['n_used']} of {a['n_calibrators']} calibrators"),
+        ("pairs used", f"{a['n_used']} of {a['n_calibrators']} calibrators{_left_out(a)}"),
         ("QA flags", _e(", ".join(a["flags"]) or "none")),
     ]
     radii = ctx.summaries.get("radii", {})
@@ -223,6 +223,25 @@ def _alignment_section(ctx: Context) -> str:
     if png.exists():
         out.append(_image(png, "alignment offsets", "calibrator offsets, shift and 1σ ellipse"))
     return "\n".join(out)
+
+
+# why a calibrator was not used (the align step's summary "left_out": reason -> count)
+_LEFT_OUT = {
+    "off_axis": "off-axis (θ ≥ 10′, or no θ in the row)",
+    "saturated": "saturated",
+    "convex_hull": "convex-hull sources",
+    "likelihood": "likelihood class not TRUE/MARGINAL",
+    "unmatched": "no optical source within [alignment].max_sep",
+}
+
+
+def _left_out(a: dict) -> str:
+    """``; left out: 4 off-axis (...), ...`` for the calibrators not used, or ``""``."""
+    left = a.get("left_out") or {}
+    if not left:
+        return ""
+    parts = [f"{n} {_e(_LEFT_OUT.get(k, k))}" for k, n in left.items()]
+    return "; left out: " + ", ".join(parts)
 
 
 def _figures_section(ctx: Context) -> str:
