@@ -281,6 +281,24 @@ def test_foreign_files_in_the_output_folder_need_overwrite(tmp_path, write_confi
     assert res.ok and len(pd.read_csv(tmp_path / "out" / "best.ecsv", comment="#", sep=" ")) == 555
 
 
+def test_a_foreign_file_beside_an_earlier_run_needs_overwrite(tmp_path, write_config):
+    # the earlier run drew no figure; the user's own alignment.png is not one of its outputs
+    config = write_config(m101_toml(extra="figures = []"))
+    assert run_galaxy(config).ok
+    plot = tmp_path / "out" / "alignment.png"
+    plot.write_bytes(b"my own plot")
+    config = write_config(m101_toml(extra='figures = ["alignment"]'))
+    with pytest.raises(OutputExistsError, match=r"alignment\.png not written by xrbid run"):
+        run_galaxy(config)
+    assert plot.read_bytes() == b"my own plot"
+    assert run_galaxy(config, overwrite=True).ok
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    # the run's own outputs are replaced without --overwrite when a step runs again
+    config = write_config(m101_toml(extra='figures = ["alignment"]', alignment='max_sep = "1"'))
+    res = run_galaxy(config)
+    assert res.ok and {s.step: s.state for s in res.steps}["align"] == "ran"
+
+
 def test_inside_a_callers_output_transaction(tmp_path, write_config):
     from xrbid._io import output_transaction
 

@@ -83,8 +83,17 @@ def _check_folder(cfg: GalaxyConfig, overwrite: bool) -> Path:
     folder = cfg.outputs.folder
     if folder.exists() and not folder.is_dir():
         raise InputError(f"[outputs].folder {folder} is a file; give a folder")
-    if folder.is_dir() and not (folder / STATE_DIR).is_dir() and not overwrite:
-        names = {n for s in enabled_steps(cfg) for n in s.outputs(cfg)}
+    if folder.is_dir() and not overwrite:
+        # an earlier run's outputs may be replaced; any other file of the same name may not
+        # (a user's alignment.png in a folder whose earlier runs drew none). A step whose
+        # manifest is there but unreadable ran here: its outputs are taken as its own.
+        names = set()
+        for step in enabled_steps(cfg):
+            manifest = read_manifest(folder, step.name)
+            if manifest is not None:
+                names.update(set(step.outputs(cfg)) - set(manifest.get("outputs", {})))
+            elif not (folder / STATE_DIR / f"{step.name}.json").exists():
+                names.update(step.outputs(cfg))
         clash = sorted(n for n in names if (folder / n).exists())
         if clash:
             raise OutputExistsError(
