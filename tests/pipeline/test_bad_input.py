@@ -73,7 +73,35 @@ def test_ds9_calibrators_without_a_running_ds9(tmp_path, write_config):
     assert "\n" not in message
     assert message.startswith("M101: step calibrators: ")
     assert "xrbid-test-nobody-runs-this" in message
+    # the hints name the configuration's keys, not options of other commands
+    assert not any(word in message for word in ("--target", "--start", "start=True"))
     assert _snapshot(tmp_path / "out") == before
+
+
+def test_ds9_hints_in_a_configuration_name_its_keys(monkeypatch):
+    from xrbid.ds9 import _common, connect, xpa
+    from xrbid.pipeline.xray_steps import _in_config_terms
+
+    others = [_common.DS9Target("a", "xpa", "h:1"), _common.DS9Target("b", "xpa", "h:2")]
+    monkeypatch.setattr(xpa, "_xpa_other_methods", lambda timeout: [])
+    monkeypatch.setattr(xpa, "_ds9_process_titles", lambda: [(123, "other")])
+    messages = [
+        xpa._xpa_not_found_message("mine", others),  # others answer
+        xpa._xpa_not_found_message("mine", []),  # a DS9 of another title runs
+        xpa._xpa_not_found_message(None, others),
+        _common._START_HINT,
+    ]
+    with pytest.raises(DS9Error) as err:
+        connect._pick(others, None, "XPA")  # two answer, none named
+    messages.append(str(err.value))
+    for message in messages:
+        assert any(w in message for w in ("--target", "--start")), message  # the variants
+        text = _in_config_terms(message)
+        assert not any(w in text for w in ("--target", "--start", "start=True")), text
+    assert "as [calibrators].ds9_target, or start it with `ds9 -title mine &`" in (
+        _in_config_terms(messages[0])
+    )
+    assert "say which one with [calibrators].ds9_target = NAME" in _in_config_terms(messages[-1])
 
 
 @pytest.mark.ds9

@@ -123,7 +123,45 @@ def _cal_work(ctx: Context) -> dict[str, Any]:
     return {"calibrators": len(cal), "how": how}
 
 
+# The DS9 layer's hints name the options of its other callers (Python's start=True and
+# target=, the commands' --start and --target); a configuration has ds9_target and no start.
+_DS9_HINTS = (
+    ("target=NAME (--target NAME)", "[calibrators].ds9_target = NAME"),
+    ("as target (--target)", "as [calibrators].ds9_target"),
+    (" (or pass start=True, --start on the command line)", ""),
+    (" (or pass start=True, --start)", ""),
+)
+
+
+def _in_config_terms(message: str) -> str:
+    """A DS9 error message with its option hints put as ``[calibrators]`` keys.
+
+    Parameters
+    ----------
+    message : str
+        The text of a `xrbid.errors.DS9Error`.
+
+    Returns
+    -------
+    str
+        The same text, with ``--target``/``target=`` as ``[calibrators].ds9_target`` and
+        the ``--start``/``start=True`` hints left out (a run never starts DS9).
+    """
+    for hint, key in _DS9_HINTS:
+        message = message.replace(hint, key)
+    return message
+
+
 def _pick_in_ds9(ctx: Context, unique: pd.DataFrame) -> pd.DataFrame:
+    from ..errors import DS9Error
+
+    try:
+        return _pick_in_ds9_now(ctx, unique)
+    except DS9Error as exc:  # not found, closed while picking: the hints in the config's terms
+        raise DS9Error(_in_config_terms(str(exc))) from None
+
+
+def _pick_in_ds9_now(ctx: Context, unique: pd.DataFrame) -> pd.DataFrame:
     from ..ds9 import DS9
     from ..ds9.workflows import draw_calibrators, picked_calibrators
 
