@@ -94,6 +94,19 @@ def run(
     from xrbid.pipeline import plan_galaxy, run_galaxy, run_many
 
     if init_name is not None:
+        ignored = [
+            what
+            for what, given in [
+                ("CONFIG.toml", configs), ("--force", force), ("--until", until),
+                ("--dry-run", dry_run), ("--scheduler", scheduler), ("--json", as_json),
+            ]
+            if given
+        ]  # fmt: skip
+        if ignored:
+            raise InputError(
+                f"--init NAME writes a template and runs nothing; give it without "
+                f"{', '.join(ignored)} (then run the template)"
+            )
         from xrbid._io import write_text_atomic
         from xrbid.pipeline.template import file_stem, template
 

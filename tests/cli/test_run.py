@@ -32,6 +32,22 @@ def test_init_writes_a_template_that_does_not_overwrite(tmp_path, monkeypatch):
     ]
 
 
+def test_init_refuses_what_it_would_ignore(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m101.toml").write_text(m101_toml())
+    res = run("run", "--init", "X1", "m101.toml", "--force", "xray")
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        "Error: --init NAME writes a template and runs nothing; give it without "
+        "CONFIG.toml, --force (then run the template)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m101.toml"]
+    res = run("run", "--init", "X1", "--dry-run")
+    assert res.exit_code == 1 and "without --dry-run" in res.output
+    assert run("run", "--init", "X1", "-q").exit_code == 0  # quiet changes nothing
+    assert (tmp_path / "x1.toml").is_file()
+
+
 def test_run_m101_prints_progress_and_a_summary(tmp_path):
     config = tmp_path / "m101.toml"
     config.write_text(m101_toml())
