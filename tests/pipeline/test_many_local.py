@@ -2,7 +2,8 @@
 
 A galaxy whose worker dies (os._exit, SIGSEGV) or that runs out of memory is reported as
 that galaxy's failure while the others finish; results arrive as each galaxy finishes;
-Ctrl-C stops the workers; the spawn start method (Windows) works as the forkserver does.
+Ctrl-C, SIGTERM and SIGHUP stop the workers; the spawn start method (Windows) works as the
+forkserver does.
 """
 
 from __future__ import annotations
@@ -100,30 +101,68 @@ def test_spawned_workers_as_on_windows(tmp_path):
     assert _outputs(tmp_path / "out_a") == _outputs(tmp_path / "out_b")
 
 
-@pytest.mark.parametrize("to", ["group", "main"])
-def test_ctrl_c_stops_the_workers(tmp_path, to):
-    """Ctrl-C in a terminal signals the whole process group; ``kill -INT`` the main only."""
+@pytest.mark.parametrize(
+    ("sig", "to", "code"),
+    [
+        (signal.SIGINT, "group", 1),
+        (signal.SIGINT, "main", 1),
+        (signal.SIGTERM, "main", 128 + signal.SIGTERM),
+        (signal.SIGHUP, "main", 128 + signal.SIGHUP),
+    ],
+)
+def test_ctrl_c_and_termination_stop_the_workers(tmp_path, sig, to, code):
+    """Ctrl-C in a terminal signals the whole process group; ``kill -INT`` the main only.
+
+    ``kill`` (SIGTERM, as a batch system or ``timeout`` sends) and a closed terminal
+    (SIGHUP) end the run too, and stop its workers: by their default action they ended the
+    main process alone, and the workers went on with the galaxies, unreaped.
+    """
     names = [f"g{i}" for i in range(12)]
     paths = _galaxies(tmp_path, names)
     cmd = [sys.executable, "-m", "xrbid.cli.main", "run", *paths, "-j", "2"]
     proc = subprocess.Popen(
         cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
+    workers = []
     try:
         line = proc.stderr.readline()  # the first galaxy done: both workers are busy
         assert "done" in line, line
         workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.is_running()]
         assert len(workers) >= 3  # the forkserver and two workers
         if to == "group":
-            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, sig)
         else:
-            os.kill(proc.pid, signal.SIGINT)
+            os.kill(proc.pid, sig)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode != 0
-    assert "Aborted" in err
-    assert "Traceback" not in err
-    _, alive = psutil.wait_procs(workers, timeout=10)
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        for p in alive:  # left behind: a failure, not processes for the next tests
+            p.kill()
     assert alive == []
+    assert proc.returncode == code
+    if sig == signal.SIGINT:
+        assert "Aborted" in err
+    assert "Traceback" not in err
+    # each galaxy's outputs are whole (as the first one's) or absent, never half-written
+    counts = {len([f for f in p.iterdir() if f.name != ".xrbid"]) for p in tmp_path.glob("out_*")}
+    first = tmp_path / line.split(":")[0].strip().replace("G_", "out_")
+    full = len([f for f in first.iterdir() if f.name != ".xrbid"])
+    assert full > 0
+    assert counts <= {0, full}
+
+
+def test_termination_handlers_are_put_back(tmp_path):
+    paths = _galaxies(tmp_path, ["a"])
+    before = signal.getsignal(signal.SIGTERM)
+    seen = []
+    run_many(
+        paths,
+        workers=1,
+        until="xray",
+        on_result=lambda r: seen.append(signal.getsignal(signal.SIGTERM)),
+    )
+    assert signal.getsignal(signal.SIGTERM) is before
+    if before == signal.SIG_DFL:
+        assert seen[0] != signal.SIG_DFL  # during the run, SIGTERM unwinds it

@@ -12,10 +12,13 @@ dask.distributed cluster instead.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +108,17 @@ def run_many(
         or no scheduler answering at ``scheduler``.
     KeyboardInterrupt
         On Ctrl-C: the local workers are stopped first.
+    SystemExit
+        On SIGTERM or SIGHUP (code 128 + the signal's number), when they had no handler of
+        their own: the local workers are stopped first, as on Ctrl-C.
     """
     if workers < 1:
         raise InputError(f"-j/--workers must be at least 1, not {workers}")
+    with _exit_on_termination():
+        return _run_many(configs, workers, scheduler, force, until, overwrite, on_result, use_dask)
+
+
+def _run_many(configs, workers, scheduler, force, until, overwrite, on_result, use_dask):
     if use_dask is None:
         use_dask = scheduler is not None or workers > 1
     paths = [str(Path(c)) for c in configs]
@@ -154,6 +165,35 @@ def run_many(
     else:
         _on_local_pool(paths, todo, options, workers, method, report)
     return [results[i] for i in range(len(paths))]
+
+
+@contextlib.contextmanager
+def _exit_on_termination() -> Iterator[None]:
+    """Make SIGTERM and SIGHUP raise `SystemExit` in this process while the block runs.
+
+    Their default action ends this process at once, without the ``finally`` and ``except``
+    clauses that stop the local workers, which then go on (and commit galaxies) with no one
+    to report to, and are never reaped. As an exception they unwind the run as Ctrl-C does.
+    A signal that already has a handler, or a caller outside the main thread (where Python
+    sets no handlers), is left as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    saved = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)  # no SIGHUP on Windows
+        if sig is not None and signal.getsignal(sig) == signal.SIG_DFL:
+            saved[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
 
 
 def _start_worker_server() -> str:
