@@ -243,7 +243,7 @@ def _on_local_pool(paths, todo, options, workers, method, report, run=run_galaxy
             batch, n = [alone.pop(0)], 1
         else:
             batch, n, pending = pending, min(workers, len(pending)), []
-        pool = ProcessPoolExecutor(n, mp_context=ctx)
+        pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_ignore_ctrl_c)
         left = list(batch)  # not finished
         running: set[int] = set()
         try:
@@ -260,6 +260,16 @@ def _on_local_pool(paths, todo, options, workers, method, report, run=run_galaxy
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_ctrl_c() -> None:
+    """Leave Ctrl-C to the main process, which stops the workers (runs in each worker).
+
+    A terminal's Ctrl-C signals every process of its group: a worker waiting for its next
+    galaxy printed the KeyboardInterrupt's traceback, and one in a galaxy sent it back as
+    the galaxy's result, while the main process was already stopping them.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _round(dask, Callback, pool, paths, batch, options, run, report, running, left) -> None:
