@@ -75,3 +75,27 @@ def test_ax_is_honoured_and_the_suffix_chooses_the_format(solution, tmp_path):
 @pytest.mark.mpl_image_compare(baseline_dir="baseline", tolerance=3)
 def test_alignment_image(solution):
     return plot_alignment(solution, field="ObsID 14536")
+
+
+@pytest.mark.parametrize(
+    "scale", [0.1, 0.3, 1.0, 3.0], ids=["ticks-0.125", "ticks-0.20", "ticks-0.5", "ticks-2"]
+)
+def test_the_y_label_stays_inside_the_figure_left_of_the_tick_labels(scale):
+    from xrbid.figures.alignment import draw_alignment
+
+    # M101's five WLS pairs (arcsec), scaled: tick labels from −0.125 to −2
+    dx = np.array([0.10, 0.027, -0.043, -0.14, -0.035]) * scale
+    dy = np.array([-0.085, -0.075, -0.09, -0.215, 0.08]) * scale
+    fig = draw_alignment(
+        dx, dy, np.ones(5, bool), (-0.016 * scale, -0.082 * scale), (0.08 * scale, 0.094 * scale),
+        title="t",
+    )  # fmt: skip
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    label = ax.yaxis.label.get_window_extent(renderer)
+    ticks = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
+    assert label.x0 >= 0
+    assert label.x1 <= min(t.x0 for t in ticks)
