@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import socket
+import threading
+import time
 
 import pytest
 
 from xrbid.errors import InputError
-from xrbid.pipeline import run_many
+from xrbid.pipeline import many, run_many
 from xrbid.pipeline.state import STATE_DIR
 
 from .conftest import M101_CALIBRATORS, m101_toml
@@ -97,6 +100,29 @@ def test_scheduler_that_is_not_an_address_is_one_line(tmp_path, address):
     from dask.distributed import Client
 
     assert [o for o in gc.get_objects() if isinstance(o, Client)] == []
+
+
+def test_scheduler_address_of_another_kind_of_server_is_one_line(tmp_path, monkeypatch):
+    """A server that accepts the connection and waits for a request (a web server, say)."""
+    good = tmp_path / "good.toml"
+    good.write_text(m101_toml())
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True)
+    thread.start()
+    monkeypatch.setattr(many, "CONNECT_TIMEOUT", 0.5)
+    port = server.getsockname()[1]
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(InputError, match="no answer in dask's protocol") as err:
+            run_many([good], scheduler=f"tcp://127.0.0.1:{port}")
+    finally:
+        server.close()
+        for conn, _ in accepted:
+            conn.close()
+    assert time.perf_counter() - t0 < 10  # it waited for ever
+    assert accepted  # it did reach the server
+    assert "\n" not in str(err.value)
 
 
 def test_on_a_running_dask_scheduler(tmp_path):

@@ -315,6 +315,44 @@ def _stop(pool) -> None:
             p.kill()
 
 
+CONNECT_TIMEOUT = 10.0  # seconds for a scheduler to answer
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """Connect to ``address`` and exchange dask's handshake, or raise.
+
+    distributed's `Client` (as its ``connect``) waits for the handshake's answer without a
+    time limit, so a server of another kind that accepts the connection and waits for a
+    request (a web server) held ``--scheduler`` for ever. The exchange runs in a thread of
+    its own, with its own event loop, so that it works whatever loop the caller runs.
+
+    Raises
+    ------
+    OSError
+        Nothing listens, or the connection was refused or closed.
+    TimeoutError
+        Nothing reached within ``timeout``, or no handshake within as long again.
+    ValueError
+        ``address`` is not an address distributed knows.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    args = Security().get_connection_args("client")
+
+    async def exchange() -> None:
+        # connect's own timeout covers reaching the server (its message says so); the
+        # handshake after it gets as long again
+        comm = await asyncio.wait_for(connect(address, timeout=timeout, **args), 2 * timeout)
+        await comm.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, exchange()).result()
+
+
 def _on_cluster(paths, todo, options, scheduler):
     """Run the galaxies on a running dask.distributed cluster; yield (index, result)."""
     try:
@@ -322,10 +360,14 @@ def _on_cluster(paths, todo, options, scheduler):
     except ImportError:
         raise InputError(_NEEDS_DASK.format("dask.distributed")) from None
     try:
-        client = Client(scheduler, timeout="10s")
+        _handshake(scheduler, CONNECT_TIMEOUT)
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         # OSError/TimeoutError: nothing answers; ValueError/TypeError: not an address
-        problem = str(exc)
+        problem = str(exc) or (
+            "it accepted the connection but gave no answer in dask's protocol: "
+            "another kind of server?"
+        )
     else:
         problem = None
     if problem is not None:
