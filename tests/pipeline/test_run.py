@@ -299,6 +299,21 @@ def test_a_foreign_file_beside_an_earlier_run_needs_overwrite(tmp_path, write_co
     assert res.ok and {s.step: s.state for s in res.steps}["align"] == "ran"
 
 
+def test_temporary_files_of_a_killed_run_are_removed(tmp_path, write_config):
+    # a worker killed while it put xray_sources.reg and a manifest in place left their
+    # temporary files (mkstemp's ".NAME.XXXXXXXX.tmp"); a user's files stay
+    config = write_config(m101_toml())
+    assert run_galaxy(config, until="xray").ok
+    out = tmp_path / "out"
+    left = [out / ".xray_sources.reg.2v14zuin.tmp", out / STATE_DIR / ".xray.json.k_3x9qaa.tmp"]
+    mine = [out / ".notes.txt.abcdefgh.tmp", out / ".xray_sources.reg.mine.tmp", out / "a.tmp"]
+    for path in left + mine:
+        path.write_bytes(b"")
+    assert run_galaxy(config, until="xray").ok
+    assert [p for p in left if p.exists()] == []
+    assert all(p.exists() for p in mine)
+
+
 def test_inside_a_callers_output_transaction(tmp_path, write_config):
     from xrbid._io import output_transaction
 

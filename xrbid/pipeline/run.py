@@ -31,6 +31,7 @@ from .state import (
     folder_lock,
     make_key,
     read_manifest,
+    remove_stale_temps,
     staging_dir,
 )
 from .steps import STEPS, Context, Step, enabled_steps
@@ -325,6 +326,11 @@ def _run_locked(
     figure_process: bool = False,
 ) -> GalaxyResult:
     """The body of `run_galaxy`, with the output folder held by this process."""
+    names = {n for s in enabled_steps(cfg) for n in s.outputs(cfg)}
+    for step in STEPS:
+        manifest = read_manifest(folder, step)
+        names.update(manifest.get("outputs", {}) if manifest is not None else ())
+    remove_stale_temps(folder, names)
     staging = staging_dir(folder)
     figures = None
     hashes: dict[tuple, str] = {}  # the input files' hashes, computed once in this run

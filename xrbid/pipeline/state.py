@@ -15,9 +15,10 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,50 @@ def staging_dir(folder: Path) -> Path:
         if pid.isdigit() and not _alive(int(pid)):
             _remove_left(old)
     return Path(tempfile.mkdtemp(prefix=f"staging-{os.getpid()}-", dir=state))
+
+
+# the temporary file of an output being put in place (xrbid._io's new_temp: mkstemp's
+# ".NAME." prefix, 8 random characters, ".tmp")
+_TEMP = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(folder: Path, names: Iterable[str]) -> list[str]:
+    """Remove the temporary files of outputs that a killed run left in the output folder.
+
+    A run killed while it put its outputs in place (a worker stopped by Ctrl-C, the
+    out-of-memory killer) leaves ``.NAME.XXXXXXXX.tmp`` beside ``NAME``; the run that holds
+    the folder's lock now is the only writer, so those files are nobody's. Only the
+    temporary files of ``names`` (and of the manifests in ``.xrbid/``) are removed.
+
+    Parameters
+    ----------
+    folder : Path
+        The output folder (its lock held by the caller).
+    names : iterable of str
+        The output file names a run writes there.
+
+    Returns
+    -------
+    list of str
+        The files removed, relative to ``folder``.
+    """
+    known = set(names)
+    manifests = {f"{name}.json" for name in _step_names()}
+    removed = []
+    for where, own in ((folder, known), (folder / STATE_DIR, manifests)):
+        for path in sorted(where.glob(".*.tmp")):
+            match = _TEMP.fullmatch(path.name)
+            if match and match.group(1) in own and (path.is_symlink() or path.is_file()):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path.relative_to(folder).as_posix())
+    return removed
+
+
+def _step_names() -> list[str]:
+    from .steps import STEPS
+
+    return list(STEPS)
 
 
 def _remove_left(path: Path) -> None:
