@@ -2,8 +2,8 @@
 
 A galaxy whose worker dies (os._exit, SIGSEGV) or that runs out of memory is reported as
 that galaxy's failure while the others finish; results arrive as each galaxy finishes;
-Ctrl-C, SIGTERM and SIGHUP stop the workers; the spawn start method (Windows) works as the
-forkserver does.
+Ctrl-C, SIGTERM and SIGHUP stop the workers, which also end when the main process is killed;
+the spawn start method (Windows) works as the forkserver does.
 """
 
 from __future__ import annotations
@@ -166,3 +166,28 @@ def test_termination_handlers_are_put_back(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is before
     if before == signal.SIG_DFL:
         assert seen[0] != signal.SIG_DFL  # during the run, SIGTERM unwinds it
+
+
+def test_workers_end_when_the_main_process_is_killed(tmp_path):
+    """SIGKILL (or the out-of-memory killer) ends the main process with no handler run."""
+    paths = _galaxies(tmp_path, [f"g{i}" for i in range(12)])
+    cmd = [sys.executable, "-m", "xrbid.cli.main", "run", *paths, "-j", "2"]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    workers = []
+    try:
+        line = proc.stderr.readline()
+        assert "done" in line, line
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.is_running()]
+        assert len(workers) >= 3  # the forkserver and two workers
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        for p in alive:  # left behind: a failure, not processes for the next tests
+            p.kill()
+        proc.stderr.close()
+    assert alive == []

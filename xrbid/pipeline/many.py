@@ -243,7 +243,9 @@ def _on_local_pool(paths, todo, options, workers, method, report, run=run_galaxy
             batch, n = [alone.pop(0)], 1
         else:
             batch, n, pending = pending, min(workers, len(pending)), []
-        pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_ignore_ctrl_c)
+        pool = ProcessPoolExecutor(
+            n, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+        )
         left = list(batch)  # not finished
         running: set[int] = set()
         try:
@@ -262,14 +264,42 @@ def _on_local_pool(paths, todo, options, workers, method, report, run=run_galaxy
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ignore_ctrl_c() -> None:
-    """Leave Ctrl-C to the main process, which stops the workers (runs in each worker).
+def _init_worker(main_pid: int) -> None:
+    """Prepare a local worker process (runs in each worker before its first galaxy).
 
-    A terminal's Ctrl-C signals every process of its group: a worker waiting for its next
-    galaxy printed the KeyboardInterrupt's traceback, and one in a galaxy sent it back as
-    the galaxy's result, while the main process was already stopping them.
+    Ctrl-C is left to the main process, which stops the workers: a terminal's Ctrl-C
+    signals every process of its group, and a worker waiting for its next galaxy printed
+    the KeyboardInterrupt's traceback. And the worker ends when the main process is gone
+    (killed by SIGKILL or the out-of-memory killer, which no handler sees): the workers,
+    forked from the forkserver and holding the ends of their own queues, otherwise went on
+    with their galaxies and then waited for ever.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
+
+
+def _exit_with(pid: int) -> None:
+    """Wait for process ``pid`` to end, then end this process at once."""
+    try:
+        fd = os.pidfd_open(pid)  # Linux: a file that becomes readable when ``pid`` ends
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        import select
+
+        select.select([fd], [], [])
+    elif os.name != "posix":
+        return  # Windows: os.kill would end the process it asks about
+    else:
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            except OSError:  # alive, but ours to signal no more
+                pass
+            time.sleep(1.0)
+    os._exit(1)
 
 
 def _round(dask, Callback, pool, paths, batch, options, run, report, running, left) -> None:
