@@ -8,6 +8,8 @@ the spawn start method (Windows) works as the forkserver does.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -145,12 +147,21 @@ def test_ctrl_c_and_termination_stop_the_workers(tmp_path, sig, to, code):
     if sig == signal.SIGINT:
         assert "Aborted" in err
     assert "Traceback" not in err
-    # each galaxy's outputs are whole (as the first one's) or absent, never half-written
-    counts = {len([f for f in p.iterdir() if f.name != ".xrbid"]) for p in tmp_path.glob("out_*")}
+    # never half-written: each folder holds exactly the outputs its steps' manifests record,
+    # with their recorded hashes (a galaxy stopped in the middle keeps the steps it finished,
+    # as one run on Ctrl-C does)
     first = tmp_path / line.split(":")[0].strip().replace("G_", "out_")
-    full = len([f for f in first.iterdir() if f.name != ".xrbid"])
-    assert full > 0
-    assert counts <= {0, full}
+    assert (first / "alignment.json").exists()
+    for folder in tmp_path.glob("out_*"):
+        files = {f.name for f in folder.iterdir() if f.is_file()}
+        recorded = {}
+        for manifest in (folder / ".xrbid").glob("*.json"):
+            recorded.update(json.loads(manifest.read_text())["outputs"])
+        assert files == set(recorded), folder
+        for name, digest in recorded.items():
+            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    # the galaxies stopped in the middle unwound (as Ctrl-C does one run): no staging left
+    assert list(tmp_path.glob("out_*/.xrbid/staging-*")) == []
 
 
 def test_termination_handlers_are_put_back(tmp_path):

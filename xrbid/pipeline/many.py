@@ -43,6 +43,8 @@ def _run_one(path: str, options: dict[str, Any], run: Callable = run_galaxy) -> 
     t0 = time.perf_counter()
     try:
         return run(path, **options)
+    except _Stopped as exc:  # the galaxy has put its folder back as it was: end now
+        os._exit(exc.code)
     except Exception as exc:  # a user error, or a bug: reported, the other galaxies go on
         res = _failed(path, exc)
         res.seconds = time.perf_counter() - t0
@@ -267,7 +269,8 @@ def _on_local_pool(paths, todo, options, workers, method, report, run=run_galaxy
 def _init_worker(main_pid: int) -> None:
     """Prepare a local worker process (runs in each worker before its first galaxy).
 
-    Ctrl-C is left to the main process, which stops the workers: a terminal's Ctrl-C
+    SIGTERM, which the main process sends to stop a worker, unwinds the galaxy in progress
+    (`_stopped`). Ctrl-C is left to the main process, which stops the workers: a terminal's Ctrl-C
     signals every process of its group, and a worker waiting for its next galaxy printed
     the KeyboardInterrupt's traceback. And the worker ends when the main process is gone
     (killed by SIGKILL or the out-of-memory killer, which no handler sees): the workers,
@@ -275,7 +278,21 @@ def _init_worker(main_pid: int) -> None:
     with their galaxies and then waited for ever.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stopped)
     threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
+
+
+class _Stopped(SystemExit):
+    """A local worker was told to stop (SIGTERM from the main process)."""
+
+
+def _stopped(signum, frame):
+    # unwinds the galaxy in progress as Ctrl-C does a single run: its staging folder is
+    # removed and a commit under way is put back, where the signal's default action left
+    # both (and could leave a folder with half of the new outputs); an idle worker ends.
+    # Once: a second SIGTERM (the pool's shutdown sends its own) would cut the unwinding.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Stopped(128 + signum)
 
 
 def _exit_with(pid: int) -> None:
