@@ -27,6 +27,7 @@ from .state import (
     STATE_DIR,
     Manifest,
     commit,
+    discard,
     file_hash,
     folder_lock,
     make_key,
@@ -344,6 +345,9 @@ def _run_locked(
     finally:
         if figures is not None:
             figures.close()
+        # the commit removes it; this covers an interruption (Ctrl-C, a worker's SIGTERM)
+        # that came before the steps' own handling began
+        discard(staging)
 
 
 def _run_steps(
