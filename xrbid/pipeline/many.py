@@ -203,7 +203,10 @@ def _start_worker_server() -> str:
 
     The server imports the pipeline's libraries once (`_preload`), while this process goes
     on; each worker is then a fork of it, with nothing left to import. It is Python's
-    ``forkserver``: one single-threaded process, so forking it is safe. Where there is no
+    ``forkserver``: a process that runs no Python thread and holds no lock of this one (this
+    process has dask's threads, and is never forked). The preload's pyarrow may start its
+    memory allocator's (jemalloc's) background thread there; the allocator takes its own locks
+    around a fork, and a forked worker starts with the forking thread only. Where there is no
     forkserver (Windows), the workers are spawned and import on their own.
     """
     import multiprocessing
