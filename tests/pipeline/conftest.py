@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,26 @@ def write_config(tmp_path):
         return path
 
     return write
+
+
+# the command line in a fresh interpreter; then which of the given modules it imported
+_PROBE = """
+import json, sys
+from xrbid.cli.main import cli
+try:
+    cli(sys.argv[1:], prog_name="xrbid")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
+"""
+
+
+def cli_imports(modules: list[str], *args: str) -> dict:
+    """Run ``xrbid ARGS`` in a fresh interpreter: its exit code, which of ``modules`` it loaded."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE % (modules,), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 from xrbid.pipeline import run_galaxy
 
-from .conftest import m101_toml
+from .conftest import cli_imports, m101_toml
 
 HEAVY = ["numpy", "pandas", "astropy", "scipy", "matplotlib", "photutils"]
 
-# the command line in a fresh interpreter; then the heavy packages it imported
-_PROBE = """
-import json, sys
-from xrbid.cli.main import cli
-try:
-    cli(sys.argv[1:], prog_name="xrbid")
-except SystemExit as exc:
-    code = exc.code
-print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
-"""
-
 
 def _probe(*args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE % (HEAVY,), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return cli_imports(HEAVY, *args)
 
 
 def test_rerun_and_dry_run_import_no_science_stack(tmp_path):

@@ -8,6 +8,7 @@ the spawn start method (Windows) works as the forkserver does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +35,36 @@ def _galaxies(tmp_path, names, until=None):
         path.write_text(text.replace('"M101"', f'"G_{name}"'))
         paths.append(str(path))
     return paths
+
+
+@contextlib.contextmanager
+def _two_workers_busy(tmp_path, count=12):
+    """``xrbid run`` of ``count`` galaxies on 2 local workers, once its first galaxy is done.
+
+    Yields ``(process, its first progress line, left)``; on leaving,
+    whatever of the workers is still running after 10 s is killed and listed in ``left``
+    (processes left behind are a failure, not something for the next tests).
+    """
+    paths = _galaxies(tmp_path, [f"g{i}" for i in range(count)])
+    cmd = [sys.executable, "-m", "xrbid.cli.main", "run", *paths, "-j", "2"]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    workers, left = [], []
+    try:
+        line = proc.stderr.readline()  # the first galaxy done: both workers are busy
+        assert "done" in line, line
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.is_running()]
+        assert len(workers) >= 3  # the forkserver and two workers
+        yield proc, line, left
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        for p in alive:
+            p.kill()
+        left.extend(alive)
+        proc.stderr.close()
 
 
 def _run_local(paths, workers, method=None, run=run_or_fail, until="align"):
@@ -119,30 +150,13 @@ def test_ctrl_c_and_termination_stop_the_workers(tmp_path, sig, to, code):
     (SIGHUP) end the run too, and stop its workers: by their default action they ended the
     main process alone, and the workers went on with the galaxies, unreaped.
     """
-    names = [f"g{i}" for i in range(12)]
-    paths = _galaxies(tmp_path, names)
-    cmd = [sys.executable, "-m", "xrbid.cli.main", "run", *paths, "-j", "2"]
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    workers = []
-    try:
-        line = proc.stderr.readline()  # the first galaxy done: both workers are busy
-        assert "done" in line, line
-        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.is_running()]
-        assert len(workers) >= 3  # the forkserver and two workers
+    with _two_workers_busy(tmp_path) as (proc, line, left):
         if to == "group":
             os.killpg(proc.pid, sig)
         else:
             os.kill(proc.pid, sig)
         _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, alive = psutil.wait_procs(workers, timeout=10)
-        for p in alive:  # left behind: a failure, not processes for the next tests
-            p.kill()
-    assert alive == []
+    assert left == []
     assert proc.returncode == code
     if sig == signal.SIGINT:
         assert "Aborted" in err
@@ -182,24 +196,7 @@ def test_termination_handlers_are_put_back(tmp_path):
 
 def test_workers_end_when_the_main_process_is_killed(tmp_path):
     """SIGKILL (or the out-of-memory killer) ends the main process with no handler run."""
-    paths = _galaxies(tmp_path, [f"g{i}" for i in range(12)])
-    cmd = [sys.executable, "-m", "xrbid.cli.main", "run", *paths, "-j", "2"]
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    workers = []
-    try:
-        line = proc.stderr.readline()
-        assert "done" in line, line
-        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.is_running()]
-        assert len(workers) >= 3  # the forkserver and two workers
+    with _two_workers_busy(tmp_path) as (proc, _line, left):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, alive = psutil.wait_procs(workers, timeout=10)
-        for p in alive:  # left behind: a failure, not processes for the next tests
-            p.kill()
-        proc.stderr.close()
-    assert alive == []
+    assert left == []
