@@ -339,6 +339,16 @@ def test_figure_that_cannot_be_drawn_anywhere_fails_the_run_in_one_line(config):
 # a run that stops: the plotting process ends with it
 
 
+def _alignment_kept_with_its_figure(out, reference, not_run):
+    """The alignment committed with its figure (the reference bytes, hashed in its manifest);
+    step ``not_run`` not committed; no staging folder left."""
+    align = json.loads((out / STATE_DIR / "align.json").read_text())
+    assert (out / "alignment.png").read_bytes() == reference["png"]
+    assert align["outputs"]["alignment.png"] == _sha(out / "alignment.png")
+    assert not (out / STATE_DIR / f"{not_run}.json").exists()
+    assert not list((out / STATE_DIR).glob("staging-*"))
+
+
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, InputError])
 def test_plotting_process_ends_with_an_interrupted_or_failed_run(config, reference, stop):
     procs = {}
@@ -352,11 +362,7 @@ def test_plotting_process_ends_with_an_interrupted_or_failed_run(config, referen
     assert _gone(procs["worker"].pid)
     out = config.parent / "out"
     # the alignment finished: it is kept, its figure drawn and hashed
-    align = json.loads((out / STATE_DIR / "align.json").read_text())
-    assert (out / "alignment.png").read_bytes() == reference["png"]
-    assert align["outputs"]["alignment.png"] == _sha(out / "alignment.png")
-    assert not (out / STATE_DIR / "radii.json").exists()
-    assert not list((out / STATE_DIR).glob("staging-*"))
+    _alignment_kept_with_its_figure(out, reference, not_run="radii")
 
 
 def test_ctrl_c_at_the_terminal_leaves_no_plotting_process(config):
@@ -525,11 +531,7 @@ def test_ctrl_c_while_the_run_waits_for_the_figure_keeps_it(config, reference, m
     assert len(watch.seen) == 1 and _gone(watch.seen.pop())
     out = config.parent / "out"
     # the alignment is kept with its figure, drawn and hashed; the report did not run
-    align = json.loads((out / STATE_DIR / "align.json").read_text())
-    assert (out / "alignment.png").read_bytes() == reference["png"]
-    assert align["outputs"]["alignment.png"] == _sha(out / "alignment.png")
-    assert not (out / STATE_DIR / "report.json").exists()
-    assert not list((out / STATE_DIR).glob("staging-*"))
+    _alignment_kept_with_its_figure(out, reference, not_run="report")
     # the next run keeps the alignment and its figure, and writes the report
     monkeypatch.setattr(render_mod.FigureProcess, "_wait", wait)
     again = run_galaxy(config, figure_process=True)
